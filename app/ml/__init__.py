@@ -1,0 +1,1 @@
+"""Pure torch machine-learning algorithms, readable beside the lessons (no web imports)."""

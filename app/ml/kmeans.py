@@ -1,0 +1,233 @@
+"""k-means clustering in plain torch: Lloyd's algorithm with random or k-means++ seeding.
+
+Read it top to bottom beside ``lessons/kmeans.md``. Shapes: ``points`` is ``[n, d]``,
+``centroids`` is ``[k, d]``, ``labels`` is ``[n]`` (the index of each point's centroid).
+
+Every random choice takes an explicit ``torch.Generator``: demos run in several
+threads at once, and a global ``torch.manual_seed`` would let them disturb each other.
+"""
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+# ---------------------------------------------------------------- distances
+
+
+def squared_distances(points: Tensor, centroids: Tensor) -> Tensor:
+    """``[n, k]`` matrix of squared Euclidean distances from every point to every centroid."""
+    # Broadcasting [n, 1, d] - [1, k, d] is exact (no cancellation as in |x|^2 - 2x.c + |c|^2)
+    # and cheap at demo sizes: n * k * d numbers.
+    return ((points[:, None, :] - centroids[None, :, :]) ** 2).sum(dim=-1)
+
+
+def _check_k(points: Tensor, k: int) -> None:
+    if not 1 <= k <= points.shape[0]:
+        n = points.shape[0]
+        raise ValueError(f"k must be between 1 and the number of points ({n}), got {k}")
+
+
+# ---------------------------------------------------------------- seeding
+
+
+def random_init(points: Tensor, k: int, generator: torch.Generator) -> Tensor:
+    """``k`` distinct points (distinct rows of ``points``) chosen uniformly at random."""
+    _check_k(points, k)
+    chosen = torch.randperm(points.shape[0], generator=generator)[:k]
+    return points[chosen].clone()
+
+
+def kmeans_plus_plus_init(
+    points: Tensor, k: int, generator: torch.Generator, n_local_trials: int | None = None
+) -> Tensor:
+    """k-means++ seeding (Arthur & Vassilvitskii, 2007) by D² sampling.
+
+    The first centre is a uniformly random point. Each next centre is a point drawn
+    with probability proportional to D(x)², its squared distance to the nearest centre
+    chosen so far. The expected inertia of this seeding alone is at most
+    8 (ln k + 2) times the optimum.
+
+    ``n_local_trials=None`` is the textbook algorithm (one draw per centre). With an
+    integer, the *greedy* variant used by scikit-learn draws that many candidates and
+    keeps the one that lowers the total D² the most.
+    """
+    _check_k(points, k)
+    n_trials = 1 if n_local_trials is None else max(1, n_local_trials)
+    n = points.shape[0]
+    centroids = torch.empty(k, points.shape[1], dtype=points.dtype)
+    first = torch.randint(n, (1,), generator=generator)
+    centroids[0] = points[first[0]]
+    # closest[i] = D(x_i)^2, squared distance of point i to its nearest centre so far.
+    closest = squared_distances(points, centroids[:1]).squeeze(1)
+    for c in range(1, k):
+        if closest.sum() > 0:
+            candidates = torch.multinomial(closest, n_trials, replacement=True, generator=generator)
+        else:
+            # Every point sits on a centre already (duplicates): D² gives no preference.
+            candidates = torch.randint(n, (n_trials,), generator=generator)
+        # What D² would become with each candidate added; keep the candidate that
+        # shrinks its total the most (with a single candidate this picks it).
+        to_candidates = squared_distances(points, points[candidates])
+        with_candidate = torch.minimum(closest[:, None], to_candidates)
+        best = int(with_candidate.sum(dim=0).argmin())
+        centroids[c] = points[candidates[best]]
+        closest = with_candidate[:, best]
+    return centroids
+
+
+def init_centroids(points: Tensor, k: int, init: str, generator: torch.Generator) -> Tensor:
+    """Initial centroids by name: ``"random"`` or ``"k-means++"`` (greedy, as scikit-learn)."""
+    if init == "random":
+        return random_init(points, k, generator)
+    if init == "k-means++":
+        # scikit-learn's default number of local trials: 2 + ln(k).
+        return kmeans_plus_plus_init(points, k, generator, n_local_trials=2 + int(math.log(k)))
+    raise ValueError(f"unknown init {init!r}; choose 'random' or 'k-means++'")
+
+
+# ---------------------------------------------------------------- Lloyd's two steps
+
+
+def assign_to_nearest(points: Tensor, centroids: Tensor) -> tuple[Tensor, Tensor]:
+    """Assignment step: each point's nearest centroid and its squared distance.
+
+    Returns ``labels`` (``[n]``, long) and ``distances`` (``[n]``). Ties go to the
+    centroid with the lowest index.
+    """
+    distances, labels = squared_distances(points, centroids).min(dim=1)
+    return labels, distances
+
+
+def update_centroids(points: Tensor, labels: Tensor, centroids: Tensor) -> Tensor:
+    """Update step: move every centroid to the mean of the points assigned to it.
+
+    A centroid with no points has no mean. It is re-seeded at the point farthest from
+    its own centroid: that point is the worst served, so giving it a centre of its own
+    lowers the inertia the most, and the empty centre gets back into play instead of
+    staying wasted (or becoming 0/0 = NaN).
+    """
+    k = centroids.shape[0]
+    sums = torch.zeros_like(centroids).index_add_(0, labels, points)
+    counts = torch.bincount(labels, minlength=k)
+    new_centroids = centroids.clone()
+    filled = counts > 0
+    new_centroids[filled] = sums[filled] / counts[filled, None].to(points.dtype)
+
+    empty = torch.nonzero(~filled).flatten()
+    if len(empty) > 0:
+        # The farthest points, one per empty cluster, taken from the old assignment.
+        distances = ((points - centroids[labels]) ** 2).sum(dim=1)
+        farthest = distances.argsort(descending=True)[: len(empty)]
+        new_centroids[empty] = points[farthest]
+    return new_centroids
+
+
+def inertia(points: Tensor, centroids: Tensor, labels: Tensor) -> float:
+    """Sum of squared distances from each point to the centroid its label names."""
+    return float(((points - centroids[labels]) ** 2).sum())
+
+
+# ---------------------------------------------------------------- Lloyd's algorithm
+
+
+@dataclass
+class LloydStep:
+    """The state after one Lloyd iteration (assign, then update).
+
+    ``labels`` and ``inertia`` belong to the assignment made in this iteration, that is
+    to the centroids *before* the update; ``centroids`` are the updated ones. So the
+    inertia of step t is the cost the update of step t started from, and it never
+    increases from one step to the next. ``shift`` is the total squared movement of
+    the centroids in the update.
+    """
+
+    iteration: int
+    centroids: Tensor
+    labels: Tensor
+    inertia: float
+    shift: float
+
+
+def lloyd_steps(
+    points: Tensor, centroids: Tensor, max_iter: int, tol: float = 1e-4
+) -> Iterator[LloydStep]:
+    """Run Lloyd's algorithm from ``centroids``, yielding a ``LloydStep`` per iteration.
+
+    Iterations are numbered from 1. It stops after ``max_iter`` iterations, or when an
+    assignment repeats the previous one (a fixed point: nothing can change any more),
+    or when the centroids' total squared shift falls to ``tol`` times the mean variance
+    of the data's features (scikit-learn's rule, which makes ``tol`` scale-free).
+    """
+    threshold = tol * float(points.var(dim=0, unbiased=False).mean()) if len(points) > 1 else 0.0
+    previous_labels = None
+    for iteration in range(1, max_iter + 1):
+        labels, distances = assign_to_nearest(points, centroids)
+        new_centroids = update_centroids(points, labels, centroids)
+        shift = float(((new_centroids - centroids) ** 2).sum())
+        yield LloydStep(iteration, new_centroids, labels, float(distances.sum()), shift)
+        converged = previous_labels is not None and torch.equal(labels, previous_labels)
+        if converged or shift <= threshold:
+            return
+        centroids, previous_labels = new_centroids, labels
+
+
+# ---------------------------------------------------------------- the whole algorithm
+
+
+@dataclass
+class KMeansResult:
+    """Outcome of :func:`kmeans`.
+
+    ``labels`` is the nearest-centroid assignment of the final ``centroids`` and
+    ``inertia`` the sum of squared distances it implies (recomputed after the last
+    update, so it can be a little below ``history[-1]``). ``history`` lists the
+    inertia of every Lloyd step of the best run.
+    """
+
+    centroids: Tensor
+    labels: Tensor
+    inertia: float
+    iterations: int
+    history: list[float] = field(default_factory=list)
+
+
+def kmeans(
+    points: Tensor,
+    k: int,
+    init: str = "k-means++",
+    n_init: int = 10,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    seed: int = 0,
+) -> KMeansResult:
+    """Cluster ``points`` into ``k`` groups: the best of ``n_init`` Lloyd runs by inertia.
+
+    Lloyd's algorithm only finds a local optimum that depends on its start, so it is
+    restarted ``n_init`` times from different seedings and the lowest inertia wins.
+    The work runs in float64 (sums of many squares lose digits in float32); the
+    centroids come back in the dtype of ``points``. Same arguments, same result.
+    """
+    _check_k(points, k)
+    if n_init < 1 or max_iter < 1:
+        raise ValueError("n_init and max_iter must be at least 1")
+    data = points.to(torch.float64)
+    generator = torch.Generator().manual_seed(seed)
+    best: KMeansResult | None = None
+    for _ in range(n_init):
+        centroids = init_centroids(data, k, init, generator)
+        history, iterations = [], 0
+        for step in lloyd_steps(data, centroids, max_iter, tol):
+            centroids, iterations = step.centroids, step.iteration
+            history.append(step.inertia)
+        # The last update moved the centroids after their assignment: assign once more
+        # so that labels, centroids and inertia describe the same clustering.
+        labels, distances = assign_to_nearest(data, centroids)
+        run = KMeansResult(centroids, labels, float(distances.sum()), iterations, history)
+        if best is None or run.inertia < best.inertia:
+            best = run
+    assert best is not None
+    best.centroids = best.centroids.to(points.dtype)
+    return best
