@@ -1,0 +1,1 @@
+"""LiveGrad: deep-learning lessons in Markdown with live PyTorch demos."""

@@ -1,0 +1,48 @@
+"""Settings read from LIVEGRAD_* environment variables, in one place."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def available_cores() -> int:
+    """Cores this process may use: the container's CPU quota if there is one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:  # cgroup v2: "max 100000" or "200000 100000"
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cores = min(cores or 1, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores or 1)
+
+
+class Settings(BaseSettings):
+    """Every knob a teacher may turn; each is documented in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="LIVEGRAD_")
+
+    lessons_dir: Path = Field(ROOT / "lessons", description="Folder of lesson .md files.")
+    max_jobs: int = Field(
+        default_factory=available_cores, ge=1, le=256, description="Jobs computing at once."
+    )
+    max_queue: int = Field(16, ge=0, le=10_000, description="Jobs allowed to wait for a slot.")
+    job_seconds: float = Field(60.0, gt=0, le=3600, description="Time budget of one job.")
+    max_frames: int = Field(5000, ge=1, le=1_000_000, description="Frames one job may emit.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def torch_threads_per_job(settings: Settings) -> int:
+    """Threads each job's torch may use, so jobs × threads never exceed the cores."""
+    return max(1, available_cores() // settings.max_jobs)

@@ -1,0 +1,132 @@
+"""The demo contract: what one file in app/demos/ declares.
+
+A demo module defines a module-level ``demo = Demo(...)`` built from
+
+* ``Params`` — a pydantic model (subclass of :class:`DemoParams`) whose JSON Schema
+  drives the controls in the page: every numeric field bounded, choices as ``Literal``;
+* ``charts`` — the Plotly charts it draws, declared here in Python;
+* ``run(params, ctx)`` — a generator of frames that returns the run's key numbers.
+
+A frame is ``{"step": n, "progress": 0..1, "charts": {chart_id: op}, "metrics": {...}}``
+where an op comes from :func:`figure` (redraw with ``Plotly.react``) or :func:`extend`
+(append points with ``Plotly.extendTraces``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Frame = dict[str, Any]
+RunGenerator = Generator[Frame, None, dict[str, Any]]
+
+
+class DemoParams(BaseModel):
+    """Base of every demo's parameters: unknown keys are errors, a seed always exists."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed: same seed, same run")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart a demo draws: its id (the key in frames), title and initial layout."""
+
+    id: str
+    title: str
+    layout: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""  # a sentence for screen readers: what the chart shows
+
+
+@dataclass
+class RunContext:
+    """What a running demo may ask of the runner: should I stop, how long do I have."""
+
+    deadline: float = math.inf  # time.monotonic() value
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def should_stop(self) -> bool:
+        return self.cancelled.is_set() or time.monotonic() >= self.deadline
+
+    @property
+    def seconds_left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A registered demo. ``frame_seconds`` paces streamed frames so motion is visible."""
+
+    slug: str
+    title: str
+    description: str
+    Params: type[DemoParams]
+    charts: list[Chart]
+    run: Callable[[DemoParams, RunContext], RunGenerator]
+    frame_seconds: float = 0.0
+    fast: bool = True  # fast demos re-run automatically when a control moves
+
+    def schema(self) -> dict[str, Any]:
+        return self.Params.model_json_schema()
+
+    def defaults(self) -> dict[str, Any]:
+        return self.Params().model_dump(mode="json")
+
+    def describe(self) -> dict[str, Any]:
+        """The public description served by /api/demos."""
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "description": self.description,
+            "fast": self.fast,
+            "frame_seconds": self.frame_seconds,
+            "params": self.schema(),
+            "defaults": self.defaults(),
+            "charts": [
+                {"id": c.id, "title": c.title, "layout": c.layout, "summary": c.summary}
+                for c in self.charts
+            ],
+        }
+
+
+def figure(data: list[dict[str, Any]], layout: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An op that redraws a chart whole (``Plotly.react``)."""
+    return {"op": "react", "data": data, "layout": layout or {}}
+
+
+def extend(
+    traces: list[int], x: list[list[float]], y: list[list[float]], max_points: int = 2000
+) -> dict[str, Any]:
+    """An op that appends points to existing traces, keeping at most ``max_points``."""
+    return {"op": "extend", "traces": traces, "x": x, "y": y, "max_points": max_points}
+
+
+def frame(
+    step: int,
+    progress: float,
+    charts: dict[str, dict[str, Any]],
+    metrics: dict[str, Any] | None = None,
+) -> Frame:
+    """One frame of a run, in the shape every client understands."""
+    return {
+        "step": step,
+        "progress": min(1.0, max(0.0, float(progress))),
+        "charts": charts,
+        "metrics": metrics or {},
+    }
+
+
+def rounded(values: Any, digits: int = 4) -> Any:
+    """Round floats (recursively) so frames stay small on the wire."""
+    if isinstance(values, float):
+        return round(values, digits)
+    if isinstance(values, list | tuple):
+        return [rounded(v, digits) for v in values]
+    return values

@@ -1,0 +1,67 @@
+"""create_app(): the FastAPI application. ``uvicorn app.main:app`` serves it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import torch
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.assets import STATIC
+from app.config import Settings, get_settings, torch_threads_per_job
+from app.jobs import JobRunner
+from app.lessons import LessonLibrary
+from app.routes import api, pages
+from app.security import SecurityHeaders
+from app.templating import templates
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Torch's intra-op pool is process-wide: size it so jobs × threads ≤ cores.
+        torch.set_num_threads(torch_threads_per_job(settings))
+        app.state.runner = JobRunner(
+            settings.max_jobs, settings.max_queue, settings.job_seconds, settings.max_frames
+        )
+        yield
+        app.state.runner.shutdown()
+
+    app = FastAPI(
+        title="LiveGrad",
+        summary="Deep-learning lessons with live PyTorch demos.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.lessons = LessonLibrary(settings.lessons_dir)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(pages.router)
+    app.include_router(api.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz(request: Request) -> dict:
+        """Liveness, cheap: and how many jobs run and wait."""
+        return {"status": "ok", "jobs": request.app.state.runner.stats()}
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        wants_html = not request.url.path.startswith("/api") and "text/html" in request.headers.get(
+            "accept", ""
+        )
+        if wants_html and exc.status_code == 404:
+            page = templates.get_template("404.html").render(request=request, message=exc.detail)
+            return HTMLResponse(page, status_code=404)
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,142 @@
+"""JSON and Server-Sent-Events routes. Thin: validation and jobs live below."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel
+
+from app.demos import get_demo, registry
+from app.demos.base import Demo
+from app.jobs import Job, JobRunner, RunnerFull
+from app.params import ParamsError, from_query, parse_params
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+class RunResponse(BaseModel):
+    result: dict[str, Any]
+    frames: int
+    seconds: float
+    stopped: str | None = None
+
+
+def runner_of(request: Request) -> JobRunner:
+    return request.app.state.runner
+
+
+def demo_of(slug: str) -> Demo:
+    demo = get_demo(slug)
+    if demo is None:
+        raise HTTPException(404, f"no demo named {slug!r}; see /api/demos")
+    return demo
+
+
+DemoDep = Annotated[Demo, Depends(demo_of)]
+RunnerDep = Annotated[JobRunner, Depends(runner_of)]
+
+
+def submit(runner: JobRunner, demo: Demo, raw: Any) -> Job:
+    """Validate parameters and admit a job, or answer 422 / 429 before any work."""
+    try:
+        params = parse_params(demo, raw)
+    except ParamsError as exc:
+        raise HTTPException(422, exc.errors) from None
+    try:
+        return runner.submit(demo, params)
+    except RunnerFull as exc:
+        raise HTTPException(
+            429, str(exc), headers={"Retry-After": str(exc.retry_after)}
+        ) from None
+
+
+@router.get("/lessons")
+def list_lessons(request: Request, q: str = "", tag: str = "") -> list[dict[str, Any]]:
+    hits = request.app.state.lessons.search(q, tag)
+    return [hit["lesson"].summary_json() for hit in hits]
+
+
+@router.get("/demos")
+def list_demos() -> list[dict[str, Any]]:
+    return [demo.describe() for demo in registry().values()]
+
+
+@router.get("/demos/{slug}")
+def describe_demo(demo: DemoDep) -> dict[str, Any]:
+    return demo.describe()
+
+
+@router.post("/demos/{slug}/run", response_model=RunResponse)
+async def run_demo(
+    demo: DemoDep, runner: RunnerDep, params: Annotated[dict[str, Any], Body()] = None
+) -> dict[str, Any]:
+    """Run a demo to the end and answer its result (frames are counted, not returned)."""
+    job = submit(runner, demo, params if params is not None else {})
+    frames = 0
+    try:
+        while True:
+            event, payload = await job.events.get()
+            if event == "frame":
+                frames += 1
+            elif event == "done":
+                return payload
+            elif event == "error":
+                raise HTTPException(500, payload["message"])
+    finally:
+        runner.release(job)
+
+
+async def job_events(job: Job, runner: JobRunner, demo: Demo) -> AsyncIterator[ServerSentEvent]:
+    """A job's events as SSE; frames are paced by the demo's ``frame_seconds``."""
+    last_frame = 0.0
+    try:
+        while True:
+            event, payload = await job.events.get()
+            if event == "frame":
+                wait = demo.frame_seconds - (time.monotonic() - last_frame)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                last_frame = time.monotonic()
+                yield ServerSentEvent(raw_data=payload, event="frame")
+                continue
+            yield ServerSentEvent(data=payload, event=event)
+            if event in ("done", "error"):
+                return
+    finally:
+        runner.release(job)  # the client left, pressed Stop, or the run ended
+
+
+async def stream_job_from_query(request: Request, demo: DemoDep, runner: RunnerDep) -> Job:
+    return submit(runner, demo, from_query(demo, request.query_params))
+
+
+async def stream_job_from_body(
+    demo: DemoDep, runner: RunnerDep, params: Annotated[dict[str, Any], Body()] = None
+) -> Job:
+    return submit(runner, demo, params if params is not None else {})
+
+
+@router.get("/demos/{slug}/stream", response_class=EventSourceResponse)
+async def stream_demo(
+    demo: DemoDep, runner: RunnerDep, job: Annotated[Job, Depends(stream_job_from_query)]
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-Sent Events: ``queued``, ``frame``…, then ``done`` (with ``result``) or ``error``.
+
+    Parameters go in the query string (lists as JSON text), e.g. ``?k=3&dataset=moons``.
+    """
+    async for event in job_events(job, runner, demo):
+        yield event
+
+
+@router.post("/demos/{slug}/stream", response_class=EventSourceResponse)
+async def stream_demo_post(
+    demo: DemoDep, runner: RunnerDep, job: Annotated[Job, Depends(stream_job_from_body)]
+) -> AsyncIterator[ServerSentEvent]:
+    """The same stream with parameters as a JSON body (no URL length limit)."""
+    async for event in job_events(job, runner, demo):
+        yield event
