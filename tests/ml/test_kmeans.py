@@ -163,12 +163,14 @@ def test_kmeans_plus_plus_prefers_far_points():
 
 def test_greedy_plus_plus_beats_plain_on_average():
     points = points_of("blobs", n=400)
+
     def seeding_cost(trials):
         total = 0.0
         for seed in range(40):
             c = kmeans_plus_plus_init(points, 4, torch.Generator().manual_seed(seed), trials)
             total += float(assign_to_nearest(points, c)[1].sum())
         return total
+
     assert seeding_cost(3) < seeding_cost(None)
 
 
