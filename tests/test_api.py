@@ -1,0 +1,191 @@
+"""The HTTP API: listing, running, streaming, errors, and the job runner behind them."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+import torch
+
+from tests.conftest import SLOW_PROGRESS, LiveServer, make_client, read_stream, sse_events
+
+CUSTOM = [[0.0, 0.0], [0.2, 0.1], [0.1, -0.2], [3.0, 3.0], [3.2, 2.9], [2.8, 3.1],
+          [-3.0, 2.5], [-2.9, 2.7], [-3.1, 2.4], [-2.8, 2.6]]
+
+
+def test_healthz_reports_job_counts(client):
+    assert client.get("/healthz").json() == {"status": "ok", "jobs": {"running": 0, "queued": 0}}
+
+
+def test_demo_list_carries_schema_defaults_and_charts(client):
+    demos = {d["slug"]: d for d in client.get("/api/demos").json()}
+    assert {"kmeans", "kmeans-elbow"} <= set(demos)
+    kmeans = demos["kmeans"]
+    assert kmeans["params"]["properties"]["k"]["maximum"] == 12
+    assert kmeans["defaults"]["k"] == 3
+    assert [c["id"] for c in kmeans["charts"]] == ["clusters", "inertia"]
+    assert client.get("/api/demos/kmeans").json()["slug"] == "kmeans"
+
+
+def test_lessons_api_lists_the_kmeans_lesson_with_its_demos(client):
+    lessons = {lesson["slug"]: lesson for lesson in client.get("/api/lessons").json()}
+    assert "kmeans" in lessons
+    assert {"kmeans", "kmeans-elbow"} <= set(lessons["kmeans"]["demos"])
+    assert client.get("/api/lessons", params={"q": "zzzqqqnotaword"}).json() == []
+
+
+def test_kmeans_run_on_custom_points_answers_a_consistent_clustering(client):
+    body = {"dataset": "custom", "points": CUSTOM, "k": 3, "n_init": 10, "seed": 0}
+    response = client.post("/api/demos/kmeans/run", json=body)
+    assert response.status_code == 200
+    result = response.json()["result"]
+    assert response.json()["frames"] > 1
+    centroids = torch.tensor(result["centroids"], dtype=torch.float64)
+    labels = torch.tensor(result["labels"])
+    assert len(labels) == len(CUSTOM) and set(labels.tolist()) == {0, 1, 2}
+    implied = float(((torch.tensor(CUSTOM, dtype=torch.float64) - centroids[labels]) ** 2).sum())
+    assert result["inertia"] == pytest.approx(implied, rel=1e-9)
+    # Three tight groups of points: each group must be one cluster.
+    assert len({result["labels"][i] for i in (0, 1, 2)}) == 1
+    assert len({result["labels"][i] for i in (3, 4, 5)}) == 1
+    assert result["inertia"] < 1.0
+    assert result["iterations"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"k": 40}, "k", ["12"]),
+        ({"k": 0}, "k", ["1"]),
+        ({"n_points": 5}, "n_points", ["10", "2000"]),
+        ({"dataset": "spiral"}, "dataset", ["blobs", "moons"]),
+        ({"kk": 3}, "kk", ["unknown", "k"]),
+        ({"k": "three"}, "k", ["integer"]),
+        ({"dataset": "custom"}, "", ["click"]),
+        ({"dataset": "custom", "points": [[0, 0], [1, 1]], "k": 3}, "", ["k", "points"]),
+        ({"dataset": "custom", "points": [[0, 1e9]]}, "points", ["100"]),
+        ({"points": [[0, 0]] * 2001}, "points", ["2000"]),
+    ],
+)
+def test_bad_parameters_get_a_422_naming_field_and_bounds(client, body, field, words):
+    for response in (
+        client.post("/api/demos/kmeans/run", json=body),
+        client.post("/api/demos/kmeans/stream", json=body),
+    ):
+        assert response.status_code == 422
+        errors = response.json()["detail"]
+        assert errors and all("message" in e for e in errors)
+        assert any(e["field"] == field for e in errors)
+        message = " ".join(e["message"] for e in errors)
+        for word in words:
+            assert word in message
+
+
+def test_stream_query_errors_are_422_before_any_event(client):
+    response = client.get("/api/demos/kmeans/stream", params={"k": "99"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "k"
+    assert client.get("/api/demos/kmeans/stream", params={"nope": "1"}).status_code == 422
+
+
+def test_non_object_body_is_422_not_500(client):
+    response = client.post("/api/demos/kmeans/run", json=[1, 2, 3])
+    assert response.status_code == 422
+    response = client.post("/api/demos/kmeans/run", content=b"{not json",
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 422
+
+
+def test_unknown_demo_and_lesson_are_404(client):
+    assert client.get("/api/demos/nope").status_code == 404
+    assert client.post("/api/demos/nope/run", json={}).status_code == 404
+    assert client.get("/api/demos/nope/stream").status_code == 404
+    assert client.get("/lessons/nope").status_code == 404
+    page = client.get("/lessons/nope", headers={"accept": "text/html"})
+    assert page.status_code == 404 and "Back to the lessons" in page.text
+    assert client.get("/lessons/..%2F..%2Fetc%2Fpasswd").status_code == 404
+
+
+def test_stream_yields_frames_then_done_with_the_result(client):
+    events = read_stream(client, "/api/demos/kmeans/stream",
+                         params={"dataset": "moons", "k": "2", "n_init": "2", "seed": "4"})
+    names = [name for name, _ in events]
+    assert names[-1] == "done" and names.count("done") == 1
+    frames = [data for name, data in events if name == "frame"]
+    assert len(frames) >= 3 and set(names[:-1]) == {"frame"}
+    assert [f["step"] for f in frames] == sorted(f["step"] for f in frames)
+    assert frames[-1]["progress"] == 1.0
+    assert {"step", "progress", "charts", "metrics"} <= set(frames[1])
+    assert frames[1]["charts"]["clusters"]["op"] == "react"
+    assert frames[1]["charts"]["inertia"]["op"] == "extend"
+    done = events[-1][1]
+    run = client.post("/api/demos/kmeans/run",
+                      json={"dataset": "moons", "k": 2, "n_init": 2, "seed": 4}).json()
+    assert done["result"]["inertia"] == run["result"]["inertia"]
+    assert done["frames"] == len(frames) == run["frames"]
+
+
+def test_same_params_same_frames(client):
+    url = "/api/demos/kmeans/stream"
+    params = {"dataset": "blobs", "k": "4", "seed": "11", "init": "random"}
+    first, second = (read_stream(client, url, params=params) for _ in range(2))
+    assert first[:-1] == second[:-1]  # every frame
+    assert first[-1][1]["result"] == second[-1][1]["result"]
+
+
+def test_a_crashing_demo_ends_its_stream_with_an_error_event(client, test_demos):
+    events = read_stream(client, "/api/demos/test-crash/stream")
+    assert events[-1][0] == "error" and "boom" in events[-1][1]["message"]
+    assert client.get("/healthz").json()["jobs"]["running"] == 0
+
+
+def test_time_budget_stops_a_job_and_says_so(test_demos):
+    with make_client(max_jobs=1, max_queue=0, job_seconds=0.3) as c:
+        started = time.monotonic()
+        body = c.post("/api/demos/test-slow/run", json={"steps": 100000}).json()
+        assert time.monotonic() - started < 3
+        assert body["stopped"] == "time_budget"
+        assert 0 < body["result"]["steps"] < 100000
+
+
+def test_full_runner_queues_then_refuses_with_retry_after(test_demos):
+    with LiveServer(max_jobs=1, max_queue=1) as server, httpx.Client(base_url=server.url) as http:
+        slow = {"steps": 2000, "delay": 0.01}
+        first = http.send(http.build_request("POST", "/api/demos/test-slow/stream", json=slow),
+                          stream=True)
+        first_events = sse_events(first.iter_lines())  # keep a reference: the stream stays open
+        assert next(first_events)[0] == "frame"
+        second = http.send(http.build_request("POST", "/api/demos/test-slow/stream", json=slow),
+                           stream=True)
+        second_events = sse_events(second.iter_lines())
+        assert next(second_events) == ("queued", {"position": 1})
+        assert http.get("/healthz").json()["jobs"] == {"running": 1, "queued": 1}
+        started = time.monotonic()
+        third = http.post("/api/demos/test-slow/run", json=slow)
+        assert time.monotonic() - started < 0.5
+        assert third.status_code == 429
+        assert int(third.headers["retry-after"]) >= 1
+        assert http.get("/api/demos/test-slow/stream").status_code == 429
+        # The first client leaves: the queued job starts and its client sees frames.
+        first.close()
+        assert next(second_events)[0] == "frame"
+        assert http.get("/healthz").json()["jobs"] == {"running": 1, "queued": 0}
+        second.close()
+
+
+def test_disconnect_stops_the_job_within_a_step(test_demos):
+    with LiveServer(max_jobs=1, max_queue=0) as server, httpx.Client(base_url=server.url) as http:
+        with http.stream("GET", "/api/demos/test-slow/stream",
+                         params={"steps": 100000, "delay": 0.01}) as response:
+            events = sse_events(response.iter_lines())
+            for _ in range(5):
+                assert next(events)[0] == "frame"
+            assert http.get("/healthz").json()["jobs"]["running"] == 1
+        deadline = time.monotonic() + 2
+        while http.get("/healthz").json()["jobs"]["running"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert http.get("/healthz").json()["jobs"]["running"] == 0
+        steps = SLOW_PROGRESS["steps"]
+        time.sleep(0.3)
+        assert SLOW_PROGRESS["steps"] == steps  # the worker really stopped
