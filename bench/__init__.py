@@ -1,0 +1,1 @@
+"""Benchmarks against peer libraries: each prints a ratio measured in one run."""
