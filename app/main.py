@@ -38,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Deep-learning lessons with live PyTorch demos.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from vendored files: /docs works offline
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.lessons = LessonLibrary(settings.lessons_dir)
@@ -50,6 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz(request: Request) -> dict:
         """Liveness, cheap: and how many jobs run and wait."""
         return {"status": "ok", "jobs": request.app.state.runner.stats()}
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "docs.html", {})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -189,3 +189,10 @@ def test_disconnect_stops_the_job_within_a_step(test_demos):
         steps = SLOW_PROGRESS["steps"]
         time.sleep(0.3)
         assert SLOW_PROGRESS["steps"] == steps  # the worker really stopped
+
+
+def test_api_docs_are_served_from_this_host(client):
+    page = client.get("/docs").text
+    assert "/static/vendor/swagger/swagger-ui-bundle.js" in page
+    assert "cdn" not in page and "https://" not in page
+    assert client.get("/openapi.json").json()["paths"]["/api/demos/{slug}/run"]

@@ -113,7 +113,9 @@ def centroid_traces(trails: list[torch.Tensor]) -> list[dict]:
          "marker": {"size": 4, "color": "rgba(120,120,120,0.7)"}, "hoverinfo": "skip"},
         {"type": "scatter", "mode": "markers", "name": "centroids",
          "x": rounded(now[:, 0].tolist(), 3), "y": rounded(now[:, 1].tolist(), 3),
-         "marker": {"symbol": "x-thin", "size": 16, "line": {"width": 4, "color": "#111"}}},
+         # Dark cross, light rim: visible on light and dark themes alike.
+         "marker": {"symbol": "x", "size": 15, "color": "#111",
+                    "line": {"width": 1.5, "color": "#fff"}}},
     ]
 
 
