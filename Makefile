@@ -28,6 +28,7 @@ lint: $(BIN)/.installed
 	$(BIN)/hadolint Dockerfile
 
 bench: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e ".[test,bench]"
 	$(BIN)/python -m bench
 
 clean:

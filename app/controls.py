@@ -8,6 +8,7 @@ points the student adds by clicking a chart.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from app.demos import get_demo
@@ -59,9 +60,14 @@ def control_for(name: str, prop: dict[str, Any], value: Any) -> dict[str, Any]:
     elif kind == "boolean":
         control.update(kind="checkbox")
     elif kind in ("integer", "number") and "minimum" in prop and "maximum" in prop:
-        control.update(
-            kind="range", min=prop["minimum"], max=prop["maximum"], step=_slider_step(prop)
-        )
+        low, high = prop["minimum"], prop["maximum"]
+        if prop.get("x-scale") == "log" and low > 0:
+            # The slider moves over log10(value): learning rates span decades.
+            control.update(kind="range", scale="log", min=round(math.log10(low), 4),
+                           max=round(math.log10(high), 4), step=0.01,
+                           position=round(math.log10(value), 4) if value else 0)
+        else:
+            control.update(kind="range", min=low, max=high, step=_slider_step(prop))
     elif kind in ("integer", "number"):
         control.update(kind="number")
     else:

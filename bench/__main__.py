@@ -1,6 +1,16 @@
-"""`make bench`: run every benchmark in this folder and print its ratios."""
+"""`make bench`: run every benchmark module in this folder (each has a ``main()``)."""
 
-from bench import kmeans_vs_sklearn
+import importlib
+import pkgutil
+import sys
+
+import bench
 
 if __name__ == "__main__":
-    kmeans_vs_sklearn.main()
+    only = set(sys.argv[1:])
+    for module_info in sorted(pkgutil.iter_modules(bench.__path__), key=lambda m: m.name):
+        if module_info.name.startswith("_") or (only and module_info.name not in only):
+            continue
+        module = importlib.import_module(f"bench.{module_info.name}")
+        print(f"\n== {module_info.name} ==")
+        module.main()

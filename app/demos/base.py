@@ -17,10 +17,12 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 Frame = dict[str, Any]
@@ -96,6 +98,22 @@ class Demo:
         }
 
 
+_GLOBAL_RNG = threading.Lock()
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Seed torch's global generator for a short block, e.g. building an ``nn.Module``.
+
+    Jobs run in threads that share torch's one global generator, so a block that
+    needs it holds a lock and restores the generator afterwards. Keep such blocks
+    short; inside training loops pass an explicit ``torch.Generator`` instead.
+    """
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
 def figure(data: list[dict[str, Any]], layout: dict[str, Any] | None = None) -> dict[str, Any]:
     """An op that redraws a chart whole (``Plotly.react``)."""
     return {"op": "react", "data": data, "layout": layout or {}}
@@ -106,6 +124,17 @@ def extend(
 ) -> dict[str, Any]:
     """An op that appends points to existing traces, keeping at most ``max_points``."""
     return {"op": "extend", "traces": traces, "x": x, "y": y, "max_points": max_points}
+
+
+def animation(
+    data: list[dict[str, Any]],
+    frames: list[list[dict[str, Any]]],
+    layout: dict[str, Any] | None = None,
+    frame_ms: int = 20,
+) -> dict[str, Any]:
+    """An op that draws ``data`` then plays ``frames`` (each a list of traces) in the page."""
+    return {"op": "animate", "data": data, "frames": frames, "layout": layout or {},
+            "frame_ms": frame_ms}
 
 
 def frame(

@@ -136,8 +136,12 @@
     return Array.prototype.slice.call(this.form.querySelectorAll("[name]"));
   };
 
+  // A log-scale slider moves over log10(value); the parameter is 10^position.
+  function fromLog(position) { return Number(Math.pow(10, Number(position)).toPrecision(3)); }
+
   Demo.prototype.readValue = function (input) {
     var type = input.dataset.type;
+    if (input.dataset.scale === "log") return fromLog(input.value);
     if (type === "boolean") return input.checked;
     if (type === "number") return Number(input.value);
     if (type === "json") return JSON.parse(input.value || "null");
@@ -147,6 +151,7 @@
   Demo.prototype.writeValue = function (input, value) {
     if (input.dataset.type === "boolean") input.checked = value === true || value === "true";
     else if (input.dataset.type === "json") input.value = typeof value === "string" ? value : JSON.stringify(value);
+    else if (input.dataset.scale === "log") input.value = Math.log10(Number(value));
     else input.value = value;
     this.refreshControl(input);
   };
@@ -154,7 +159,9 @@
   Demo.prototype.refreshControl = function (input) {
     var out = this.form.querySelector('output[for="' + input.id + '"]');
     if (out) out.textContent = formatValue(this.readValue(input));
-    if (input.type === "range") input.setAttribute("aria-valuetext", input.name + " " + input.value);
+    if (input.type === "range") {
+      input.setAttribute("aria-valuetext", input.name + " " + formatValue(this.readValue(input)));
+    }
     if (input.dataset.type === "json") {
       var count = input.parentElement.querySelector(".points-count");
       if (count) count.textContent = (this.readValue(input) || []).length + " points";
@@ -370,6 +377,8 @@
       if (op.op === "react") Plotly.react(chart.div, op.data, self.layoutFor(id, op.layout));
       else if (op.op === "extend") {
         Plotly.extendTraces(chart.div, { x: op.x, y: op.y }, op.traces, op.max_points);
+      } else if (op.op === "animate") {
+        self.animate(chart.div, id, op);
       }
     });
     this.setProgress(frame.progress || 0);
@@ -378,6 +387,21 @@
       this.record.metrics.push(Object.assign({ step: frame.step }, frame.metrics));
     }
     this.say("Running… step " + frame.step);
+  };
+
+  // Plays a short sequence of traces (e.g. a learned policy acting) in the page.
+  Demo.prototype.animate = function (div, chartId, op) {
+    var self = this;
+    Plotly.react(div, op.data, this.layoutFor(chartId, op.layout)).then(function () {
+      var frames = op.frames.map(function (traces, i) { return { name: String(i), data: traces }; });
+      return Plotly.addFrames(div, frames).then(function () {
+        return Plotly.animate(div, null, {
+          mode: "immediate", frame: { duration: op.frame_ms, redraw: false },
+          transition: { duration: 0 },
+        });
+      });
+    }).catch(function () { /* a newer frame replaced the chart mid-animation */ });
+    self.record.animated = (self.record.animated || 0) + 1;
   };
 
   Demo.prototype.showMetrics = function (metrics) {
