@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     max_queue: int = Field(16, ge=0, le=10_000, description="Jobs allowed to wait for a slot.")
     job_seconds: float = Field(60.0, gt=0, le=3600, description="Time budget of one job.")
     max_frames: int = Field(5000, ge=1, le=1_000_000, description="Frames one job may emit.")
+    cache_mb: float = Field(
+        64, ge=0, le=65_536, description="Memory for replaying finished runs (MB; 0 = off)."
+    )
+    rate_per_minute: int = Field(
+        0, ge=0, le=100_000, description="Runs one client may start per minute (0 = no limit)."
+    )
+    trusted_proxies: str = Field(
+        "", description="Comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed."
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, le=1_000_000_000, description="Largest request body accepted."
+    )
 
 
 @lru_cache

@@ -1,11 +1,12 @@
 """The job runner: the one place torch work runs, always off the event loop.
 
 At most ``max_jobs`` jobs compute at once (one worker thread each), at most
-``max_queue`` wait for a slot, each job has a time budget, and a cancelled job
-stops within one step. A job reports to its client through an asyncio queue of
-``(event, payload)`` pairs: ``queued``, ``frame``, ``done``, ``error``.
-Bookkeeping (who runs, who waits) happens only on the event loop thread, so it
-needs no locks; worker threads hand results back with ``call_soon_threadsafe``.
+``max_queue`` wait for a slot, each job has a time budget, and a job nobody
+listens to any more stops within one step. Clients hold a :class:`Subscription`:
+an asyncio queue of ``(event, payload)`` pairs — ``queued``, ``frame``, ``done``,
+``error``. Identical requests share one job, and finished runs replay from the
+classroom cache. Bookkeeping happens only on the event loop thread, so it needs
+no locks; worker threads hand events back with ``call_soon_threadsafe``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.cache import Event, RunCache, event_size
 from app.demos.base import Demo, DemoParams, RunContext
 
 log = logging.getLogger("livegrad.jobs")
@@ -38,18 +40,9 @@ class RunnerFull(Exception):
         self.retry_after = retry_after
 
 
-@dataclass(eq=False)
-class Job:
-    demo: Demo
-    params: DemoParams
-    id: int = field(default_factory=lambda: next(_job_ids))
-    state: str = "queued"  # queued → running → finished
-    ctx: RunContext = field(default_factory=RunContext)
-    events: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
-
-    def cancel(self) -> None:
-        """Ask the job to stop; the worker notices within one step."""
-        self.ctx.cancelled.set()
+def run_key(demo: Demo, params: DemoParams) -> str:
+    """Same demo and parameters, same run: the key of the cache and of shared jobs."""
+    return f"{demo.slug}:{params.model_dump_json()}"
 
 
 def encode_frame(frame: dict[str, Any]) -> str:
@@ -57,42 +50,118 @@ def encode_frame(frame: dict[str, Any]) -> str:
     return json.dumps(frame, allow_nan=False, separators=(",", ":"))
 
 
-class JobRunner:
-    """Admits, queues, runs and cancels demo jobs."""
+@dataclass(eq=False)
+class Job:
+    demo: Demo
+    params: DemoParams
+    key: str
+    record_limit: int
+    id: int = field(default_factory=lambda: next(_job_ids))
+    state: str = "queued"  # queued → running → finished
+    ctx: RunContext = field(default_factory=RunContext)
+    subscribers: list[Subscription] = field(default_factory=list)
+    recorded: list[Event] = field(default_factory=list)
+    recorded_bytes: int = 0
+    last_queued: Event | None = None
+    outcome: dict[str, Any] | None = None
 
-    def __init__(
-        self, max_jobs: int, max_queue: int, job_seconds: float, max_frames: int
-    ) -> None:
+    @property
+    def recording(self) -> bool:
+        return self.recorded_bytes <= self.record_limit
+
+    def subscribe(self, cache: str) -> Subscription:
+        """A new listener: it first receives everything the job has said so far."""
+        subscription = Subscription(self, cache)
+        for event in self.recorded:
+            subscription.events.put_nowait(event)
+        if self.state == "queued" and self.last_queued:
+            subscription.events.put_nowait(self.last_queued)
+        self.subscribers.append(subscription)
+        return subscription
+
+    def publish(self, event: Event) -> None:
+        if event[0] == "queued":
+            self.last_queued = event
+        elif self.recording:
+            self.recorded.append(event)
+            self.recorded_bytes += event_size(event)
+        for subscription in self.subscribers:
+            subscription.events.put_nowait(event)
+
+    def cancel(self) -> None:
+        """Ask the job to stop; the worker notices within one step."""
+        self.ctx.cancelled.set()
+
+
+@dataclass(eq=False)
+class Subscription:
+    job: Job | None  # None: a replay from the cache
+    cache: str  # "hit" (cache or shared job) or "miss" (this request computes)
+    events: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
+
+
+class JobRunner:
+    """Admits, queues, runs, shares, caches and cancels demo jobs."""
+
+    def __init__(self, max_jobs: int, max_queue: int, job_seconds: float, max_frames: int,
+                 cache_bytes: int = 64 * 2**20) -> None:
         self.max_jobs = max_jobs
         self.max_queue = max_queue
         self.job_seconds = job_seconds
         self.max_frames = max_frames
+        self.cache = RunCache(cache_bytes)
         self._executor = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="job")
         self._running: set[Job] = set()
         self._waiting: deque[Job] = deque()
+        self._inflight: dict[str, Job] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def stats(self) -> dict[str, int]:
         return {"running": len(self._running), "queued": len(self._waiting)}
 
+    def would_compute(self, demo: Demo, params: DemoParams) -> bool:
+        """False when the answer is already cached or being computed for someone."""
+        key = run_key(demo, params)
+        return key not in self._inflight and self.cache._entries.get(key) is None
+
     # -- admission (event loop thread) -------------------------------------------------
 
-    def submit(self, demo: Demo, params: DemoParams) -> Job:
-        """Start a job now, or queue it, or raise RunnerFull at once."""
+    def submit(self, demo: Demo, params: DemoParams) -> Subscription:
+        """Replay, join an identical job, start a new one, queue it, or raise RunnerFull."""
         self._loop = asyncio.get_running_loop()
+        key = run_key(demo, params)
+        recording = self.cache.get(key)
+        if recording is not None:
+            replay = Subscription(None, "hit")
+            for event in recording.events:
+                replay.events.put_nowait(event)
+            return replay
+        shared = self._inflight.get(key)
+        if shared is not None and shared.recording:
+            return shared.subscribe("hit")
         if len(self._running) >= self.max_jobs and len(self._waiting) >= self.max_queue:
             raise RunnerFull(retry_after=self._retry_after())
-        job = Job(demo=demo, params=params)
+        job = Job(demo, params, key, record_limit=self.cache.max_bytes // 4)
+        self._inflight[key] = job
+        subscription = job.subscribe("miss")
         if len(self._running) < self.max_jobs:
             self._start(job)
         else:
             self._waiting.append(job)
-            job.events.put_nowait(("queued", {"position": len(self._waiting)}))
-        return job
+            job.publish(("queued", {"position": len(self._waiting)}))
+        return subscription
 
-    def release(self, job: Job) -> None:
-        """The client is gone (or pressed Stop): cancel the job and free its place."""
+    def release(self, subscription: Subscription) -> None:
+        """A client left (or pressed Stop); a job nobody listens to is cancelled."""
+        job = subscription.job
+        if job is None or subscription not in job.subscribers:
+            return
+        job.subscribers.remove(subscription)
+        if job.subscribers or job.state == "finished":
+            return
         job.cancel()
+        if self._inflight.get(job.key) is job:
+            del self._inflight[job.key]
         if job.state == "queued" and job in self._waiting:
             self._waiting.remove(job)
             job.state = "finished"
@@ -112,25 +181,31 @@ class JobRunner:
     def _finished(self, job: Job) -> None:
         job.state = "finished"
         self._running.discard(job)
+        if self._inflight.get(job.key) is job:
+            del self._inflight[job.key]
+        # Only complete, unhurried runs are the deterministic answer worth replaying.
+        if job.outcome and job.outcome.get("stopped") is None and job.recording:
+            self.cache.put(job.key, job.recorded, job.recorded_bytes)
         while self._waiting and len(self._running) < self.max_jobs:
             self._start(self._waiting.popleft())
         self._announce_positions()
 
     def _announce_positions(self) -> None:
         for position, waiting in enumerate(self._waiting, start=1):
-            waiting.events.put_nowait(("queued", {"position": position}))
+            waiting.publish(("queued", {"position": position}))
 
     # -- computation (worker thread) ---------------------------------------------------
 
     def _compute(self, job: Job, loop: asyncio.AbstractEventLoop) -> None:
         def post(event: str, payload: Any) -> None:
-            loop.call_soon_threadsafe(job.events.put_nowait, (event, payload))
+            loop.call_soon_threadsafe(job.publish, (event, payload))
 
         started = time.monotonic()
         try:
             outcome = self._drive(job, post)
             if outcome is not None:
                 outcome["seconds"] = round(time.monotonic() - started, 3)
+                job.outcome = outcome
                 post("done", outcome)
         except Exception as exc:  # a demo bug must end the stream, not hang it
             log.exception("demo %s failed", job.demo.slug)

@@ -15,8 +15,9 @@ from app.assets import STATIC
 from app.config import Settings, get_settings, torch_threads_per_job
 from app.jobs import JobRunner
 from app.lessons import LessonLibrary
+from app.limits import ClientKeys, RateLimiter
 from app.routes import api, pages
-from app.security import SecurityHeaders
+from app.security import BodySizeLimit, SecurityHeaders
 from app.templating import templates
 
 
@@ -28,7 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Torch's intra-op pool is process-wide: size it so jobs × threads ≤ cores.
         torch.set_num_threads(torch_threads_per_job(settings))
         app.state.runner = JobRunner(
-            settings.max_jobs, settings.max_queue, settings.job_seconds, settings.max_frames
+            settings.max_jobs, settings.max_queue, settings.job_seconds, settings.max_frames,
+            cache_bytes=int(settings.cache_mb * 2**20),
         )
         yield
         app.state.runner.shutdown()
@@ -43,6 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.lessons = LessonLibrary(settings.lessons_dir)
+    app.state.client_keys = ClientKeys(settings.trusted_proxies)
+    app.state.rate_limiter = RateLimiter(settings.rate_per_minute)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
@@ -51,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz", tags=["health"])
     def healthz(request: Request) -> dict:
         """Liveness, cheap: and how many jobs run and wait."""
-        return {"status": "ok", "jobs": request.app.state.runner.stats()}
+        runner = request.app.state.runner
+        return {"status": "ok", "jobs": runner.stats(), "cache": runner.cache.stats()}
 
     @app.get("/docs", include_in_schema=False)
     def api_docs(request: Request) -> HTMLResponse:

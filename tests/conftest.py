@@ -1,59 +1,28 @@
-"""Shared fixtures: an app with small limits, test-only demos, SSE parsing, a live server."""
+"""Fixtures: an app with small limits, test-only demos, a temporary lessons folder.
+
+Helpers live in tests/helpers.py (one module object for every test); the names are
+re-exported here for tests that import them from conftest.
+"""
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
-from pydantic import Field
 
-from app.config import ROOT, Settings
 from app.demos import registry
-from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, extend, figure, frame
-from app.main import create_app
-
-LESSONS = ROOT / "lessons"
-
-
-# ---- test-only demos: a slow one that obeys ctx, and one that crashes ----------------
-
-
-class SlowParams(DemoParams):
-    steps: int = Field(1000, ge=1, le=100_000, description="Frames to emit")
-    delay: float = Field(0.02, ge=0, le=1, description="Seconds of work per frame")
-
-
-SLOW_PROGRESS: dict[str, int] = {"steps": 0}
-
-
-def _slow_run(params: SlowParams, ctx: RunContext) -> RunGenerator:
-    yield frame(0, 0.0, {"line": figure([{"type": "scatter", "x": [], "y": []}])})
-    step = 0
-    for step in range(1, params.steps + 1):
-        if ctx.should_stop():
-            break
-        time.sleep(params.delay)
-        SLOW_PROGRESS["steps"] += 1
-        yield frame(step, step / params.steps, {"line": extend([0], [[step]], [[step]])})
-    return {"steps": step}
-
-
-def _crash_run(params: DemoParams, ctx: RunContext) -> RunGenerator:
-    yield frame(0, 0.0, {})
-    raise RuntimeError("boom")
-
-
-TEST_DEMOS = [
-    Demo("test-slow", "Slow", "Test demo", SlowParams, [Chart("line", "Line")], _slow_run),
-    Demo("test-crash", "Crash", "Test demo", DemoParams, [], _crash_run),
-]
+from tests.helpers import (  # noqa: F401  (re-exported)
+    LESSONS,
+    SLOW_PROGRESS,
+    TEST_DEMOS,
+    LiveServer,
+    free_port,
+    make_client,
+    read_stream,
+    sse_events,
+)
 
 
 @pytest.fixture
@@ -65,72 +34,10 @@ def test_demos() -> Iterator[None]:
         registry().pop(demo.slug, None)
 
 
-# ---- apps and clients ---------------------------------------------------------------
-
-
-def make_client(**settings) -> TestClient:
-    return TestClient(create_app(Settings(**settings)))
-
-
 @pytest.fixture
 def client() -> Iterator[TestClient]:
     with make_client(max_jobs=2, max_queue=4, job_seconds=30) as c:
         yield c
-
-
-def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, object]]:
-    """Parse ``text/event-stream`` lines into (event, decoded JSON data)."""
-    event, data = "message", []
-    for line in lines:
-        if line == "":
-            if data:
-                yield event, json.loads("\n".join(data))
-            event, data = "message", []
-        elif line.startswith(":"):
-            continue
-        elif line.startswith("event:"):
-            event = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].lstrip())
-
-
-def read_stream(client: TestClient, url: str, **kwargs) -> list[tuple[str, object]]:
-    with client.stream("GET", url, **kwargs) as response:
-        assert response.status_code == 200, response.read()
-        assert response.headers["content-type"].startswith("text/event-stream")
-        return list(sse_events(response.iter_lines()))
-
-
-# ---- a real server in a thread (same process, so test demos are visible) -------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    def __init__(self, **settings) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(Settings(**settings)), host="127.0.0.1",
-                                port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

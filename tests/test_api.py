@@ -8,14 +8,15 @@ import httpx
 import pytest
 import torch
 
-from tests.conftest import SLOW_PROGRESS, LiveServer, make_client, read_stream, sse_events
+from tests.helpers import SLOW_PROGRESS, LiveServer, make_client, read_stream, sse_events
 
 CUSTOM = [[0.0, 0.0], [0.2, 0.1], [0.1, -0.2], [3.0, 3.0], [3.2, 2.9], [2.8, 3.1],
           [-3.0, 2.5], [-2.9, 2.7], [-3.1, 2.4], [-2.8, 2.6]]
 
 
 def test_healthz_reports_job_counts(client):
-    assert client.get("/healthz").json() == {"status": "ok", "jobs": {"running": 0, "queued": 0}}
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["jobs"] == {"running": 0, "queued": 0}
 
 
 def test_demo_list_carries_schema_defaults_and_charts(client):
@@ -126,10 +127,11 @@ def test_stream_yields_frames_then_done_with_the_result(client):
     assert done["frames"] == len(frames) == run["frames"]
 
 
-def test_same_params_same_frames(client):
+def test_same_params_same_frames():
     url = "/api/demos/kmeans/stream"
     params = {"dataset": "blobs", "k": "4", "seed": "11", "init": "random"}
-    first, second = (read_stream(client, url, params=params) for _ in range(2))
+    with make_client(cache_mb=0) as client:  # computed twice, not replayed
+        first, second = (read_stream(client, url, params=params) for _ in range(2))
     assert first[:-1] == second[:-1]  # every frame
     assert first[-1][1]["result"] == second[-1][1]["result"]
 
@@ -156,17 +158,18 @@ def test_full_runner_queues_then_refuses_with_retry_after(test_demos):
                           stream=True)
         first_events = sse_events(first.iter_lines())  # keep a reference: the stream stays open
         assert next(first_events)[0] == "frame"
-        second = http.send(http.build_request("POST", "/api/demos/test-slow/stream", json=slow),
+        other = {**slow, "seed": 1}  # different parameters: a second job, not a shared one
+        second = http.send(http.build_request("POST", "/api/demos/test-slow/stream", json=other),
                            stream=True)
         second_events = sse_events(second.iter_lines())
         assert next(second_events) == ("queued", {"position": 1})
         assert http.get("/healthz").json()["jobs"] == {"running": 1, "queued": 1}
         started = time.monotonic()
-        third = http.post("/api/demos/test-slow/run", json=slow)
+        third = http.post("/api/demos/test-slow/run", json={**slow, "seed": 2})
         assert time.monotonic() - started < 0.5
         assert third.status_code == 429
         assert int(third.headers["retry-after"]) >= 1
-        assert http.get("/api/demos/test-slow/stream").status_code == 429
+        assert http.get("/api/demos/test-slow/stream", params={"seed": 3}).status_code == 429
         # The first client leaves: the queued job starts and its client sees frames.
         first.close()
         assert next(second_events)[0] == "frame"

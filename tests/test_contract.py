@@ -13,7 +13,7 @@ from app.demos.base import DemoParams, RunContext
 from app.jobs import encode_frame
 from app.lessons import LessonLibrary
 from app.params import ParamsError, parse_params
-from tests.conftest import LESSONS
+from tests.helpers import LESSONS
 
 DEMOS = sorted(registry().values(), key=lambda d: d.slug)
 

@@ -13,7 +13,7 @@ import pytest
 from app.lessons import LessonLibrary, parse_lesson
 from app.markdown import LessonError
 from app.ml import kmeans as kmeans_module
-from tests.conftest import make_client
+from tests.helpers import make_client
 
 
 def write(folder, slug, body, **meta):

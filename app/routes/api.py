@@ -7,13 +7,13 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
 from app.demos import get_demo, registry
 from app.demos.base import Demo
-from app.jobs import Job, JobRunner, RunnerFull
+from app.jobs import JobRunner, RunnerFull, Subscription
 from app.params import ParamsError, from_query, parse_params
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -41,18 +41,27 @@ DemoDep = Annotated[Demo, Depends(demo_of)]
 RunnerDep = Annotated[JobRunner, Depends(runner_of)]
 
 
-def submit(runner: JobRunner, demo: Demo, raw: Any) -> Job:
-    """Validate parameters and admit a job, or answer 422 / 429 before any work."""
+def submit(request: Request, response: Response, demo: Demo, raw: Any) -> Subscription:
+    """Validate, check the client's rate, admit: or answer 422 / 429 before any work."""
     try:
         params = parse_params(demo, raw)
     except ParamsError as exc:
         raise HTTPException(422, exc.errors) from None
+    runner: JobRunner = request.app.state.runner
+    if runner.would_compute(demo, params):  # replays and shared runs cost nothing
+        client = request.app.state.client_keys.of(request)
+        allowed, wait = request.app.state.rate_limiter.allow(client)
+        if not allowed:
+            raise HTTPException(429, "you started many runs in the last minute; wait a little",
+                                headers={"Retry-After": str(wait)})
     try:
-        return runner.submit(demo, params)
+        subscription = runner.submit(demo, params)
     except RunnerFull as exc:
         raise HTTPException(
             429, str(exc), headers={"Retry-After": str(exc.retry_after)}
         ) from None
+    response.headers["X-Cache"] = subscription.cache
+    return subscription
 
 
 @router.get("/lessons")
@@ -73,14 +82,21 @@ def describe_demo(demo: DemoDep) -> dict[str, Any]:
 
 @router.post("/demos/{slug}/run", response_model=RunResponse)
 async def run_demo(
-    demo: DemoDep, runner: RunnerDep, params: Annotated[dict[str, Any], Body()] = None
+    request: Request,
+    response: Response,
+    demo: DemoDep,
+    runner: RunnerDep,
+    params: Annotated[dict[str, Any], Body()] = None,
 ) -> dict[str, Any]:
-    """Run a demo to the end and answer its result (frames are counted, not returned)."""
-    job = submit(runner, demo, params if params is not None else {})
+    """Run a demo to the end and answer its result (frames are counted, not returned).
+
+    ``X-Cache: hit`` says the answer was replayed or shared, ``miss`` that it was computed.
+    """
+    subscription = submit(request, response, demo, params if params is not None else {})
     frames = 0
     try:
         while True:
-            event, payload = await job.events.get()
+            event, payload = await subscription.events.get()
             if event == "frame":
                 frames += 1
             elif event == "done":
@@ -88,15 +104,17 @@ async def run_demo(
             elif event == "error":
                 raise HTTPException(500, payload["message"])
     finally:
-        runner.release(job)
+        runner.release(subscription)
 
 
-async def job_events(job: Job, runner: JobRunner, demo: Demo) -> AsyncIterator[ServerSentEvent]:
+async def job_events(
+    subscription: Subscription, runner: JobRunner, demo: Demo
+) -> AsyncIterator[ServerSentEvent]:
     """A job's events as SSE; frames are paced by the demo's ``frame_seconds``."""
     last_frame = 0.0
     try:
         while True:
-            event, payload = await job.events.get()
+            event, payload = await subscription.events.get()
             if event == "frame":
                 wait = demo.frame_seconds - (time.monotonic() - last_frame)
                 if wait > 0:
@@ -108,22 +126,31 @@ async def job_events(job: Job, runner: JobRunner, demo: Demo) -> AsyncIterator[S
             if event in ("done", "error"):
                 return
     finally:
-        runner.release(job)  # the client left, pressed Stop, or the run ended
+        runner.release(subscription)  # the client left, pressed Stop, or the run ended
 
 
-async def stream_job_from_query(request: Request, demo: DemoDep, runner: RunnerDep) -> Job:
-    return submit(runner, demo, from_query(demo, request.query_params))
+async def stream_job_from_query(
+    request: Request, response: Response, demo: DemoDep
+) -> Subscription:
+    return submit(request, response, demo, from_query(demo, request.query_params))
 
 
 async def stream_job_from_body(
-    demo: DemoDep, runner: RunnerDep, params: Annotated[dict[str, Any], Body()] = None
-) -> Job:
-    return submit(runner, demo, params if params is not None else {})
+    request: Request,
+    response: Response,
+    demo: DemoDep,
+    params: Annotated[dict[str, Any], Body()] = None,
+) -> Subscription:
+    return submit(request, response, demo, params if params is not None else {})
+
+
+StreamFromQuery = Annotated[Subscription, Depends(stream_job_from_query)]
+StreamFromBody = Annotated[Subscription, Depends(stream_job_from_body)]
 
 
 @router.get("/demos/{slug}/stream", response_class=EventSourceResponse)
 async def stream_demo(
-    demo: DemoDep, runner: RunnerDep, job: Annotated[Job, Depends(stream_job_from_query)]
+    demo: DemoDep, runner: RunnerDep, job: StreamFromQuery
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: ``queued``, ``frame``…, then ``done`` (with ``result``) or ``error``.
 
@@ -135,7 +162,7 @@ async def stream_demo(
 
 @router.post("/demos/{slug}/stream", response_class=EventSourceResponse)
 async def stream_demo_post(
-    demo: DemoDep, runner: RunnerDep, job: Annotated[Job, Depends(stream_job_from_body)]
+    demo: DemoDep, runner: RunnerDep, job: StreamFromBody
 ) -> AsyncIterator[ServerSentEvent]:
     """The same stream with parameters as a JSON body (no URL length limit)."""
     async for event in job_events(job, runner, demo):

@@ -1,0 +1,102 @@
+"""Classroom promises built into the platform: cache, shared runs, fairness, body limit."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+
+from tests.helpers import SLOW_PROGRESS, LiveServer, make_client, read_stream, sse_events
+
+BODY = {"dataset": "moons", "k": 2, "seed": 5}
+
+
+def test_identical_run_replays_from_the_cache_and_says_so():
+    with make_client() as client:
+        first = client.post("/api/demos/kmeans/run", json=BODY)
+        second = client.post("/api/demos/kmeans/run", json=BODY)
+        assert first.headers["x-cache"] == "miss" and second.headers["x-cache"] == "hit"
+        assert first.json()["result"] == second.json()["result"]
+        assert first.json()["frames"] == second.json()["frames"]
+        with client.stream("POST", "/api/demos/kmeans/stream", json=BODY) as response:
+            assert response.headers["x-cache"] == "hit"
+            replayed = list(sse_events(response.iter_lines()))
+        computed = read_stream(make_client(cache_mb=0).__enter__(), "/api/demos/kmeans/stream",
+                               params={k: str(v) for k, v in BODY.items()})
+        assert replayed[:-1] == computed[:-1]  # the very same frames
+        other = client.post("/api/demos/kmeans/run", json={**BODY, "seed": 6})
+        assert other.headers["x-cache"] == "miss"
+        assert client.get("/healthz").json()["cache"]["hits"] >= 2
+
+
+def test_cache_is_bounded_by_memory():
+    with make_client(cache_mb=0.05) as client:  # ~52 kB: room for very few runs
+        for seed in range(8):
+            client.post("/api/demos/kmeans/run", json={**BODY, "seed": seed})
+        cache = client.get("/healthz").json()["cache"]
+        assert cache["bytes"] <= 0.05 * 2**20
+        assert cache["entries"] < 8
+
+
+def test_identical_requests_arriving_together_compute_once(test_demos):
+    with LiveServer(max_jobs=2, max_queue=4) as server:
+        body = {"steps": 30, "delay": 0.02}
+        answers = []
+
+        def ask():
+            answers.append(httpx.post(f"{server.url}/api/demos/test-slow/run", json=body,
+                                      timeout=30))
+
+        before = SLOW_PROGRESS["steps"]
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [a.status_code for a in answers] == [200] * 4
+        assert sorted(a.headers["x-cache"] for a in answers) == ["hit", "hit", "hit", "miss"]
+        assert SLOW_PROGRESS["steps"] - before == 30  # one computation of 30 steps
+        assert len({a.json()["frames"] for a in answers}) == 1
+
+
+def test_rate_limit_per_client_and_trusted_proxy_only(test_demos):
+    with make_client(rate_per_minute=2) as client:
+        ok = [client.post("/api/demos/kmeans/run", json={**BODY, "seed": s}) for s in (1, 2)]
+        assert [r.status_code for r in ok] == [200, 200]
+        refused = client.post("/api/demos/kmeans/run", json={**BODY, "seed": 3})
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        # A cached answer costs nothing and is never refused.
+        assert client.post("/api/demos/kmeans/run", json={**BODY, "seed": 1}).status_code == 200
+    with make_client(rate_per_minute=1) as client:
+        # The peer is not a trusted proxy: a forged X-Forwarded-For changes nothing.
+        for seed, status in ((1, 200), (2, 429)):
+            response = client.post("/api/demos/kmeans/run", json={**BODY, "seed": seed},
+                                   headers={"x-forwarded-for": f"203.0.113.{seed}"})
+            assert response.status_code == status
+
+
+def test_client_address_comes_from_forwarded_for_only_behind_a_trusted_proxy():
+    from starlette.requests import Request
+
+    from app.limits import ClientKeys
+
+    def request(peer, forwarded=None):
+        headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+        return Request({"type": "http", "client": (peer, 1), "headers": headers})
+
+    keys = ClientKeys("10.0.0.0/8")
+    assert keys.of(request("10.1.2.3", "198.51.100.7")) == "198.51.100.7"
+    assert keys.of(request("10.1.2.3", "1.1.1.1, 198.51.100.7, 10.9.9.9")) == "198.51.100.7"
+    assert keys.of(request("198.51.100.9", "1.2.3.4")) == "198.51.100.9"
+
+
+def test_request_body_over_the_limit_is_413():
+    with make_client(max_body_bytes=2048) as client:
+        big = {"dataset": "custom", "points": [[0.5, 0.5]] * 400}
+        response = client.post("/api/demos/kmeans/run", json=big)
+        assert response.status_code == 413
+        assert "2048" in response.json()["detail"]
+        assert client.post("/api/demos/kmeans/run", json=BODY).status_code == 200
+        chunked = client.post("/api/demos/kmeans/run", content=iter([b"{" + b" " * 4000 + b"}"]),
+                              headers={"content-type": "application/json"})
+        assert chunked.status_code == 413
