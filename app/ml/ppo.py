@@ -1,0 +1,278 @@
+"""Proximal Policy Optimisation on the batched CartPole, top to bottom.
+
+1. the networks: a small actor (state -> logit of "push right") and a separate critic;
+2. the rollout: play ``n_steps`` in ``n_envs`` environments with the current policy;
+3. advantages by GAE (``app.ml.gae``) and value targets;
+4. the update: a few epochs of minibatch gradient steps on the clipped (or KL-penalty)
+   surrogate, the value loss and an entropy bonus, with gradient clipping;
+5. :func:`train`, which yields one :class:`UpdateStats` per update.
+
+Every random draw uses an explicit ``torch.Generator`` so runs are reproducible even
+when several run in threads at once.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from app.ml.cartpole import SOLVED_RETURN, BatchedCartPole
+from app.ml.gae import gae
+
+
+@dataclass
+class PPOConfig:
+    """Hyperparameters; the defaults are tuned for wall-clock time to solve CartPole."""
+
+    variant: Literal["clip", "kl"] = "clip"
+    """clip: PPO-Clip's min(ratio*A, clip(ratio)*A). kl: ratio*A - beta*KL(old||new)."""
+    learning_rate: float = 3e-3
+    """Adam's step size at the start; annealed linearly towards 0 over total_steps."""
+    gamma: float = 0.99
+    """Discount: how much a reward one step later is worth."""
+    gae_lambda: float = 0.95
+    """GAE's lambda: 0 = one-step TD errors, 1 = Monte Carlo returns."""
+    clip_eps: float = 0.2
+    """How far the probability ratio may move from 1 before the clipped loss stops pushing."""
+    kl_beta: float = 1.0
+    """Weight of the KL penalty (kl variant only)."""
+    epochs: int = 4
+    """Passes over each rollout."""
+    minibatches: int = 2
+    """Minibatches per epoch: gradient steps per update = epochs * minibatches."""
+    n_envs: int = 32
+    """Environments simulated side by side."""
+    n_steps: int = 64
+    """Steps per environment per rollout; the batch is n_envs * n_steps transitions."""
+    ent_coef: float = 0.0
+    """Weight of the entropy bonus that keeps the policy exploring."""
+    vf_coef: float = 0.5
+    """Weight of the critic's squared-error loss."""
+    max_grad_norm: float = 0.5
+    """Each network's gradient norm is clipped to this."""
+    total_steps: int = 200_000
+    """Environment steps (summed over environments) before training stops."""
+    hidden: int = 64
+    """Width of the two tanh hidden layers of both networks."""
+    anneal_lr: bool = True
+    """Decay the learning rate linearly to zero over total_steps."""
+    stop_when_solved: bool = True
+    """Stop as soon as the mean return of the last 20 episodes reaches 475."""
+
+
+# ---------------------------------------------------------------- 1. networks
+
+
+def mlp(sizes: list[int], last_gain: float) -> nn.Sequential:
+    """tanh MLP with orthogonal weights and zero biases (the init PPO implementations use)."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        linear = nn.Linear(n_in, n_out)
+        last = i == len(sizes) - 2
+        nn.init.orthogonal_(linear.weight, gain=last_gain if last else math.sqrt(2))
+        nn.init.zeros_(linear.bias)
+        layers += [linear] if last else [linear, nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+class ActorCritic(nn.Module):
+    """Separate actor and critic, so the critic's large errors never bend the policy."""
+
+    def __init__(self, hidden: int = 64) -> None:
+        super().__init__()
+        # A tiny last-layer gain makes the first policy ~50/50 everywhere: pure exploration.
+        self.actor = mlp([4, hidden, hidden, 1], last_gain=0.01)
+        self.critic = mlp([4, hidden, hidden, 1], last_gain=1.0)
+
+    def logit(self, obs: Tensor) -> Tensor:
+        """Log-odds of pushing right; P(right) = sigmoid(logit)."""
+        return self.actor(obs).squeeze(-1)
+
+    def value(self, obs: Tensor) -> Tensor:
+        """The critic's estimate of the discounted return from ``obs``."""
+        return self.critic(obs).squeeze(-1)
+
+
+def log_prob(logit: Tensor, action: Tensor) -> Tensor:
+    """log pi(a|s) for two actions: log sigmoid(logit) for right, log sigmoid(-logit) for left."""
+    return -F.softplus(torch.where(action.bool(), -logit, logit))
+
+
+def entropy(logit: Tensor) -> Tensor:
+    """Entropy of the two-action policy, in nats (at most log 2)."""
+    p = torch.sigmoid(logit)
+    return F.softplus(logit) - p * logit
+
+
+def kl_divergence(old_logit: Tensor, new_logit: Tensor) -> Tensor:
+    """KL(pi_old || pi_new) per state, exactly, for two actions."""
+    p_old = torch.sigmoid(old_logit)
+    return p_old * (log_prob(old_logit, torch.ones_like(old_logit)) -
+                    log_prob(new_logit, torch.ones_like(new_logit))) + (1 - p_old) * (
+        log_prob(old_logit, torch.zeros_like(old_logit)) -
+        log_prob(new_logit, torch.zeros_like(new_logit)))
+
+
+# ---------------------------------------------------------------- 2. rollout
+
+
+@dataclass
+class Rollout:
+    """``T`` steps of ``N`` environments, time first: tensors are ``[T, N, ...]``."""
+
+    obs: Tensor
+    actions: Tensor
+    logits: Tensor  # the behaviour policy's logits, for ratios and KL
+    rewards: Tensor
+    final_obs: Tensor  # the state each step reached, before any reset
+    terminated: Tensor
+    done: Tensor
+    episode_returns: list[float]  # returns of the episodes that ended, in order
+
+
+@torch.no_grad()  # acting needs no gradients: skipping the graph makes the rollout cheap
+def collect_rollout(model: ActorCritic, env: BatchedCartPole, obs: Tensor, n_steps: int,
+                    generator: torch.Generator) -> tuple[Rollout, Tensor]:
+    """Play ``n_steps`` in every environment; returns the rollout and the next observation."""
+    keys = ("obs", "actions", "logits", "rewards", "final_obs", "terminated", "done", "ret")
+    buffers: dict[str, list[Tensor]] = {k: [] for k in keys}
+    for _ in range(n_steps):
+        logit = model.logit(obs)
+        action = torch.rand(logit.shape, generator=generator) < torch.sigmoid(logit)
+        result = env.step(action)
+        for key, value in zip(keys, (obs, action, logit, result.reward, result.final_obs,
+                                     result.terminated, result.terminated | result.truncated,
+                                     result.episode_return), strict=True):
+            buffers[key].append(value)
+        obs = result.obs
+    t = {k: torch.stack(v) for k, v in buffers.items()}
+    ended = t["done"]
+    rollout = Rollout(t["obs"], t["actions"], t["logits"], t["rewards"], t["final_obs"],
+                      t["terminated"], ended, t["ret"][ended].tolist())  # time-major order
+    return rollout, obs
+
+
+# ---------------------------------------------------------------- 3-4. update
+
+
+@dataclass
+class UpdateStats:
+    """What one update reports to the demo."""
+
+    update: int
+    env_steps: int
+    seconds: float
+    episode_returns: list[float]
+    mean_return_20: float | None
+    policy_loss: float
+    value_loss: float
+    entropy: float
+    approx_kl: float
+    clip_fraction: float
+    steps_per_second: float
+    learning_rate: float
+    solved: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def policy_loss(cfg: PPOConfig, new_logit: Tensor, old_logit: Tensor, actions: Tensor,
+                advantages: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The surrogate to minimise, the mean KL(old||new) and the fraction of clipped ratios."""
+    ratio = torch.exp(log_prob(new_logit, actions) - log_prob(old_logit, actions))
+    kl = kl_divergence(old_logit, new_logit).mean()
+    clipped = ((ratio - 1).abs() > cfg.clip_eps).float().mean()
+    if cfg.variant == "clip":
+        # Pessimistic bound: once the ratio leaves [1-eps, 1+eps] in the direction the
+        # advantage favours, the min picks the flat clipped term and the gradient is zero.
+        surrogate = torch.min(ratio * advantages,
+                              ratio.clamp(1 - cfg.clip_eps, 1 + cfg.clip_eps) * advantages)
+        return -surrogate.mean(), kl, clipped
+    return -(ratio * advantages).mean() + cfg.kl_beta * kl, kl, clipped
+
+
+def update(model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig,
+           rollout: Rollout, generator: torch.Generator) -> dict[str, float]:
+    """Advantages, then ``epochs`` passes of ``minibatches`` gradient steps each."""
+    with torch.no_grad():
+        n_steps, n_envs = rollout.rewards.shape
+        both = model.value(torch.cat([rollout.obs, rollout.final_obs]).reshape(-1, 4))
+        values, next_values = both.reshape(2, n_steps, n_envs)
+        advantages = gae(rollout.rewards, values, next_values, rollout.terminated,
+                         rollout.done, cfg.gamma, cfg.gae_lambda)
+        returns = advantages + values  # the critic's regression targets
+    flat = {"obs": rollout.obs.reshape(-1, 4), "actions": rollout.actions.reshape(-1),
+            "logits": rollout.logits.reshape(-1), "adv": advantages.reshape(-1),
+            "returns": returns.reshape(-1)}
+    batch = flat["obs"].shape[0]
+    size = batch // cfg.minibatches
+    sums = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0,
+            "clip_fraction": 0.0}
+    for _ in range(cfg.epochs):
+        order = torch.randperm(batch, generator=generator)
+        for start in range(0, size * cfg.minibatches, size):
+            idx = order[start:start + size]
+            adv = flat["adv"][idx]
+            # Normalising per minibatch keeps the step size independent of the reward scale.
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            new_logit = model.logit(flat["obs"][idx])
+            pg_loss, kl, clipped = policy_loss(cfg, new_logit, flat["logits"][idx],
+                                               flat["actions"][idx], adv)
+            v_loss = 0.5 * ((model.value(flat["obs"][idx]) - flat["returns"][idx]) ** 2).mean()
+            ent = entropy(new_logit).mean()
+            loss = pg_loss - cfg.ent_coef * ent + cfg.vf_coef * v_loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            # Clip each network on its own: the critic's big gradients must not shrink the actor's.
+            nn.utils.clip_grad_norm_(model.actor.parameters(), cfg.max_grad_norm)
+            nn.utils.clip_grad_norm_(model.critic.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            for key, value in zip(sums, (pg_loss, v_loss, ent, kl, clipped), strict=True):
+                sums[key] += float(value.detach())
+    steps = cfg.epochs * cfg.minibatches
+    return {key: value / steps for key, value in sums.items()}
+
+
+# ---------------------------------------------------------------- 5. training loop
+
+
+def train(cfg: PPOConfig, seed: int, model: ActorCritic,
+          should_stop: Callable[[], bool] = lambda: False) -> Iterator[UpdateStats]:
+    """Train ``model`` in place, yielding statistics after every update.
+
+    Build ``model`` under a fixed seed (its initial weights are random). Stops after
+    ``total_steps`` environment steps, when ``should_stop()`` is true, or — if
+    ``stop_when_solved`` — once the mean of the last 20 episode returns reaches 475.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    env = BatchedCartPole(cfg.n_envs, generator)
+    obs = env.state
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, eps=1e-5,
+                                 fused=True)  # one kernel for all parameters
+    batch = cfg.n_envs * cfg.n_steps
+    n_updates = max(1, cfg.total_steps // batch)
+    returns: list[float] = []
+    start = time.perf_counter()
+    for k in range(n_updates):
+        if should_stop():
+            return
+        lr = cfg.learning_rate * (1 - k / n_updates if cfg.anneal_lr else 1.0)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        rollout, obs = collect_rollout(model, env, obs, cfg.n_steps, generator)
+        losses = update(model, optimizer, cfg, rollout, generator)
+        returns += rollout.episode_returns
+        mean_20 = sum(returns[-20:]) / 20 if len(returns) >= 20 else None
+        solved = mean_20 is not None and mean_20 >= SOLVED_RETURN
+        elapsed = time.perf_counter() - start
+        yield UpdateStats(k + 1, (k + 1) * batch, elapsed, rollout.episode_returns, mean_20,
+                          steps_per_second=(k + 1) * batch / max(elapsed, 1e-9),
+                          learning_rate=lr, solved=solved, **losses)
+        if solved and cfg.stop_when_solved:
+            return
