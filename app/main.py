@@ -16,6 +16,7 @@ from app.config import Settings, get_settings, torch_threads_per_job
 from app.jobs import JobRunner
 from app.lessons import LessonLibrary
 from app.limits import ClientKeys, RateLimiter
+from app.openapi import build_openapi
 from app.routes import api, pages
 from app.security import BodySizeLimit, SecurityHeaders
 from app.templating import templates
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
+
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["health"])
     def healthz(request: Request) -> dict:

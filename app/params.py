@@ -49,6 +49,14 @@ def describe_bounds(bounds: dict[str, Any]) -> str:
     return ""
 
 
+def error_item(field: str, message: str, kind: str, bounds: dict | None = None,
+               loc: list[str] | None = None) -> dict[str, Any]:
+    """One 422 entry: ``field``/``message``/``bounds`` for people, ``loc``/``msg``/``type``
+    in FastAPI's usual shape for tools."""
+    return {"field": field, "message": message, "bounds": bounds or {},
+            "loc": ["body", *(loc or ([field] if field else []))], "msg": message, "type": kind}
+
+
 def _errors_from(exc: ValidationError, demo: Demo) -> list[dict[str, Any]]:
     properties = demo.schema().get("properties", {})
     errors = []
@@ -58,41 +66,61 @@ def _errors_from(exc: ValidationError, demo: Demo) -> list[dict[str, Any]]:
         if error["type"] == "extra_forbidden":
             allowed = ", ".join(sorted(properties))
             message = f"{name}: unknown parameter for {demo.slug}; known: {allowed}"
-            errors.append({"field": name, "message": message, "bounds": {}, "loc": loc})
+            errors.append(error_item(name, message, error["type"], loc=loc))
+            continue
+        if not loc:  # a check across fields; its message starts with the field it blames
+            text = error["msg"].removeprefix("Value error, ")
+            blamed = text.split(":", 1)[0]
+            name = blamed if blamed in properties else ""
+            errors.append(error_item(name, text, error["type"]))
             continue
         bounds = field_bounds(properties.get(name, {}))
         accepts = describe_bounds(bounds)
-        where = ".".join(loc) if loc else "parameters"
-        message = f"{where}: {error['msg']}" + (f" (accepts {accepts})" if accepts else "")
+        message = f"{'.'.join(loc)}: {error['msg']}" + (f" (accepts {accepts})" if accepts else "")
         got = error.get("input")
         if isinstance(got, int | float | str | bool) and len(str(got)) < 60:
             message += f"; got {json.dumps(got)}"
-        errors.append({"field": name, "message": message, "bounds": bounds, "loc": loc})
+        errors.append(error_item(name, message, error["type"], bounds, loc))
     return errors
 
 
 def parse_params(demo: Demo, data: Any) -> DemoParams:
     """Validate input against the demo's Params, raising ParamsError that names fields."""
     if not isinstance(data, Mapping):
-        raise ParamsError([{"field": "", "message": "parameters must be a JSON object",
-                            "bounds": {}, "loc": []}])
+        raise ParamsError([error_item("", "parameters must be a JSON object", "dict_type")])
     try:
-        return demo.Params.model_validate(dict(data))
-    except ValidationError as exc:
+        # JSON mode: strict about types, yet lists are welcome where tuples are declared.
+        return demo.Params.model_validate_json(json.dumps(dict(data)))
+    except (TypeError, ValueError) as exc:
+        if not isinstance(exc, ValidationError):  # not JSON-encodable (lesson presets)
+            raise ParamsError([error_item("", f"parameters are not JSON: {exc}", "json")]) from None
         raise ParamsError(_errors_from(exc, demo)) from None
 
 
+def _from_text(raw: str, kind: str | None) -> Any:
+    """A query string's text as the type the field wants; unchanged if it does not parse."""
+    try:
+        if kind == "integer":
+            return int(raw)
+        if kind == "number":
+            return float(raw)
+        if kind == "boolean" and raw.lower() in ("true", "false", "1", "0", "on", "off"):
+            return raw.lower() in ("true", "1", "on")
+        if kind in ("array", "object"):
+            return json.loads(raw)  # lists (like clicked points) travel as JSON text
+    except ValueError:
+        pass
+    return raw  # validation will name the field and say what it accepts
+
+
 def from_query(demo: Demo, query: Mapping[str, str]) -> dict[str, Any]:
-    """Query strings carry text; lists (like clicked points) travel as JSON text."""
+    """Query strings carry text; convert each value by its field's JSON Schema type."""
     properties = demo.schema().get("properties", {})
     values: dict[str, Any] = {}
     for key, raw in query.items():
-        kind = properties.get(key, {}).get("type")
-        if kind in ("array", "object"):
-            try:
-                values[key] = json.loads(raw)
-            except ValueError:
-                values[key] = raw  # validation will name the field
-        else:
-            values[key] = raw
+        prop = properties.get(key, {})
+        kind = prop.get("type") or next(
+            (o.get("type") for o in prop.get("anyOf", []) if o.get("type") != "null"), None
+        )
+        values[key] = _from_text(raw, kind)
     return values

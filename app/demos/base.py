@@ -30,9 +30,13 @@ RunGenerator = Generator[Frame, None, dict[str, Any]]
 
 
 class DemoParams(BaseModel):
-    """Base of every demo's parameters: unknown keys are errors, a seed always exists."""
+    """Base of every demo's parameters: unknown keys are errors, a seed always exists.
 
-    model_config = ConfigDict(extra="forbid")
+    Strict: ``false`` is not a number and ``"3"`` is not an integer in a JSON body.
+    (Query strings are converted by type before validation, see app/params.py.)
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed: same seed, same run")
 

@@ -19,6 +19,19 @@ from app.params import ParamsError, from_query, parse_params
 router = APIRouter(prefix="/api", tags=["api"])
 
 
+class ErrorBody(BaseModel):
+    detail: Any
+
+
+# What a demo route may answer besides success (documented in /openapi.json).
+DEMO_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body is not readable JSON"},
+    404: {"model": ErrorBody, "description": "No such demo"},
+    413: {"model": ErrorBody, "description": "Request body too large"},
+    429: {"model": ErrorBody, "description": "Server full or client over its rate"},
+}
+
+
 class RunResponse(BaseModel):
     result: dict[str, Any]
     frames: int
@@ -75,12 +88,12 @@ def list_demos() -> list[dict[str, Any]]:
     return [demo.describe() for demo in registry().values()]
 
 
-@router.get("/demos/{slug}")
+@router.get("/demos/{slug}", responses={404: DEMO_ERRORS[404]})
 def describe_demo(demo: DemoDep) -> dict[str, Any]:
     return demo.describe()
 
 
-@router.post("/demos/{slug}/run", response_model=RunResponse)
+@router.post("/demos/{slug}/run", response_model=RunResponse, responses=DEMO_ERRORS)
 async def run_demo(
     request: Request,
     response: Response,
@@ -148,7 +161,7 @@ StreamFromQuery = Annotated[Subscription, Depends(stream_job_from_query)]
 StreamFromBody = Annotated[Subscription, Depends(stream_job_from_body)]
 
 
-@router.get("/demos/{slug}/stream", response_class=EventSourceResponse)
+@router.get("/demos/{slug}/stream", response_class=EventSourceResponse, responses=DEMO_ERRORS)
 async def stream_demo(
     demo: DemoDep, runner: RunnerDep, job: StreamFromQuery
 ) -> AsyncIterator[ServerSentEvent]:
@@ -160,7 +173,7 @@ async def stream_demo(
         yield event
 
 
-@router.post("/demos/{slug}/stream", response_class=EventSourceResponse)
+@router.post("/demos/{slug}/stream", response_class=EventSourceResponse, responses=DEMO_ERRORS)
 async def stream_demo_post(
     demo: DemoDep, runner: RunnerDep, job: StreamFromBody
 ) -> AsyncIterator[ServerSentEvent]:

@@ -1,0 +1,111 @@
+"""The OpenAPI document, with one concrete path per demo.
+
+The routes are generic (``/api/demos/{slug}/run``), but each demo's parameters are a
+different schema. Listing ``/api/demos/kmeans/run`` and friends with their real
+request schema makes /docs useful to API users and lets schema-driven testers
+(schemathesis) generate valid and invalid parameters for every demo.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.demos import registry
+from app.demos.base import Demo
+
+ERROR = {"$ref": "#/components/schemas/ErrorBody"}
+VALIDATION = {"$ref": "#/components/schemas/HTTPValidationError"}
+SSE_EVENT = {"type": "object", "properties": {
+    "event": {"type": "string", "enum": ["queued", "frame", "done", "error"]},
+    "data": {"type": "string", "description": "JSON text"},
+}}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _errors() -> dict[str, Any]:
+    return {
+        "400": {"description": "The body is not readable JSON", **_json(ERROR)},
+        "404": {"description": "No such demo", **_json(ERROR)},
+        "413": {"description": "Request body too large", **_json(ERROR)},
+        "422": {"description": "A parameter is out of bounds or unknown", **_json(VALIDATION)},
+        "429": {"description": "Server full or client over its rate; see Retry-After",
+                **_json(ERROR)},
+    }
+
+
+def _query_parameters(params_schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """Scalar parameters as query fields; lists travel in the POST body instead."""
+    out = []
+    for name, prop in params_schema.get("properties", {}).items():
+        if prop.get("type") in ("array", "object"):
+            continue
+        field = {k: v for k, v in prop.items() if not k.startswith("x-") and k != "title"}
+        out.append({"name": name, "in": "query", "required": False, "schema": field,
+                    "description": prop.get("description", "")})
+    return out
+
+
+def _demo_paths(demo: Demo, params_ref: dict[str, Any], params_schema: dict) -> dict[str, Any]:
+    body = {"required": False, **_json(params_ref)}
+    events = {"200": {"description": "Server-Sent Events: queued, frame, done, error",
+                      "content": {"text/event-stream": {"schema": SSE_EVENT}}},
+              **_errors()}
+    tag = [f"demo: {demo.slug}"]
+    return {
+        f"/api/demos/{demo.slug}/run": {"post": {
+            "tags": tag, "summary": f"Run {demo.title} to the end",
+            "operationId": f"run_{demo.slug}", "requestBody": body,
+            "responses": {"200": {"description": "The run's result",
+                                  **_json({"$ref": "#/components/schemas/RunResponse"})},
+                          **_errors()},
+        }},
+        f"/api/demos/{demo.slug}/stream": {
+            "get": {"tags": tag, "summary": f"Stream {demo.title}",
+                    "operationId": f"stream_{demo.slug}",
+                    "parameters": _query_parameters(params_schema), "responses": events},
+            "post": {"tags": tag, "summary": f"Stream {demo.title} (JSON body)",
+                     "operationId": f"stream_post_{demo.slug}", "requestBody": body,
+                     "responses": events},
+        },
+    }
+
+
+def _errors_are_json(schema: dict[str, Any]) -> None:
+    """Stream routes answer errors as JSON before any event; say so, not text/event-stream."""
+    for path, operations in schema["paths"].items():
+        if not path.endswith("/stream"):
+            continue
+        for operation in operations.values():
+            for status, response in operation["responses"].items():
+                content = response.get("content", {})
+                if status == "200":
+                    response["content"] = {"text/event-stream": {"schema": SSE_EVENT}}
+                elif "text/event-stream" in content:
+                    response["content"] = {"application/json": content["text/event-stream"]}
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                         routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["ErrorBody"] = {"type": "object", "properties": {"detail": {}},
+                               "required": ["detail"]}
+    _errors_are_json(schema)
+    for demo in registry().values():
+        name = "Params_" + demo.slug.replace("-", "_")
+        params_schema = demo.Params.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(params_schema.pop("$defs", {}))
+        components[name] = params_schema
+        schema["paths"].update(
+            _demo_paths(demo, {"$ref": f"#/components/schemas/{name}"}, params_schema)
+        )
+    app.openapi_schema = schema
+    return schema
