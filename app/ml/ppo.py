@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -61,6 +61,8 @@ class PPOConfig:
     """Environment steps (summed over environments) before training stops."""
     hidden: int = 64
     """Width of the two tanh hidden layers of both networks."""
+    scale_rewards: bool = True
+    """Multiply rewards by (1 - gamma) so values stay in [0, 1] whatever the horizon."""
     anneal_lr: bool = True
     """Decay the learning rate linearly to zero over total_steps."""
     stop_when_solved: bool = True
@@ -135,6 +137,7 @@ class Rollout:
     terminated: Tensor
     done: Tensor
     episode_returns: list[float]  # returns of the episodes that ended, in order
+    episode_ends: list[int]  # the rollout step (0..T-1) at which each of them ended
 
 
 @torch.no_grad()  # acting needs no gradients: skipping the graph makes the rollout cheap
@@ -155,7 +158,8 @@ def collect_rollout(model: ActorCritic, env: BatchedCartPole, obs: Tensor, n_ste
     t = {k: torch.stack(v) for k, v in buffers.items()}
     ended = t["done"]
     rollout = Rollout(t["obs"], t["actions"], t["logits"], t["rewards"], t["final_obs"],
-                      t["terminated"], ended, t["ret"][ended].tolist())  # time-major order
+                      t["terminated"], ended, t["ret"][ended].tolist(),  # time-major order
+                      ended.nonzero()[:, 0].tolist())
     return rollout, obs
 
 
@@ -170,6 +174,7 @@ class UpdateStats:
     env_steps: int
     seconds: float
     episode_returns: list[float]
+    episode_end_steps: list[int]  # total environment steps when each episode ended
     mean_return_20: float | None
     policy_loss: float
     value_loss: float
@@ -179,7 +184,6 @@ class UpdateStats:
     steps_per_second: float
     learning_rate: float
     solved: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 def policy_loss(cfg: PPOConfig, new_logit: Tensor, old_logit: Tensor, actions: Tensor,
@@ -204,7 +208,10 @@ def update(model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig,
         n_steps, n_envs = rollout.rewards.shape
         both = model.value(torch.cat([rollout.obs, rollout.final_obs]).reshape(-1, 4))
         values, next_values = both.reshape(2, n_steps, n_envs)
-        advantages = gae(rollout.rewards, values, next_values, rollout.terminated,
+        # Adam moves each weight by about lr per step, so a critic that must output ~100
+        # needs thousands of steps to get there; scaled rewards keep its targets near 1.
+        rewards = rollout.rewards * (1 - cfg.gamma) if cfg.scale_rewards else rollout.rewards
+        advantages = gae(rewards, values, next_values, rollout.terminated,
                          rollout.done, cfg.gamma, cfg.gae_lambda)
         returns = advantages + values  # the critic's regression targets
     flat = {"obs": rollout.obs.reshape(-1, 4), "actions": rollout.actions.reshape(-1),
@@ -271,7 +278,8 @@ def train(cfg: PPOConfig, seed: int, model: ActorCritic,
         mean_20 = sum(returns[-20:]) / 20 if len(returns) >= 20 else None
         solved = mean_20 is not None and mean_20 >= SOLVED_RETURN
         elapsed = time.perf_counter() - start
-        yield UpdateStats(k + 1, (k + 1) * batch, elapsed, rollout.episode_returns, mean_20,
+        ends = [k * batch + (t + 1) * cfg.n_envs for t in rollout.episode_ends]
+        yield UpdateStats(k + 1, (k + 1) * batch, elapsed, rollout.episode_returns, ends, mean_20,
                           steps_per_second=(k + 1) * batch / max(elapsed, 1e-9),
                           learning_rate=lr, solved=solved, **losses)
         if solved and cfg.stop_when_solved:
