@@ -13,12 +13,11 @@ WORKDIR /srv/livegrad
 # PyPI would pull gigabytes of CUDA wheels. Keep the pin equal to pyproject.toml.
 RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 
-# Runtime dependencies only (no [test] extra). Building the project needs just
-# pyproject.toml and app/ (without README.md setuptools only warns). At run time
-# uvicorn imports ./app from the WORKDIR, so app/config.py's ROOT is this folder.
+# Runtime dependencies only (no [test] extra). Editable, so the one copy of app/ is
+# this folder's and app/config.py's ROOT finds lessons/, static/ and templates/ here.
 COPY pyproject.toml ./
 COPY app/ ./app/
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir -e .
 
 COPY lessons/ ./lessons/
 COPY static/ ./static/

@@ -37,6 +37,9 @@ class RunCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
     def get(self, key: str) -> Recording | None:
         entry = self._entries.get(key)
         if entry is None:

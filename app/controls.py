@@ -57,6 +57,8 @@ def control_for(name: str, prop: dict[str, Any], value: Any) -> dict[str, Any]:
         )
     elif "enum" in prop:
         control.update(kind="select", options=prop["enum"])
+    elif prop.get("x-widget") == "number":  # a box, when a slider would be too coarse
+        control.update(kind="number", min=prop.get("minimum"), max=prop.get("maximum"))
     elif kind == "boolean":
         control.update(kind="checkbox")
     elif kind in ("integer", "number") and "minimum" in prop and "maximum" in prop:

@@ -122,7 +122,7 @@ class JobRunner:
     def would_compute(self, demo: Demo, params: DemoParams) -> bool:
         """False when the answer is already cached or being computed for someone."""
         key = run_key(demo, params)
-        return key not in self._inflight and self.cache._entries.get(key) is None
+        return key not in self._inflight and key not in self.cache
 
     # -- admission (event loop thread) -------------------------------------------------
 

@@ -282,8 +282,8 @@ MUTANTS = [
     ("torch_before_project", r"(?m)^RUN pip install --no-cache-dir torch.*$", ""),
     (
         "torch_before_project",
-        r"pip install --no-cache-dir \.",
-        "pip install --no-cache-dir .[test]",
+        r"pip install --no-cache-dir -e \.",
+        "pip install --no-cache-dir -e .[test]",
     ),
     ("non_root_user_before_cmd", r"(?m)^USER .*$", ""),
     ("non_root_user_before_cmd", r"(?m)^USER .*$", "USER root"),

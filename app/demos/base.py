@@ -38,7 +38,8 @@ class DemoParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed: same seed, same run")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed: same seed, same run",
+                      json_schema_extra={"x-widget": "number"})
 
 
 @dataclass(frozen=True)

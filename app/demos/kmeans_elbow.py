@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+import torch
 from pydantic import Field, model_validator
 
 from app.demos.base import Chart, Demo, RunContext, RunGenerator, extend, figure
 from app.demos.base import frame as make_frame
 from app.demos.kmeans import AXIS_RANGE, DataParams, axis_layout, centroid_traces, cluster_traces
-from app.ml.kmeans import kmeans
+from app.ml.kmeans import KMeansResult, lloyd_run
 
 
 class Params(DataParams):
@@ -45,9 +46,18 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
          "marker": {"size": 9}, "line": {"width": 3}}])})
     inertias = []
     for k in range(1, params.k_max + 1):
-        if ctx.should_stop():
+        # The same restarts as app.ml.kmeans.kmeans(seed=...), one at a time, so that
+        # Stop (or a student closing the page) takes effect within one restart.
+        generator = torch.Generator().manual_seed(params.seed)
+        result: KMeansResult | None = None
+        for _ in range(params.n_init):
+            if ctx.should_stop():
+                break
+            run = lloyd_run(points, k, params.init, generator)
+            if result is None or run.inertia < result.inertia:
+                result = run
+        if result is None or ctx.should_stop():
             break
-        result = kmeans(points, k, params.init, params.n_init, seed=params.seed)
         inertias.append(result.inertia)
         drop = (inertias[-2] - result.inertia) / inertias[-2] if k > 1 and inertias[-2] else None
         metrics = {"k": k, "inertia": result.inertia}

@@ -194,6 +194,22 @@ class KMeansResult:
     history: list[float] = field(default_factory=list)
 
 
+def lloyd_run(
+    points: Tensor, k: int, init: str, generator: torch.Generator, max_iter: int = 300,
+    tol: float = 1e-4,
+) -> KMeansResult:
+    """One restart: seed the centroids, run Lloyd's algorithm, describe where it ended."""
+    centroids = init_centroids(points, k, init, generator)
+    history, iterations = [], 0
+    for step in lloyd_steps(points, centroids, max_iter, tol):
+        centroids, iterations = step.centroids, step.iteration
+        history.append(step.inertia)
+    # The last update moved the centroids after their assignment: assign once more
+    # so that labels, centroids and inertia describe the same clustering.
+    labels, distances = assign_to_nearest(points, centroids)
+    return KMeansResult(centroids, labels, float(distances.sum()), iterations, history)
+
+
 def kmeans(
     points: Tensor,
     k: int,
@@ -217,15 +233,7 @@ def kmeans(
     generator = torch.Generator().manual_seed(seed)
     best: KMeansResult | None = None
     for _ in range(n_init):
-        centroids = init_centroids(data, k, init, generator)
-        history, iterations = [], 0
-        for step in lloyd_steps(data, centroids, max_iter, tol):
-            centroids, iterations = step.centroids, step.iteration
-            history.append(step.inertia)
-        # The last update moved the centroids after their assignment: assign once more
-        # so that labels, centroids and inertia describe the same clustering.
-        labels, distances = assign_to_nearest(data, centroids)
-        run = KMeansResult(centroids, labels, float(distances.sum()), iterations, history)
+        run = lloyd_run(data, k, init, generator, max_iter, tol)
         if best is None or run.inertia < best.inertia:
             best = run
     assert best is not None
