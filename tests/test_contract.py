@@ -91,11 +91,10 @@ def run_to_done(demo, values: dict[str, Any]) -> tuple[list[dict], dict]:
 @pytest.mark.parametrize("demo", DEMOS, ids=lambda d: d.slug)
 def test_defaults_and_extremes_run_to_done_with_finite_json_frames(demo, which):
     values = demo.defaults() if which == "defaults" else extreme_params(demo, which)
-    cpu_started = time.process_time()
+    started = time.monotonic()
     frames, result = run_to_done(demo, values)
-    # Worst cases finish inside the default job budget (CPU time, so a shared CI
-    # machine does not make this flaky): no student's run is cut off by default.
-    assert time.process_time() - cpu_started < Settings().job_seconds
+    # Worst cases finish inside the default job budget: no run is cut off by default.
+    assert time.monotonic() - started < Settings().job_seconds
     assert frames, "a run must draw something"
     for frame in frames:
         encode_frame(frame)  # raises on NaN/inf or anything not JSON
