@@ -1,0 +1,185 @@
+"""Demo `autograd-graph`: type an expression, see the graph autograd records, run backward.
+
+The expression is parsed by the whitelist parser of :mod:`app.ml.expression` (never
+``eval``), evaluated by torch (float64) and by the lesson's scalar engine, and drawn
+left to right: leaves (x, y, z, constants) on the left, the output on the right.
+Frames then reveal each node's gradient in reverse topological order — the order in
+which the backward pass finishes them. Non-finite numbers (1/0, log of a negative)
+are part of the answer: JSON has no inf/NaN, so they travel as the strings "inf",
+"-inf" and "nan".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import Field, model_validator
+
+from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, figure
+from app.demos.base import frame as make_frame
+from app.ml.expression import MAX_LENGTH, Differentiated, differentiate, parse_expression
+from app.ml.scalar_engine import Value
+
+Number = Annotated[float, Field(ge=-10, le=10, allow_inf_nan=False)]
+MAX_BACKWARD_FRAMES = 40
+PENDING, CURRENT, DONE, UNTRACKED = "#c9ced6", "#f28e2b", "#76b7e8", "#eeeeee"
+
+
+class Params(DemoParams):
+    expression: str = Field(
+        "sin(x)*y + x**2/y", max_length=MAX_LENGTH,
+        description="An expression in x, y, z: numbers, + - * / **, parentheses and "
+        "sin cos tan exp log sqrt tanh sigmoid relu abs")
+    x: Number = Field(1.3, description="Value of x", json_schema_extra={"x-step": 0.05})
+    y: Number = Field(-0.7, description="Value of y", json_schema_extra={"x-step": 0.05})
+    z: Number = Field(0.45, description="Value of z", json_schema_extra={"x-step": 0.05})
+
+    @model_validator(mode="after")
+    def _parse(self) -> Params:
+        parse_expression(self.expression)  # raises "expression: ... at position N"
+        return self
+
+
+def jsonable(number: float) -> float | str:
+    """JSON has no inf/NaN: send them as the strings "inf", "-inf", "nan"."""
+    if math.isnan(number):
+        return "nan"
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    return number
+
+
+def short(number: float) -> str:
+    return str(jsonable(number)) if not math.isfinite(number) else f"{number:.4g}"
+
+
+def layout_positions(order: list[Value]) -> dict[int, tuple[float, float]]:
+    """Column = longest path from a leaf; rows sorted by their parents' mean row."""
+    depth: dict[int, int] = {}
+    for node in order:
+        depth[id(node)] = 1 + max((depth[id(p)] for p in node.parents), default=-1)
+    columns: dict[int, list[Value]] = {}
+    for node in order:
+        columns.setdefault(depth[id(node)], []).append(node)
+    position: dict[int, tuple[float, float]] = {}
+    for column in sorted(columns):
+        nodes = columns[column]
+        if column > 0:  # barycentre ordering: fewer crossing edges
+            nodes.sort(key=lambda n: sum(position[id(p)][1] for p in n.parents) / len(n.parents))
+        for row, node in enumerate(nodes):
+            position[id(node)] = (float(column), (len(nodes) - 1) / 2 - row)
+    return position
+
+
+def graph_figure(d: Differentiated, revealed: set[int], current: set[int]) -> dict[str, Any]:
+    """Edges as line segments, nodes as labelled squares coloured by backward progress."""
+    order, pos = d.order, layout_positions(d.order)
+    edge_x: list[float | None] = []
+    edge_y: list[float | None] = []
+    hot_x: list[float | None] = []
+    hot_y: list[float | None] = []
+    for node in order:
+        for parent in dict.fromkeys(node.parents):  # x*x: one edge is enough
+            xs, ys = (hot_x, hot_y) if id(node) in current else (edge_x, edge_y)
+            xs += [pos[id(parent)][0], pos[id(node)][0], None]
+            ys += [pos[id(parent)][1], pos[id(node)][1], None]
+    colours, labels, hovers = [], [], []
+    for node in order:
+        tracked = d.torch_grad[id(node)] is not None
+        shown = id(node) in revealed and tracked
+        grad = f"∂ {short(node.grad)}" if shown else ("∂ —" if not tracked else "∂ ?")
+        name = node.label if node.op != "const" else "const"
+        labels.append(f"<b>{name}</b><br>{short(node.data)}<br>{grad}")
+        colours.append(UNTRACKED if not tracked else CURRENT if id(node) in current
+                       else DONE if shown else PENDING)
+        torch_value = jsonable(d.torch_value[id(node)])
+        hovers.append(f"{name}: value {jsonable(node.data)} (torch {torch_value})"
+                      + (f"<br>d output / d node = {jsonable(node.grad)} (torch "
+                         f"{jsonable(d.torch_grad[id(node)])})" if shown else "")
+                      + ("<br>a constant: torch tracks no gradient" if not tracked else ""))
+    columns = max(p[0] for p in pos.values())
+    rows = max(abs(p[1]) for p in pos.values())
+    return figure([
+        {"type": "scatter", "mode": "lines", "x": edge_x, "y": edge_y, "name": "data flow",
+         "line": {"color": "#8a94a6", "width": 1.5}, "hoverinfo": "skip"},
+        {"type": "scatter", "mode": "lines", "x": hot_x, "y": hot_y, "name": "gradient now",
+         "line": {"color": CURRENT, "width": 4}, "hoverinfo": "skip"},
+        {"type": "scatter", "mode": "markers+text", "name": "nodes",
+         "x": [pos[id(n)][0] for n in order], "y": [pos[id(n)][1] for n in order],
+         "text": labels, "textposition": "middle center", "hovertext": hovers,
+         "hoverinfo": "text", "textfont": {"size": 11, "color": "#111"},
+         "marker": {"symbol": "square", "size": 62, "color": colours,
+                    "line": {"width": 1, "color": "#555"}}},
+    ], {"xaxis": {"visible": False, "range": [-0.6, columns + 0.6], "fixedrange": True},
+        "yaxis": {"visible": False, "range": [-rows - 0.7, rows + 0.7], "fixedrange": True},
+        "showlegend": False, "height": max(320, 110 * (2 * rows + 1.4))})
+
+
+def metrics_of(d: Differentiated) -> dict[str, Any]:
+    return {"value": jsonable(d.root.data),
+            **{f"d/d{n}": jsonable(g) for n, g in d.gradients.items()},
+            "engines differ by": jsonable(d.max_abs_diff)}
+
+
+def run(params: Params, ctx: RunContext) -> RunGenerator:
+    values = {"x": params.x, "y": params.y, "z": params.z}
+    d = differentiate(params.expression, values)
+    yield make_frame(0, 0.0, {"graph": graph_figure(d, set(), set())},
+                     {"value": jsonable(d.root.data), "pass": "forward"})
+    # Reverse topological order: a node's gradient is complete once all its users ran.
+    backward = [n for n in reversed(d.order) if d.torch_grad[id(n)] is not None]
+    per_frame = max(1, math.ceil(len(backward) / MAX_BACKWARD_FRAMES))
+    revealed: set[int] = set()
+    chunks = [backward[i:i + per_frame] for i in range(0, len(backward), per_frame)]
+    for step, chunk in enumerate(chunks, start=1):
+        if ctx.should_stop():
+            break
+        current = {id(n) for n in chunk}
+        revealed |= current
+        yield make_frame(step, step / (len(chunks) + 1),
+                         {"graph": graph_figure(d, revealed, current)},
+                         {"pass": "backward", "node": chunk[-1].label})
+    yield make_frame(len(chunks) + 1, 1.0, {"graph": graph_figure(d, revealed, set())},
+                     metrics_of(d))
+    index = {id(n): i for i, n in enumerate(d.order)}
+    return {
+        "expression": params.expression,
+        "value": jsonable(d.root.data),
+        "gradients": {n: jsonable(g) for n, g in d.gradients.items()},
+        "engine": {"value": jsonable(d.root.data),
+                   "gradients": {n: jsonable(g) for n, g in d.gradients.items()}},
+        "torch": {"value": jsonable(d.torch_value[id(d.root)]),
+                  "gradients": {n: jsonable(g) for n, g in d.torch_gradients.items()}},
+        "max_abs_diff": jsonable(d.max_abs_diff),
+        "nodes": [{"id": index[id(n)], "op": n.op, "label": n.label,
+                   "value": jsonable(n.data),
+                   "grad": jsonable(n.grad) if d.torch_grad[id(n)] is not None else None,
+                   "torch_value": jsonable(d.torch_value[id(n)]),
+                   "torch_grad": None if d.torch_grad[id(n)] is None
+                   else jsonable(d.torch_grad[id(n)]),
+                   "parents": [index[id(p)] for p in n.parents]} for n in d.order],
+        "edges": [[index[id(p)], index[id(n)]] for n in d.order
+                  for p in dict.fromkeys(n.parents)],
+    }
+
+
+CHARTS = [
+    Chart("graph", "The computation graph (leaves left, output right)",
+          {"margin": {"l": 10, "r": 10, "t": 10, "b": 10}},
+          "Nodes of the expression with their operation, value and gradient; edges follow "
+          "the data from the inputs to the output."),
+]
+
+demo = Demo(
+    slug="autograd-graph",
+    title="The graph behind a gradient",
+    description="Type an expression in x, y and z. The server builds its computation graph "
+    "in torch and in the lesson's scalar engine, then runs the backward pass node by node "
+    "(orange: the node being finished; blue: done; grey: a constant torch does not "
+    "track). Infinite or undefined results are shown as inf / nan, as torch computes them.",
+    Params=Params,
+    charts=CHARTS,
+    run=run,
+    frame_seconds=0.35,
+)

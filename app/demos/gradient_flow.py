@@ -1,0 +1,145 @@
+"""Demo `gradient-flow`: a deep MLP trains live while every layer's gradient norm is shown.
+
+Bars (log scale, input layer on the left) show ‖∂loss/∂W‖ for each layer at the
+current step; a falling staircase is a vanishing gradient, a rising one an exploding
+gradient. The loss curve shows what that does to learning.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import torch
+from pydantic import Field
+
+from app.demos.base import (
+    Chart,
+    Demo,
+    DemoParams,
+    RunContext,
+    RunGenerator,
+    extend,
+    figure,
+    rounded,
+    seeded,
+)
+from app.demos.base import frame as make_frame
+from app.ml.datasets import make_labelled_dataset
+from app.ml.gradient_flow import DeepMLP, first_to_last_ratio, initialise, train_steps
+
+N_POINTS = 200
+
+
+class Params(DemoParams):
+    depth: int = Field(10, ge=2, le=50, description="Number of linear layers")
+    width: int = Field(32, ge=4, le=64, description="Units in each hidden layer")
+    activation: Literal["sigmoid", "tanh", "relu", "gelu"] = Field(
+        "sigmoid", description="Nonlinearity after every hidden layer")
+    init: Literal["normal", "xavier", "kaiming"] = Field(
+        "xavier", description="How the initial weights are drawn")
+    std: float = Field(0.1, ge=0.001, le=10, description="Standard deviation of the normal init",
+                       json_schema_extra={"x-scale": "log", "x-show-if": {"init": "normal"}})
+    residual: bool = Field(False, description="Residual connections: h + f(h) in hidden layers")
+    layer_norm: bool = Field(False, description="LayerNorm on each hidden layer's input")
+    lr: float = Field(0.1, ge=1e-4, le=1.0, description="Learning rate (plain SGD)",
+                      json_schema_extra={"x-scale": "log", "x-label": "learning rate"})
+    steps: int = Field(60, ge=1, le=200, description="Training steps (full batch)")
+    clip: float = Field(0.0, ge=0.0, le=10.0, description="Clip the gradient norm to this "
+                        "value (0: no clipping)", json_schema_extra={"x-step": 0.1})
+
+
+def finite_or_none(values: list[float]) -> list[float | None]:
+    """Bars on a log axis: zero (underflow) and inf/NaN cannot be drawn, so leave a gap."""
+    return [v if math.isfinite(v) and v > 0 else None for v in values]
+
+
+def jsonable(number: float) -> float | str:
+    if math.isnan(number):
+        return "nan"
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    return number
+
+
+def bars(norms: list[float], step: int) -> dict[str, Any]:
+    labels = [f"L{i + 1}" for i in range(len(norms))]
+    colours = ["#4e79a7"] * len(norms)
+    colours[0], colours[-1] = "#e15759", "#59a14f"  # input and output layers stand out
+    return figure([{
+        "type": "bar", "x": labels, "y": rounded(finite_or_none(norms), 12),
+        "marker": {"color": colours}, "name": f"step {step}",
+        "hovertext": [f"layer {i + 1}: ‖∂loss/∂W‖ = {jsonable(v)}" for i, v in enumerate(norms)],
+        "hoverinfo": "text"}],
+        {"yaxis": {"type": "log", "title": {"text": "‖∂loss/∂W‖ (log scale)"},
+                   "exponentformat": "power"},
+         "xaxis": {"title": {"text": f"layer (input → output), step {step}"}},
+         "showlegend": False})
+
+
+def run(params: Params, ctx: RunContext) -> RunGenerator:
+    generator = torch.Generator().manual_seed(params.seed)
+    inputs, labels = make_labelled_dataset("moons", N_POINTS, generator)
+    with seeded(params.seed):  # nn.Linear draws default weights from the global RNG
+        model = DeepMLP(params.depth, params.width, params.activation, params.residual,
+                        params.layer_norm)
+    initialise(model, params.init, params.std, generator)
+    yield make_frame(0, 0.0, {"loss": figure([
+        {"type": "scatter", "mode": "lines", "name": "loss", "x": [], "y": []}])})
+    first: list[float] = []
+    first_loss = math.nan
+    last = None
+    for record in train_steps(model, inputs, labels, params.lr, params.steps, params.clip):
+        if record.step == 1:
+            first, first_loss = record.grad_norms, record.loss
+        last = record
+        ratio = first_to_last_ratio(record.grad_norms)
+        charts = {"grad_norms": bars(record.grad_norms, record.step)}
+        if math.isfinite(record.loss):
+            charts["loss"] = extend([0], [[record.step]], [[round(record.loss, 6)]])
+        yield make_frame(record.step, record.step / params.steps, charts, {
+            "loss": jsonable(record.loss), "accuracy": record.accuracy,
+            "first/last hidden grad": jsonable(ratio)})
+        if not math.isfinite(record.loss) or ctx.should_stop():
+            break
+    assert last is not None
+    diverged = not math.isfinite(last.loss)
+    if last.step < params.steps:  # stopped early: still end at 100%
+        yield make_frame(last.step + 1, 1.0, {}, {"stopped at step": last.step,
+                                                  "diverged": diverged})
+    return {
+        "grad_norms": [jsonable(v) for v in first],
+        "final_grad_norms": [jsonable(v) for v in last.grad_norms],
+        "first_to_last_ratio": jsonable(first_to_last_ratio(first)),
+        "loss_first": jsonable(first_loss),
+        "loss_final": jsonable(last.loss),
+        "accuracy": last.accuracy,
+        "steps_run": last.step,
+        "diverged": diverged,
+    }
+
+
+CHARTS = [
+    Chart("grad_norms", "Gradient norm of each layer's weights",
+          {"yaxis": {"type": "log"}, "showlegend": False},
+          "Bar chart, one bar per layer from input to output, of the gradient norm on a "
+          "log scale."),
+    Chart("loss", "Training loss",
+          {"xaxis": {"title": {"text": "step"}}, "yaxis": {"title": {"text": "cross-entropy"}},
+           "showlegend": False},
+          "Line chart of the training loss against the step."),
+]
+
+demo = Demo(
+    slug="gradient-flow",
+    title="Gradient flow through a deep network",
+    description="A deep MLP learns the two-moons data with plain SGD. Bars show each "
+    "layer's weight-gradient norm at the current step, input layer first (red), output "
+    "layer last (green), on a log scale. Empty bars are exactly zero: the gradient "
+    "underflowed. Non-finite numbers appear as inf / nan.",
+    Params=Params,
+    charts=CHARTS,
+    run=run,
+    frame_seconds=0.0,
+    fast=False,
+)
