@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 
 import torch
 from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.assets import STATIC
@@ -19,6 +19,7 @@ from app.limits import ClientKeys, RateLimiter
 from app.openapi import build_openapi
 from app.routes import api, pages
 from app.security import BodySizeLimit, SecurityHeaders
+from app.static_files import ClassroomStaticFiles
 from app.templating import templates
 
 
@@ -49,8 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.client_keys = ClientKeys(settings.trusted_proxies)
     app.state.rate_limiter = RateLimiter(settings.rate_per_minute)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)  # pages; streams are never gzipped
     app.add_middleware(SecurityHeaders)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", ClassroomStaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
 

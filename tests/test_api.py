@@ -199,3 +199,17 @@ def test_api_docs_are_served_from_this_host(client):
     assert "/static/vendor/swagger/swagger-ui-bundle.js" in page
     assert "cdn" not in page and "https://" not in page
     assert client.get("/openapi.json").json()["paths"]["/api/demos/{slug}/run"]
+
+
+def test_static_assets_are_gzipped_once_and_cached_for_a_year(client):
+    page = client.get("/lessons/kmeans")
+    assert page.headers["content-encoding"] == "gzip"
+    plotly = next(u for u in page.text.split('"') if "plotly-cartesian.min.js?v=" in u)
+    response = client.get(plotly, headers={"accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert int(response.headers["content-length"]) < 600_000  # 1.4 MB on disk
+    assert "max-age" not in client.get("/static/css/site.css").headers["cache-control"]
+    stream = client.get("/api/demos/kmeans/stream", params={"k": 2},
+                        headers={"accept-encoding": "gzip"})
+    assert "content-encoding" not in stream.headers  # never buffer a stream to compress it
