@@ -59,11 +59,52 @@
     headings.forEach(function (h) { observer.observe(h); });
   }
 
+  // Reading progress lives in this browser only: no account, nothing sent anywhere.
+  var PROGRESS = "livegrad-progress";
+
+  function readProgress() {
+    try { return JSON.parse(localStorage.getItem(PROGRESS) || "{}"); } catch (e) { return {}; }
+  }
+
+  function trackReading() {
+    var article = document.querySelector("article.lesson[data-lesson]");
+    if (!article) return;
+    var slug = article.dataset.lesson;
+    var bar = document.querySelector(".reading-progress span");
+    var update = function () {
+      var box = article.getBoundingClientRect();
+      var seen = (window.innerHeight - box.top) / box.height;
+      var fraction = Math.max(0, Math.min(1, seen));
+      if (bar) bar.style.width = Math.round(fraction * 100) + "%";
+      var progress = readProgress();
+      if (fraction > (progress[slug] || 0) + 0.02 || (fraction >= 0.98 && progress[slug] < 1)) {
+        progress[slug] = fraction >= 0.98 ? 1 : Math.round(fraction * 100) / 100;
+        try { localStorage.setItem(PROGRESS, JSON.stringify(progress)); } catch (e) { /* full */ }
+      }
+    };
+    window.addEventListener("scroll", update, { passive: true });
+    update();
+  }
+
+  function showProgressOnCards() {
+    var progress = readProgress();
+    document.querySelectorAll(".card[data-lesson]").forEach(function (card) {
+      var value = progress[card.dataset.lesson];
+      var badge = card.querySelector("[data-progress]");
+      if (!badge || !value) return;
+      badge.hidden = false;
+      badge.textContent = value >= 1 ? "✓ Read" : "Read " + Math.round(value * 100) + "%";
+      badge.classList.toggle("done", value >= 1);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-theme-toggle]").forEach(function (button) {
       button.addEventListener("click", toggleTheme);
     });
     renderMath();
     followTableOfContents();
+    trackReading();
+    showProgressOnCards();
   });
 })();
