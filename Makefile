@@ -20,11 +20,11 @@ run: $(BIN)/.installed
 	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
 
 test: $(BIN)/.installed
-	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff check app tests bench scripts
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff check app tests bench scripts
 	$(BIN)/hadolint Dockerfile
 
 bench: $(BIN)/.installed

@@ -41,6 +41,19 @@
     });
   }
 
+  // A box that scrolls sideways (long formula, wide code) must be reachable by keyboard.
+  function focusableScrollers() {
+    document.querySelectorAll(".math.block, pre, .lesson-body table").forEach(function (el) {
+      if (el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute("tabindex")) {
+        el.setAttribute("tabindex", "0");
+        if (!el.hasAttribute("role") && el.tagName !== "TABLE") el.setAttribute("role", "group");
+        if (!el.hasAttribute("aria-label") && el.tagName !== "TABLE") {
+          el.setAttribute("aria-label", el.tagName === "PRE" ? "Code, scrolls sideways" : "Formula, scrolls sideways");
+        }
+      }
+    });
+  }
+
   function followTableOfContents() {
     var links = {};
     document.querySelectorAll(".toc a").forEach(function (a) {
@@ -103,6 +116,10 @@
       button.addEventListener("click", toggleTheme);
     });
     renderMath();
+    focusableScrollers();
+    // Widths change once KaTeX's fonts arrive: look again then.
+    if (document.fonts) document.fonts.ready.then(focusableScrollers);
+    window.addEventListener("resize", focusableScrollers);
     followTableOfContents();
     trackReading();
     showProgressOnCards();
