@@ -62,19 +62,33 @@ def jsonable(number: float) -> float | str:
     return number
 
 
+def log_range(norms: list[float]) -> list[float] | None:
+    """Whole decades around the drawable norms (Plotly log ranges are in log10 units)."""
+    shown = [v for v in finite_or_none(norms) if v is not None]
+    if not shown:
+        return None
+    return [math.floor(math.log10(min(shown))) - 0.2, math.ceil(math.log10(max(shown))) + 0.2]
+
+
 def bars(norms: list[float], step: int) -> dict[str, Any]:
-    labels = [f"L{i + 1}" for i in range(len(norms))]
+    layers = list(range(1, len(norms) + 1))
     colours = ["#4e79a7"] * len(norms)
     colours[0], colours[-1] = "#e15759", "#59a14f"  # input and output layers stand out
+    yaxis: dict[str, Any] = {"type": "log", "exponentformat": "power", "dtick": 1,
+                             "title": {"text": "‖∂loss/∂W‖", "standoff": 6}}
+    decades = log_range(norms)
+    if decades is not None:
+        yaxis["range"] = decades
+        span = decades[1] - decades[0]
+        yaxis["dtick"] = 1 if span <= 10 else 2 if span <= 20 else 5
     return figure([{
-        "type": "bar", "x": labels, "y": rounded(finite_or_none(norms), 12),
+        "type": "bar", "x": layers, "y": rounded(finite_or_none(norms), 12),
         "marker": {"color": colours}, "name": f"step {step}",
         "hovertext": [f"layer {i + 1}: ‖∂loss/∂W‖ = {jsonable(v)}" for i, v in enumerate(norms)],
         "hoverinfo": "text"}],
-        {"yaxis": {"type": "log", "title": {"text": "‖∂loss/∂W‖ (log scale)"},
-                   "exponentformat": "power"},
-         "xaxis": {"title": {"text": f"layer (input → output), step {step}"}},
-         "showlegend": False})
+        {"yaxis": yaxis, "showlegend": False, "margin": {"l": 80},
+         "xaxis": {"title": {"text": f"layer, input → output (step {step})"},
+                   "tickmode": "auto", "nticks": 12}})
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:

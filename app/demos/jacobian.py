@@ -52,10 +52,12 @@ def problem(params: Params) -> tuple[Any, torch.Tensor, torch.Tensor]:
 
 
 def heatmap(rows: torch.Tensor, m: int, n: int) -> dict[str, Any]:
+    # Plotly draws the first row at the bottom: list rows last-first so y1 is on top.
     z = [[round(float(rows[i, j]), 4) if i < rows.shape[0] else None for j in range(n)]
-         for i in range(m)]
+         for i in reversed(range(m))]
     return {"type": "heatmap", "z": z, "x": [f"x{j + 1}" for j in range(n)],
-            "y": [f"y{i + 1}" for i in range(m)], "colorscale": "RdBu", "zmid": 0,
+            "y": [f"y{i + 1}" for i in reversed(range(m))], "colorscale": "RdBu",
+            "zmid": 0, "reversescale": True,
             "text": [[("" if v is None else f"{v:.3g}") for v in row] for row in z],
             "texttemplate": "%{text}", "hovertemplate": "∂%{y}/∂%{x} = %{z}<extra></extra>"}
 
@@ -63,7 +65,7 @@ def heatmap(rows: torch.Tensor, m: int, n: int) -> dict[str, Any]:
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     f, x, formula = problem(params)
     m, n = formula.shape
-    layout = {"yaxis": {"autorange": "reversed"}, "xaxis": {"side": "top"}}
+    layout: dict[str, Any] = {}
     rows: list[torch.Tensor] = []
     for i in range(m):  # one backward pass per row, with v = e_i
         if ctx.should_stop():
@@ -96,10 +98,10 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
              "y": rounded(vjp.tolist(), 6)},
             {"type": "bar", "name": "vᵀJ from torch's full Jacobian", "x": labels,
              "y": rounded(from_matrix.tolist(), 6)}],
-            {"barmode": "group", "legend": {"orientation": "h", "y": -0.2},
-             "title": {"text": "v = [" + ", ".join(f"{a:.2g}" for a in v.tolist()) + "]",
-                       "font": {"size": 12}}}),
-    }, {"max difference vs torch": error})
+            {"barmode": "group", "legend": {"orientation": "h", "x": 0, "y": 1.02,
+                                            "yanchor": "bottom"}}),
+    }, {"v": "[" + ", ".join(f"{a:.2g}" for a in v.tolist()) + "]",
+        "max difference vs torch": error})
     return {"jacobian": built.tolist(), "torch_jacobian": reference.tolist(),
             "x": x.tolist(), "v": v.tolist(), "vjp": vjp.tolist(),
             "max_abs_diff": error, "backward_passes": m}
