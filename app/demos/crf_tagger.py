@@ -1,0 +1,307 @@
+"""Demo `crf-tagger`: a BiLSTM-CRF and a BiLSTM-softmax tagger trained side by side.
+
+Both see the same batches of the synthetic NER corpus (app/ml/ner_data.py). The run
+streams both losses, both dev entity F1 curves, how many invalid BIO transitions each
+decodes, and the CRF's transition matrix. At the end it tags the student's sentence
+with both models and draws the CRF's Viterbi lattice with the best path on top.
+
+Training takes tens of seconds, so trained models are kept in a small LRU keyed by
+every parameter except the sentence: a new sentence re-uses them and answers at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import torch
+from pydantic import Field, field_validator
+
+from app.demos.base import (
+    Chart,
+    Demo,
+    DemoParams,
+    RunContext,
+    RunGenerator,
+    extend,
+    figure,
+    rounded,
+    seeded,
+)
+from app.demos.base import frame as make_frame
+from app.ml.bilstm_tagger import (
+    BiLSTMTagger,
+    Vocabulary,
+    evaluate,
+    make_batch,
+    shuffled_batches,
+)
+from app.ml.ner_data import TAGS, invalid_transitions, make_corpus, tokenize
+
+BATCH_SIZE = 64
+CRF_LR_SCALE = 5
+MAX_TOKENS = 60
+DEFAULT_SENTENCE = "Yesterday Noor Okonkwo flew from Buenos Aires to Lisbon to meet Helix Labs ."
+
+
+class Params(DemoParams):
+    embedding: int = Field(32, ge=8, le=48, description="Word embedding size")
+    hidden: int = Field(32, ge=8, le=48, description="LSTM hidden units per direction")
+    learning_rate: float = Field(0.02, ge=1e-4, le=0.1, description="Adam learning rate",
+                                 json_schema_extra={"x-scale": "log"})
+    epochs: int = Field(4, ge=1, le=5, description="Passes over the 1500 training sentences")
+    dropout: float = Field(0.2, ge=0.0, le=0.6, description="Dropout on embeddings and "
+                           "LSTM outputs (half as much word dropout to UNK)",
+                           json_schema_extra={"x-step": 0.05})
+    sentence: str = Field(DEFAULT_SENTENCE, max_length=200,
+                          description="A sentence to tag after training (changing it "
+                          "re-uses the trained models)")
+
+    @field_validator("sentence")
+    @classmethod
+    def _tokens(cls, value: str) -> str:
+        n = len(tokenize(value))
+        if not 1 <= n <= MAX_TOKENS:
+            raise ValueError(f"sentence: needs 1 to {MAX_TOKENS} words, got {n}")
+        return value
+
+    def training_key(self) -> tuple:
+        return tuple(sorted(self.model_dump(exclude={"sentence"}).items()))
+
+
+@dataclass
+class Trained:
+    """Everything a finished training leaves behind: models and the curves it drew."""
+
+    vocab: Vocabulary
+    models: dict[str, BiLSTMTagger]
+    loss: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    f1: dict[str, list[float]] = field(default_factory=dict)
+    invalid: dict[str, list[int]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+_CACHE: OrderedDict[tuple, Trained] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 4
+HEADS = ("crf", "softmax")
+COLOURS = {"crf": "#1f77b4", "softmax": "#ff7f0e"}
+NAMES = {"crf": "BiLSTM-CRF", "softmax": "BiLSTM-softmax"}
+
+
+@lru_cache(maxsize=1)
+def corpus() -> tuple:
+    """The corpus, its vocabulary and pre-built dev batches (made once per process)."""
+    train, dev = make_corpus()
+    vocab = Vocabulary([tokens for tokens, _ in train])
+    dev_batches = [make_batch(vocab, dev[i:i + 100]) for i in range(0, len(dev), 100)]
+    return train, vocab, dev_batches, [tags for _, tags in dev]
+
+
+def transition_figure(model: BiLSTMTagger) -> dict:
+    """The CRF transition matrix: rows the tag before, columns the tag after."""
+    assert model.crf is not None
+    matrix = model.crf.transitions.detach()
+    return figure([{
+        "type": "heatmap", "z": rounded(matrix.tolist(), 3), "x": TAGS, "y": TAGS,
+        # Reversed RdBu: forbidden moves (strongly negative) red, likely ones blue.
+        "colorscale": "RdBu", "reversescale": True, "zmid": 0,
+        "colorbar": {"title": {"text": "score"}},
+        "hovertemplate": "%{y} → %{x}: %{z}<extra></extra>",
+    }], {"yaxis": {"autorange": "reversed", "automargin": True},
+         "xaxis": {"side": "top", "automargin": True}, "margin": {"t": 60}})
+
+
+def curve_figures(trained: Trained) -> dict:
+    """Whole loss, F1 and invalid-transition charts from a finished training."""
+    loss = [{"type": "scatter", "mode": "lines", "name": NAMES[h], "x": trained.loss[h][0],
+             "y": trained.loss[h][1], "line": {"color": COLOURS[h]}} for h in HEADS]
+    epochs = list(range(1, len(trained.f1["crf"]) + 1))
+    f1 = [{"type": "scatter", "mode": "lines+markers", "name": NAMES[h], "x": epochs,
+           "y": trained.f1[h], "line": {"color": COLOURS[h]}} for h in HEADS]
+    bad = [{"type": "bar", "name": NAMES[h], "x": epochs, "y": trained.invalid[h],
+            "marker": {"color": COLOURS[h]}} for h in HEADS]
+    return {"loss": figure(loss), "f1": figure(f1), "invalid": figure(bad)}
+
+
+def parameter_groups(model: BiLSTMTagger, lr: float) -> list[dict]:
+    """Adam moves each weight by about ``lr`` per step, whatever its gradient. Transition
+    scores must travel far (to -5 and below) in a few hundred steps for the grammar to
+    hold, so the 99 CRF scores get a larger step than the network under them."""
+    crf = list(model.crf.parameters()) if model.crf is not None else []
+    rest = [p for p in model.parameters() if all(p is not c for c in crf)]
+    groups = [{"params": rest, "lr": lr}]
+    return groups + [{"params": crf, "lr": lr * CRF_LR_SCALE}] if crf else groups
+
+
+def train(params: Params, ctx: RunContext, trained: Trained) -> RunGenerator:
+    """Train both taggers on the same batches, yielding frames as they learn."""
+    train_set, vocab, dev_batches, gold = corpus()
+    generator = torch.Generator().manual_seed(params.seed)
+    optimisers = {h: torch.optim.Adam(parameter_groups(m, params.learning_rate))
+                  for h, m in trained.models.items()}
+    empty = {h: ([], []) for h in HEADS}
+    trained.loss = {h: ([], []) for h in HEADS}
+    trained.f1 = {h: [] for h in HEADS}
+    trained.invalid = {h: [] for h in HEADS}
+    blank = Trained(vocab, trained.models, empty, trained.f1, trained.invalid)
+    yield make_frame(0, 0.0, curve_figures(blank))
+    start = time.monotonic()
+    step = 0
+    n_batches = -(-len(train_set) // BATCH_SIZE)
+    for epoch in range(params.epochs):
+        for b, indices in enumerate(shuffled_batches(len(train_set), BATCH_SIZE, generator)):
+            batch = make_batch(vocab, [train_set[i] for i in indices])
+            losses = []
+            for head in HEADS:
+                loss = trained.models[head].loss(batch, params.dropout, generator)
+                optimisers[head].zero_grad()
+                loss.backward()
+                optimisers[head].step()
+                losses.append(round(loss.item(), 4))
+                trained.loss[head][0].append(round(epoch + (b + 1) / n_batches, 3))
+                trained.loss[head][1].append(losses[-1])
+            step += 1
+            if ctx.should_stop():
+                return
+            if b % 3 == 2:
+                x = round(epoch + (b + 1) / n_batches, 3)
+                yield make_frame(step, (epoch + (b + 1) / n_batches) / params.epochs, {
+                    "loss": extend([0, 1], [[x], [x]], [[losses[0]], [losses[1]]]),
+                    "transitions": transition_figure(trained.models["crf"]),
+                }, {"epoch": epoch + 1, "crf_loss": losses[0], "softmax_loss": losses[1]})
+        metrics: dict = {"epoch": epoch + 1}
+        for head in HEADS:
+            f1, bad, _ = evaluate(trained.models[head], dev_batches, gold)
+            trained.f1[head].append(round(f1, 4))
+            trained.invalid[head].append(bad)
+            metrics[f"{head}_dev_f1"] = round(f1, 4)
+            metrics[f"{head}_invalid"] = bad
+        epochs_x = [[epoch + 1], [epoch + 1]]
+        yield make_frame(step, (epoch + 1) / params.epochs, {
+            "f1": extend([0, 1], epochs_x, [[trained.f1[h][-1]] for h in HEADS]),
+            "invalid": extend([0, 1], epochs_x, [[trained.invalid[h][-1]] for h in HEADS]),
+            "transitions": transition_figure(trained.models["crf"]),
+        }, metrics)
+    trained.seconds = time.monotonic() - start
+
+
+def lattice_figure(model: BiLSTMTagger, vocab: Vocabulary, tokens: list[str],
+                   softmax_tags: list[int]) -> tuple[dict, list[int]]:
+    """Viterbi lattice of one sentence (scores relative to the best at each token)."""
+    assert model.crf is not None
+    batch = make_batch(vocab, [(tokens, [])])
+    with torch.no_grad():
+        paths, _, lattice = model.crf.viterbi(model.emissions(batch), batch.mask)
+    scores = lattice[0] - lattice[0].max(dim=1, keepdim=True).values  # [T, K]
+    path = paths[0].tolist()
+    x = list(range(len(tokens)))
+    layout = {
+        "xaxis": {"tickvals": x, "ticktext": tokens, "tickangle": -45, "side": "top",
+                  "automargin": True},
+        "yaxis": {"tickvals": list(range(len(TAGS))), "ticktext": TAGS,
+                  "autorange": "reversed", "automargin": True},
+        "legend": {"orientation": "h", "y": -0.05, "yanchor": "top"},
+    }
+    return figure([
+        {"type": "heatmap", "z": rounded(scores.T.clamp(min=-30).tolist(), 2), "x": x,
+         "y": list(range(len(TAGS))), "colorscale": "Viridis", "zmin": -15, "zmax": 0,
+         "colorbar": {"title": {"text": "score − best"}}, "name": "lattice",
+         "hovertemplate": "token %{x}, tag %{y}: %{z}<extra></extra>"},
+        {"type": "scatter", "mode": "lines+markers", "name": "CRF best path", "x": x,
+         "y": path, "line": {"color": "#ff2d55", "width": 4}, "marker": {"size": 10}},
+        {"type": "scatter", "mode": "markers", "name": "softmax argmax", "x": x,
+         "y": softmax_tags, "marker": {"symbol": "x", "size": 11, "color": "#fff",
+                                       "line": {"width": 1, "color": "#000"}}},
+    ], layout), path
+
+
+def run(params: Params, ctx: RunContext) -> RunGenerator:
+    key = params.training_key()
+    with _CACHE_LOCK:
+        trained = _CACHE.get(key)
+        if trained is not None:
+            _CACHE.move_to_end(key)
+    cached = trained is not None
+    if trained is None:
+        _, vocab, _, _ = corpus()
+        with seeded(params.seed):
+            models = {h: BiLSTMTagger(len(vocab), params.embedding, params.hidden,
+                                      use_crf=h == "crf") for h in HEADS}
+        trained = Trained(vocab, models)
+        yield from train(params, ctx, trained)
+        complete = len(trained.f1["crf"]) == params.epochs
+        if complete:
+            with _CACHE_LOCK:
+                _CACHE[key] = trained
+                while len(_CACHE) > _CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+    if not trained.f1["crf"]:  # stopped before the first evaluation
+        return {"dev_f1": None, "softmax_dev_f1": None, "invalid_crf": None,
+                "invalid_softmax": None, "stopped": True}
+    tokens = tokenize(params.sentence)
+    batch = make_batch(trained.vocab, [(tokens, [])])
+    softmax_ids = trained.models["softmax"].predict(batch)[0]
+    lattice, crf_ids = lattice_figure(trained.models["crf"], trained.vocab, tokens, softmax_ids)
+    crf_tags = [TAGS[i] for i in crf_ids]
+    softmax_tags = [TAGS[i] for i in softmax_ids]
+    result = {
+        "dev_f1": trained.f1["crf"][-1], "softmax_dev_f1": trained.f1["softmax"][-1],
+        "invalid_crf": trained.invalid["crf"][-1],
+        "invalid_softmax": trained.invalid["softmax"][-1],
+        "tokens": tokens, "crf_tags": crf_tags, "softmax_tags": softmax_tags,
+        "sentence_invalid_crf": invalid_transitions(crf_tags),
+        "sentence_invalid_softmax": invalid_transitions(softmax_tags),
+        "train_seconds": round(trained.seconds, 2), "cached": cached,
+    }
+    charts = {**curve_figures(trained), "transitions": transition_figure(trained.models["crf"]),
+              "lattice": lattice}
+    metrics = {
+        "models": "re-used from the cache (same training params): no retraining"
+        if cached else f"trained in {trained.seconds:.1f} s",
+        "crf_dev_f1": result["dev_f1"], "softmax_dev_f1": result["softmax_dev_f1"],
+        "crf_invalid": result["invalid_crf"], "softmax_invalid": result["invalid_softmax"],
+        "crf_tags": " ".join(crf_tags), "softmax_tags": " ".join(softmax_tags),
+    }
+    yield make_frame(10**6, 1.0, charts, metrics)
+    return result
+
+
+CHARTS = [
+    Chart("loss", "Training loss (per token)",
+          {"xaxis": {"title": {"text": "epoch"}}, "yaxis": {"type": "log", "dtick": 1, "title": {
+              "text": "negative log-likelihood"}}, "legend": {"orientation": "h", "y": -0.25}},
+          "Line chart of both models' training loss against epochs."),
+    Chart("f1", "Dev entity F1 (exact spans)",
+          {"xaxis": {"title": {"text": "epoch"}, "dtick": 1},
+           "yaxis": {"title": {"text": "F1"}, "range": [0, 1]},
+           "legend": {"orientation": "h", "y": -0.25}},
+          "Line chart of both models' entity-level F1 on the dev split after each epoch."),
+    Chart("invalid", "Invalid BIO transitions decoded on dev",
+          {"barmode": "group", "xaxis": {"title": {"text": "epoch"}, "dtick": 1},
+           "yaxis": {"title": {"text": "count"}, "rangemode": "tozero"},
+           "legend": {"orientation": "h", "y": -0.25}},
+          "Bar chart: per epoch, how many I- tags each model put after a tag they cannot follow."),
+    Chart("transitions", "CRF transition scores (from row tag to column tag)",
+          {"yaxis": {"autorange": "reversed"}},
+          "Heatmap of the learned transition matrix; impossible moves turn dark red."),
+    Chart("lattice", "Viterbi lattice of your sentence",
+          {"yaxis": {"autorange": "reversed"}},
+          "Heatmap of tokens by tags with the CRF's best path drawn as a line, and the "
+          "softmax tagger's choices as crosses."),
+]
+
+demo = Demo(
+    slug="crf-tagger",
+    title="BiLSTM-CRF against BiLSTM-softmax on named entities",
+    description="Train both taggers on the same sentences and compare their dev F1 and how "
+    "often they break the BIO grammar. Then type a sentence to see its Viterbi lattice.",
+    Params=Params,
+    charts=CHARTS,
+    run=run,
+    frame_seconds=0.0,
+    fast=False,
+)
