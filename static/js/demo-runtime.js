@@ -283,7 +283,8 @@
     this.setValues(JSON.parse(input.dataset.activates || "{}"));
     Plotly.react(div, [{ x: points.map(function (p) { return p[0]; }),
       y: points.map(function (p) { return p[1]; }), mode: "markers", type: "scatter",
-      name: "your points", marker: { size: 8 } }], this.layoutFor(input.dataset.chart, {}));
+      name: "your points", marker: { size: 8 } }],
+      Object.assign({}, div.layout, { showlegend: true })); // same axes and plot area as clicked
     this.controlChanged();
   };
 
