@@ -1,0 +1,108 @@
+"""The transformer lesson's demos through the public API, as a student or script sees them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+SENTENCE = "the cat sat on the mat"
+
+
+def run(client, slug: str, body: dict) -> dict:
+    response = client.post(f"/api/demos/{slug}/run", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()["result"]
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_weights_shape_rows_and_mask(client, causal):
+    result = run(client, "attention", {"text": SENTENCE, "heads": 3, "d_model": 24,
+                                       "causal": causal, "seed": 7})
+    assert result["tokens"] == ["the", "cat", "sat", "on", "the", "mat"]
+    assert result["labels"][0] == "the·1" and result["labels"][4] == "the·2"
+    weights = torch.tensor(result["weights"])
+    assert weights.shape == (3, 6, 6)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 6), atol=1e-5, rtol=0)
+    above = torch.ones(6, 6, dtype=torch.bool).triu(1)
+    if causal:
+        assert (weights[:, above] == 0).all()
+        assert all(s is None for head in result["scores"] for i, row in enumerate(head)
+                   for s in row[i + 1:])
+    else:
+        assert (weights[:, above] > 0).all()
+
+
+def test_same_sentence_same_map_and_a_new_seed_changes_it(client):
+    body = {"text": SENTENCE, "heads": 2, "d_model": 16, "seed": 3}
+    first, again = run(client, "attention", body), run(client, "attention", body)
+    assert first["weights"] == again["weights"]
+    other = run(client, "attention", {**body, "seed": 4})
+    assert other["weights"] != first["weights"]
+
+
+def test_identity_projections_pair_repeated_words(client):
+    result = run(client, "attention", {"text": SENTENCE, "heads": 1, "d_model": 32,
+                                       "projections": "identity", "positional": False})
+    row = result["weights"][0][0]  # the first "the"
+    assert row[4] == pytest.approx(row[0])  # its twin scores exactly like itself
+    assert row[4] > max(row[1], row[2], row[3], row[5])
+
+
+def test_temperature_sharpens_the_rows(client):
+    body = {"text": SENTENCE, "heads": 2, "d_model": 16}
+    cold = run(client, "attention", {**body, "temperature": 0.2})
+    warm = run(client, "attention", {**body, "temperature": 5.0})
+    assert cold["entropy"] < warm["entropy"]
+
+
+@pytest.mark.parametrize("body,field,words", [
+    ({"text": "word " * 33}, "text", "at most 32"),
+    ({"text": "   "}, "text", "at least one"),
+    ({"text": "x" * 301}, "text", "300"),
+    ({"heads": 5, "d_model": 24}, "d_model", "divisible"),
+])
+def test_attention_refuses_bad_input_by_name(client, body, field, words):
+    response = client.post("/api/demos/attention/run", json=body)
+    assert response.status_code == 422
+    errors = response.json()["detail"]
+    assert errors[0]["field"] == field and words in errors[0]["message"]
+
+
+def test_norms_statistics_match_torch(client):
+    result = run(client, "norms", {"batch": 3, "sequence": 4, "features": 5, "seed": 2})
+    x = torch.tensor(result["input"], dtype=torch.float64)
+    assert x.shape == (3, 4, 5)
+    layer = nn.LayerNorm(5, elementwise_affine=False).double()(x)
+    batch = nn.BatchNorm1d(5, affine=False).double().train()(x.transpose(1, 2)).transpose(1, 2)
+    def got(key: str) -> torch.Tensor:
+        return torch.tensor(result[key], dtype=torch.float64)
+
+    torch.testing.assert_close(got("layer_output"), layer, atol=1e-9, rtol=0)
+    torch.testing.assert_close(got("batch_output"), batch, atol=1e-9, rtol=0)
+    torch.testing.assert_close(got("batch_mean"), x.mean((0, 1)))
+    torch.testing.assert_close(got("layer_mean"), x.mean(-1))
+
+
+def test_transformer_learns_reverse_with_default_settings(client):
+    result = run(client, "transformer-train", {"seed": 0})
+    assert result["accuracy"] >= 0.95
+    assert result["reached_goal_step"] is not None
+    assert result["stopped_by"] == "goal"
+    attention = torch.tensor(result["attention"])
+    assert attention.shape == (1, 2, 8, 8)  # [layers][heads][L][L], probe positions only
+    # The heads have learned the anti-diagonal: position i looks at position 7 - i,
+    # with over three times the uniform weight 1/8 on average.
+    anti = attention[0].flip(-1).diagonal(dim1=-2, dim2=-1)
+    assert float(anti.mean()) > 3 / 8
+    right = sum(a == b for a, b in zip(result["probe_prediction"], result["probe_target"],
+                                       strict=True))
+    assert right >= 6
+
+
+def test_without_positions_reverse_stays_near_chance(client):
+    result = run(client, "transformer-train", {"positional": "none", "steps": 150,
+                                               "layers": 1, "seed": 0})
+    assert result["accuracy"] < 0.45
+    assert result["reached_goal_step"] is None
+    assert torch.tensor(result["attention"]).shape == (1, 2, 8, 8)
