@@ -1,0 +1,127 @@
+"""What a student sees and does on the autograd lesson, in a real Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+pytestmark = pytest.mark.browser
+
+LESSON = "/lessons/autograd"
+GRAPH = '[data-demo="autograd-graph"]'
+FLOW = '[data-demo="gradient-flow"]'
+
+FINISHED = """([sel, want]) => {
+  const demo = document.querySelector(sel).livegrad;
+  const record = demo && demo.record;
+  if (!record || !record.result || demo.controller) return false;
+  return Object.keys(want).every(k => JSON.stringify(record.params[k]) === JSON.stringify(want[k]));
+}"""
+
+
+def wait_finished(page: Page, want: dict | None = None, sel: str = GRAPH,
+                  timeout: float = 20_000) -> dict:
+    """Wait until the demo's latest run (with params matching `want`) has ended; its record."""
+    page.wait_for_function(FINISHED, arg=[sel, want or {}], timeout=timeout)
+    return page.evaluate("(sel) => document.querySelector(sel).livegrad.record", sel)
+
+
+def set_range(slider: Locator, value: float) -> None:
+    """Move a range slider the way a drag does: value, then input and change events."""
+    slider.evaluate(
+        """(el, v) => { el.value = String(v);
+          el.dispatchEvent(new Event('input', {bubbles: true}));
+          el.dispatchEvent(new Event('change', {bubbles: true})); }""",
+        value,
+    )
+
+
+NODES = """(sel) => {
+  const div = document.querySelector(sel).querySelector('.plot[data-chart="graph"]');
+  const trace = (div.data || []).find(t => t.name === "nodes");
+  return trace ? trace.text : [];
+}"""
+
+
+def test_lesson_reads_with_math_code_and_exercises(page: Page, shots: Callable) -> None:
+    page.goto(LESSON)
+    expect(page.locator("article.lesson h1")).to_have_text(
+        "Automatic differentiation and gradient flow")
+    page.wait_for_function("() => document.querySelectorAll('.katex').length > 20")
+    assert page.locator(".katex-error, .math-error").count() == 0
+    # The scalar engine is shown from its source file, highlighted.
+    source = page.locator("figure.source", has_text="scalar_engine.py")
+    expect(source.first).to_be_visible()
+    assert "_backward" in source.first.inner_text()
+    exercises = page.locator("section.exercise")
+    assert exercises.count() >= 3
+    details = exercises.first.locator("details.solution")
+    details.locator("summary").click()
+    expect(details.locator("> div")).to_be_visible()
+    shots(page, "autograd-lesson")
+
+
+def test_type_an_expression_and_see_the_graph_and_gradients(page: Page, shots: Callable) -> None:
+    page.goto(LESSON)
+    demo = page.locator(GRAPH).first
+    demo.scroll_into_view_if_needed()
+    wait_finished(page, sel=GRAPH)  # it ran by itself with the lesson's example
+    first = page.evaluate(NODES, GRAPH)
+    assert any(label.startswith("<b>sin</b>") for label in first)
+
+    set_range(demo.locator('input[name="x"]'), 2)
+    box = demo.locator('input[name="expression"]')
+    box.fill("x*x*x + y")
+    box.press("Enter")
+    record = wait_finished(page, {"expression": "x*x*x + y", "x": 2}, sel=GRAPH)
+    assert record["result"]["value"] == pytest.approx(8 - 0.7)
+    assert record["result"]["gradients"] == {"x": 12.0, "y": 1.0, "z": 0.0}
+    assert record["result"]["max_abs_diff"] <= 1e-9
+
+    labels = page.evaluate(NODES, GRAPH)
+    # x, y, two products and a sum; every node's gradient has been revealed.
+    assert len(labels) == 5
+    assert "<b>x</b><br>2<br>∂ 12" in labels
+    assert not any("∂ ?" in label for label in labels)
+    expect(demo.locator(".demo-metrics div", has=page.locator("dt", has_text="d/dx"))
+           .locator("dd")).to_have_text("12")
+    shots(page, "autograd-graph", demo)
+
+
+def test_infinite_results_are_shown_and_bad_input_is_named(page: Page, watch) -> None:
+    page.goto(LESSON)
+    demo = page.locator(GRAPH).first
+    demo.scroll_into_view_if_needed()
+    box = demo.locator('input[name="expression"]')
+    box.fill("x/0")
+    box.press("Enter")
+    record = wait_finished(page, {"expression": "x/0"}, sel=GRAPH)
+    assert record["result"]["value"] == "inf"
+    assert any("<br>inf<br>" in label for label in page.evaluate(NODES, GRAPH))
+
+    box.fill("x.__class__")
+    box.press("Enter")
+    status = demo.locator(".demo-status")
+    expect(status).to_have_text("expression: unexpected character '.' at position 2")
+    # The browser logs the refused request (422) as a failed resource: expected here.
+    watch.console_errors[:] = [e for e in watch.console_errors if "422" not in e]
+
+
+def test_gradient_flow_bars_vanish_for_a_deep_sigmoid_net(page: Page, shots: Callable) -> None:
+    page.goto(LESSON)
+    demo = page.locator(FLOW).first
+    demo.scroll_into_view_if_needed()
+    expect(demo.locator('[name="activation"]')).to_have_value("sigmoid")
+    set_range(demo.locator('input[name="steps"]'), 5)
+    demo.locator('[data-action="run"]').click()
+    record = wait_finished(page, {"steps": 5, "depth": 20}, sel=FLOW, timeout=60_000)
+    norms = record["result"]["grad_norms"]
+    assert len(norms) == 20 and norms[0] / norms[-1] < 1e-6
+    chart = page.evaluate(
+        """(sel) => { const div = document.querySelector(sel)
+            .querySelector('.plot[data-chart="grad_norms"]');
+          return {type: div._fullLayout.yaxis.type, bars: div.data[0].y.length}; }""", FLOW)
+    assert chart == {"type": "log", "bars": 20}
+    shots(page, "gradient-flow", demo)
