@@ -100,6 +100,10 @@ def graph_figure(d: Differentiated, revealed: set[int], current: set[int]) -> di
                       + ("<br>a constant: torch tracks no gradient" if not tracked else ""))
     columns = max(p[0] for p in pos.values())
     rows = max(abs(p[1]) for p in pos.values())
+    # Big boxes with three lines of text while they fit; small dots (hover for numbers)
+    # when a long expression makes many columns.
+    size = max(12.0, min(62.0, 640 / (columns + 1)))
+    labels = labels if size >= 50 else [""] * len(labels)
     return figure([
         {"type": "scatter", "mode": "lines", "x": edge_x, "y": edge_y, "name": "data flow",
          "line": {"color": "#8a94a6", "width": 1.5}, "hoverinfo": "skip"},
@@ -109,7 +113,7 @@ def graph_figure(d: Differentiated, revealed: set[int], current: set[int]) -> di
          "x": [pos[id(n)][0] for n in order], "y": [pos[id(n)][1] for n in order],
          "text": labels, "textposition": "middle center", "hovertext": hovers,
          "hoverinfo": "text", "textfont": {"size": 11, "color": "#111"},
-         "marker": {"symbol": "square", "size": 62, "color": colours,
+         "marker": {"symbol": "square", "size": size, "color": colours,
                     "line": {"width": 1, "color": "#555"}}},
     ], {"xaxis": {"visible": False, "range": [-0.6, columns + 0.6], "fixedrange": True},
         "yaxis": {"visible": False, "range": [-rows - 0.7, rows + 0.7], "fixedrange": True},
