@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from app.markdown import (
     table_of_contents,
 )
 
+log = logging.getLogger("livegrad.lessons")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 WORDS_PER_MINUTE = 200
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
@@ -88,7 +90,7 @@ def parse_lesson(path: Path) -> Lesson:
         title=str(meta["title"]),
         summary=str(meta["summary"]),
         order=int(meta.get("order", 1000)),
-        tags=[str(t) for t in tags],
+        tags=sorted({str(t).strip().lower() for t in tags}),  # "NLP" and "nlp" are one tag
         level=str(meta.get("level", "")),
         minutes=int(minutes),
         html=Markup(html),
@@ -100,27 +102,45 @@ def parse_lesson(path: Path) -> Lesson:
 
 
 class LessonLibrary:
-    """All lessons of a folder, re-read when a file changes (authors see edits at once)."""
+    """All lessons of a folder, re-read when a file changes (authors see edits at once).
+
+    A lesson with an authoring mistake does not take the site down: it is left out of
+    the index and its own page shows the mistake (the contract tests fail on it too).
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._cache: dict[Path, tuple[float, Lesson]] = {}
+        self._cache: dict[Path, tuple[float, Lesson | LessonError]] = {}
+
+    def _load(self, path: Path) -> Lesson | LessonError:
+        mtime = path.stat().st_mtime
+        cached = self._cache.get(path)
+        if cached is None or cached[0] != mtime:
+            try:
+                loaded: Lesson | LessonError = parse_lesson(path)
+            except LessonError as exc:
+                log.error("lesson %s is broken: %s", path.name, exc)
+                loaded = exc
+            cached = (mtime, loaded)
+            self._cache[path] = cached
+        return cached[1]
 
     def all(self) -> list[Lesson]:
-        lessons = []
-        for path in lesson_files(self.folder):
-            mtime = path.stat().st_mtime
-            cached = self._cache.get(path)
-            if cached is None or cached[0] != mtime:
-                cached = (mtime, parse_lesson(path))
-                self._cache[path] = cached
-            lessons.append(cached[1])
-        return sorted(lessons, key=lambda lesson: (lesson.order, lesson.title))
+        lessons = [self._load(path) for path in lesson_files(self.folder)]
+        good = [lesson for lesson in lessons if isinstance(lesson, Lesson)]
+        return sorted(good, key=lambda lesson: (lesson.order, lesson.title))
 
     def get(self, slug: str) -> Lesson | None:
+        """The lesson, None if there is none; raises LessonError if it is broken."""
         if not SLUG_PATTERN.match(slug):
             return None
-        return next((lesson for lesson in self.all() if lesson.slug == slug), None)
+        path = self.folder / f"{slug}.md"
+        if not path.is_file():
+            return None
+        loaded = self._load(path)
+        if isinstance(loaded, LessonError):
+            raise loaded
+        return loaded
 
     def neighbours(self, slug: str) -> tuple[Lesson | None, Lesson | None]:
         lessons = self.all()

@@ -160,9 +160,18 @@ def table_of_contents(tokens: Sequence[Token]) -> list[dict[str, Any]]:
 
 
 def plain_text(tokens: Sequence[Token]) -> str:
-    """The words of a lesson, for search and reading time (no markup, no code)."""
-    words = [t.content for t in tokens if t.type in ("inline", "math_block")]
-    return " ".join(words)
+    """The words of a lesson, for search and reading time: no markup, no math, no code."""
+    words = []
+    for token in tokens:
+        if token.type != "inline":
+            continue
+        for child in token.children or []:
+            if child.type in ("text", "code_inline"):
+                words.append(child.content)
+            elif child.type in ("softbreak", "hardbreak"):
+                words.append(" ")
+        words.append(" ")
+    return " ".join("".join(words).split())
 
 
 def render_markdown(md: MarkdownIt, source: str) -> tuple[str, dict[str, Any], list[Token]]:

@@ -13,7 +13,7 @@ from app.config import Settings
 from app.demos import registry
 from app.demos.base import DemoParams, RunContext
 from app.jobs import encode_frame
-from app.lessons import LessonLibrary
+from app.lessons import LessonLibrary, parse_lesson
 from app.params import ParamsError, parse_params
 from tests.helpers import LESSONS
 
@@ -35,12 +35,16 @@ def _walk_numbers(schema: dict[str, Any], defs: dict[str, Any], path: str):
         yield from _walk_numbers(schema["items"], defs, f"{path}[]")
 
 
-def test_every_lesson_renders_and_every_demo_fence_is_valid():
+LESSON_FILES = sorted(LESSONS.glob("*.md"))
+
+
+@pytest.mark.parametrize("path", LESSON_FILES, ids=lambda p: p.stem)
+def test_every_lesson_renders_and_every_demo_fence_is_valid(path):
     # Rendering raises LessonError for an unknown demo, unknown preset key or bad value.
-    lessons = LessonLibrary(LESSONS).all()
-    assert lessons, "no lessons found"
-    for lesson in lessons:
-        assert lesson.title and lesson.summary and lesson.toc
+    lesson = parse_lesson(path)
+    assert lesson.title and lesson.summary and lesson.toc
+    assert lesson.exercises >= 3, "every lesson has at least three exercises"
+    assert lesson.demos, "every lesson has a live demo"
 
 
 def test_every_demo_appears_in_some_lesson():

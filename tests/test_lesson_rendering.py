@@ -155,3 +155,23 @@ def test_kmeans_lesson_page_has_everything_the_issue_asks_for():
     for name in ("dataset", "n_points", "k", "init", "max_iter", "n_init", "seed"):
         assert f'name="{name}"' in page
     assert "content-security-policy" in response.headers
+
+
+def test_a_broken_lesson_shows_its_mistake_and_the_rest_of_the_site_works(lessons_dir):
+    write(lessons_dir, "good", "## Fine\n\nAll good.\n")
+    write(lessons_dir, "broken", "```demo no-such-demo\n```\n")
+    with make_client(lessons_dir=lessons_dir) as client:
+        assert [lesson["slug"] for lesson in client.get("/api/lessons").json()] == ["good"]
+        assert client.get("/").status_code == 200
+        assert client.get("/lessons/good").status_code == 200
+        page = client.get("/lessons/broken")
+        assert page.status_code == 500 and "no-such-demo" in page.text
+
+
+def test_search_snippets_are_plain_words_and_tags_are_one_case(lessons_dir):
+    write(lessons_dir, "mathy", "The **inertia** $J = \\sum x$ is `small`.\n", tags="[NLP, nlp]")
+    with make_client(lessons_dir=lessons_dir) as client:
+        page = client.get("/", params={"q": "inertia"}).text
+        assert "<mark>inertia</mark> is small" in page
+        assert "**" not in page and "\\sum" not in page
+        assert client.get("/api/lessons").json()[0]["tags"] == ["nlp"]

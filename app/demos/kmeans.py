@@ -99,7 +99,10 @@ def cluster_traces(points: torch.Tensor, labels: torch.Tensor, k: int) -> list[d
 
 
 def centroid_traces(trails: list[torch.Tensor]) -> list[dict]:
-    """Centroids as big crosses, each dragging the path it travelled this restart."""
+    """Centroids as big crosses, each dragging the path it travelled this restart.
+
+    Drawn before the points, so a cluster of one point still shows its dot on the cross.
+    """
     path = torch.stack(trails)  # [steps, k, 2]
     lines_x: list = []
     lines_y: list = []
@@ -153,7 +156,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             progress = (restart + step.iteration / params.max_iter) / params.n_init
             yield make_frame(step_count, progress, {
                 "clusters": figure(
-                    cluster_traces(points, step.labels, params.k) + centroid_traces(trails),
+                    centroid_traces(trails) + cluster_traces(points, step.labels, params.k),
                     axis_layout(points)),
                 "inertia": extend([restart], [[step.iteration]], [[round(step.inertia, 4)]]),
             }, {"restart": restart + 1, "iteration": step.iteration, "inertia": step.inertia})
@@ -175,8 +178,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         trace["line"] = {"width": 4 if r == best_index else 1.5}
         trace["opacity"] = 1.0 if r == best_index else 0.45
     yield make_frame(step_count + 1, 1.0, {
-        "clusters": figure(cluster_traces(points, labels, params.k)
-                           + centroid_traces([centroids]), axis_layout(points)),
+        "clusters": figure(centroid_traces([centroids])
+                           + cluster_traces(points, labels, params.k), axis_layout(points)),
         "inertia": figure(runs),
     }, {"best_restart": best_index + 1, "inertia": inertia, "iterations": iterations})
     return {

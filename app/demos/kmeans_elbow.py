@@ -16,7 +16,7 @@ from app.ml.kmeans import KMeansResult, lloyd_run
 class Params(DataParams):
     k_max: int = Field(10, ge=2, le=12, description="Largest k to try (from k = 1)")
     init: Literal["k-means++", "random"] = Field("k-means++", description="How to seed centroids")
-    n_init: int = Field(5, ge=1, le=20, description="Restarts per k; the lowest inertia wins")
+    n_init: int = Field(5, ge=1, le=10, description="Restarts per k; the lowest inertia wins")
 
     @model_validator(mode="after")
     def _enough_points(self) -> Params:
@@ -66,7 +66,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         yield make_frame(k, k / params.k_max, {
             "elbow": extend([0], [[k]], [[round(result.inertia, 4)]]),
             "clusters": figure(
-                cluster_traces(points, result.labels, k) + centroid_traces([result.centroids]),
+                centroid_traces([result.centroids]) + cluster_traces(points, result.labels, k),
                 axis_layout(points)),
         }, metrics)
     return {"k": list(range(1, len(inertias) + 1)), "inertia": inertias}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from app.markdown import LessonError
 from app.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -29,7 +30,12 @@ def index(request: Request, q: str = "", tag: str = "") -> HTMLResponse:
 @router.get("/lessons/{slug}", response_class=HTMLResponse)
 def lesson_page(request: Request, slug: str) -> HTMLResponse:
     library = request.app.state.lessons
-    lesson = library.get(slug)
+    try:
+        lesson = library.get(slug)
+    except LessonError as exc:  # the author's mistake, shown where the author will look
+        page = templates.get_template("404.html").render(
+            request=request, title="This lesson has a mistake", message=str(exc))
+        return HTMLResponse(page, status_code=500)
     if lesson is None:
         raise HTTPException(404, f"no lesson named {slug!r}")
     previous, following = library.neighbours(slug)

@@ -327,6 +327,8 @@
     this.controller = controller;
     var params = this.params();
     this.record = { demo: this.slug, params: params, frames: 0, metrics: [], result: null };
+    this.started = performance.now();
+    this.pending = {};
     this.setRunning(true);
     this.setProgress(0);
     this.say("Starting…");
@@ -342,6 +344,7 @@
         var wait = response.headers.get("Retry-After");
         throw new Error(errorText(response.status, body) + (wait ? " Retry in " + wait + " s." : ""));
       }
+      this.record.cache = response.headers.get("X-Cache");
       await readEventStream(response, function (event, data) {
         if (controller !== self.controller) return; // a newer run took over
         self.handle(event, data);
@@ -361,33 +364,60 @@
       this.drawFrame(data);
     } else if (event === "done") {
       this.record.result = data.result;
+      this.record.finished = true;
+      this.flush();
       this.setProgress(1);
+      var seconds = (performance.now() - this.started) / 1000;
       var note = data.stopped === "time_budget" ? " (stopped at the time budget)" : "";
-      this.say("Done: " + data.frames + " frames in " + formatValue(data.seconds) + " s" + note + ".", "done");
+      if (this.record.cache === "hit") note += " · replayed: someone ran exactly this before";
+      this.say("Done: " + data.frames + " frames in " + formatValue(Number(seconds.toFixed(2))) +
+               " s" + note + ".", "done");
     } else if (event === "error") {
       this.say(data.message, "error");
     }
   };
 
+  // Frames can arrive faster than a browser draws big charts. Drawing happens at most
+  // once per animation frame: a redraw ("react") makes earlier pending ops for that
+  // chart moot, appended points ("extend") are all kept, in order.
   Demo.prototype.drawFrame = function (frame) {
     var self = this;
     this.record.frames += 1;
-    Object.keys(frame.charts || {}).forEach(function (id) {
-      var chart = self.charts[id], op = frame.charts[id];
-      if (!chart) return;
-      if (op.op === "react") Plotly.react(chart.div, op.data, self.layoutFor(id, op.layout));
-      else if (op.op === "extend") {
-        Plotly.extendTraces(chart.div, { x: op.x, y: op.y }, op.traces, op.max_points);
-      } else if (op.op === "animate") {
-        self.animate(chart.div, id, op);
-      }
-    });
-    this.setProgress(frame.progress || 0);
-    this.showMetrics(frame.metrics || {});
     if (Object.keys(frame.metrics || {}).length) {
       this.record.metrics.push(Object.assign({ step: frame.step }, frame.metrics));
     }
-    this.say("Running… step " + frame.step);
+    Object.keys(frame.charts || {}).forEach(function (id) {
+      var op = frame.charts[id];
+      var queue = self.pending[id] || (self.pending[id] = []);
+      if (op.op === "react" || op.op === "animate") queue.length = 0;
+      queue.push(op);
+    });
+    this.latest = frame;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      requestAnimationFrame(function () { self.flush(); });
+    }
+  };
+
+  Demo.prototype.flush = function () {
+    var self = this, pending = this.pending || {}, frame = this.latest;
+    this.scheduled = false;
+    this.pending = {};
+    Object.keys(pending).forEach(function (id) {
+      var chart = self.charts[id];
+      if (!chart) return;
+      pending[id].forEach(function (op) {
+        if (op.op === "react") Plotly.react(chart.div, op.data, self.layoutFor(id, op.layout));
+        else if (op.op === "extend") {
+          Plotly.extendTraces(chart.div, { x: op.x, y: op.y }, op.traces, op.max_points);
+        } else if (op.op === "animate") self.animate(chart.div, id, op);
+      });
+    });
+    if (!frame) return;
+    this.latest = null;
+    this.setProgress(frame.progress || 0);
+    this.showMetrics(frame.metrics || {});
+    if (!this.record.finished) this.say("Running… step " + frame.step);
   };
 
   // Plays a short sequence of traces (e.g. a learned policy acting) in the page.
