@@ -17,8 +17,8 @@ import pytest
 
 from tests.helpers import LiveServer, ServerProcess, sse_events
 
-# Heavy enough to keep a core busy for many seconds: 12 values of k, 20 restarts each.
-HEAVY = {"dataset": "uniform", "n_points": 2000, "k_max": 12, "n_init": 20}
+# Heavy enough to keep a core busy for many seconds: 12 values of k, 10 restarts each.
+HEAVY = {"dataset": "uniform", "n_points": 2000, "k_max": 12, "n_init": 10}
 
 
 def p95(samples: list[float]) -> float:
