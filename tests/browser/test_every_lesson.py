@@ -1,0 +1,88 @@
+"""Every lesson in a real browser: every demo runs and draws, and no page has a serious
+accessibility problem (axe-core). Lessons are read from the lessons folder, so a new
+lesson is covered without touching this file."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from app.config import ROOT
+
+pytestmark = pytest.mark.browser
+
+SLUGS = sorted(path.stem for path in (ROOT / "lessons").glob("*.md"))
+
+CHART_HAS_DATA = """section => [...section.querySelectorAll('.plot')].some(plot =>
+    (plot.data || []).some(trace => ['x', 'y', 'z'].some(k => (trace[k] || []).length > 0)))"""
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_every_demo_of_the_lesson_runs_and_draws(page: Page, slug: str, shots) -> None:
+    page.goto(f"/lessons/{slug}")
+    expect(page.locator("h1")).to_be_visible()
+    demos = page.locator("section[data-demo]")
+    assert demos.count() >= 1, f"{slug} has no live demo"
+    for i in range(demos.count()):
+        demo = demos.nth(i)
+        name = demo.get_attribute("data-demo")
+        demo.scroll_into_view_if_needed()
+        demo.locator('[data-action="run"]').click()
+        # The charts fill from the stream: the first drawn frame is enough to prove it.
+        page.wait_for_function(CHART_HAS_DATA, arg=demo.element_handle(), timeout=45_000)
+        stop = demo.locator('[data-action="stop"]')
+        # Press Stop if the run is still going (it may finish between looking and pressing).
+        stop.evaluate("button => button.disabled || button.click()")
+        expect(stop).to_be_disabled()
+        status = demo.locator(".demo-status")
+        assert status.get_attribute("data-kind") != "error", f"{name}: {status.inner_text()}"
+        shots(page, f"lesson-{slug}-demo-{i + 1}-{name}", demo)
+
+
+AXE_PAGES = ["/"] + [f"/lessons/{slug}" for slug in SLUGS]
+
+
+@pytest.mark.parametrize("path", AXE_PAGES)
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_no_serious_accessibility_violation(new_page, path: str, theme: str) -> None:
+    page = new_page(viewport={"width": 1280, "height": 900}, color_scheme=theme)
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    results = Axe().run(page)
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} — e.g. {v['nodes'][0]['html'][:120]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, "\n".join(serious)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_lesson_page_weight_stays_under_800_kb_gzipped(new_page, slug: str) -> None:
+    page = new_page(viewport={"width": 1280, "height": 900})
+    sizes: dict[str, int] = {}
+
+    def record(response) -> None:
+        if "/api/" in response.url:  # the demos' own streams are data, not page weight
+            return
+        length = response.header_value("content-length")
+        sizes[response.url] = int(length) if length else len(response.body())
+
+    page.on("response", record)
+    page.goto(f"/lessons/{slug}")
+    page.wait_for_load_state("networkidle")
+    total = sum(sizes.values())
+    print(f"{slug}: {len(sizes)} requests, {total / 1000:.0f} kB on the wire")
+    assert total < 800_000, sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_phone_width_never_scrolls_sideways(new_page, slug: str) -> None:
+    page = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto(f"/lessons/{slug}")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    controls = page.locator("section[data-demo] .demo-controls").first
+    columns = controls.evaluate("e => getComputedStyle(e).gridTemplateColumns.split(' ').length")
+    assert columns == 1  # controls stack
