@@ -85,10 +85,19 @@ class Params(DemoParams):
         return self
 
 
-def heatmap(z: list, x: list[str], y: list[str], colorscale: str = "Blues",
+def heatmap(z: list, x: list, y: list, colorscale: Any = "Blues",
             zmin: float | None = None, zmax: float | None = None, **extra: Any) -> dict:
-    """A heatmap trace with categorical axes (keys along x, queries along y)."""
-    trace = {"type": "heatmap", "z": z, "x": x, "y": y, "colorscale": colorscale,
+    """A heatmap trace, keys along x and queries along y, the first query on top.
+
+    Plotly draws the first category at the bottom, so the rows go in reversed (reversing
+    the axis instead would not survive the page keeping its zoom state across runs).
+    """
+    if colorscale == "Blues":
+        extra.setdefault("reversescale", True)  # light = little attention, dark = much
+    for key in ("text", "customdata"):
+        if key in extra:
+            extra[key] = extra[key][::-1]
+    trace = {"type": "heatmap", "z": z[::-1], "x": x, "y": y[::-1], "colorscale": colorscale,
              "hovertemplate": "query %{y} → key %{x}: %{z:.3f}<extra></extra>", **extra}
     if zmin is not None:
         trace.update(zmin=zmin, zmax=zmax)
@@ -114,8 +123,7 @@ def heatmap_grid(maps: list[list[list[float]]], labels: list[str], titles: list[
         axis = {"showticklabels": show_ticks, "ticks": "", "tickfont": {"size": 9}}
         layout[f"xaxis{suffix}"] = {**axis, "domain": [x0, x0 + width], "anchor": f"y{suffix}",
                                     "tickangle": -45}
-        layout[f"yaxis{suffix}"] = {**axis, "domain": [y1 - height, y1], "anchor": f"x{suffix}",
-                                    "autorange": "reversed"}
+        layout[f"yaxis{suffix}"] = {**axis, "domain": [y1 - height, y1], "anchor": f"x{suffix}"}
         notes.append({"text": titles[i], "showarrow": False, "xref": "paper", "yref": "paper",
                       "x": x0 + width / 2, "y": y1, "yanchor": "bottom", "font": {"size": 11}})
     layout["annotations"] = notes
@@ -159,18 +167,17 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "maps": figure(grid, grid_layout),
         "head": figure([heatmap(weight_lists[head], labels, labels, zmin=0, zmax=1)],
                        {"xaxis": {**ticks, "title": {"text": "key (looked at)"}},
-                        "yaxis": {"autorange": "reversed", "automargin": True,
-                                  "title": {"text": "query (looking)"}}}),
+                        "yaxis": {"automargin": True, "title": {"text": "query (looking)"}}}),
         "scores": figure([heatmap(scores[head], labels, labels, "RdBu", -bound, bound,
                                   reversescale=True)],
-                         {"xaxis": ticks, "yaxis": {"autorange": "reversed",
-                                                    "automargin": True}}),
+                         {"xaxis": ticks, "yaxis": {"automargin": True}}),
         "output": figure([{**heatmap(rounded(output.tolist(), 4),
-                                     list(range(params.d_model)), labels, "RdBu"),
+                                     list(range(params.d_model)), labels, "RdBu",
+                                     reversescale=True),
                            "zmid": 0, "hovertemplate": "%{y}, feature %{x}: %{z:.3f}"
                                                        "<extra></extra>"}],
                          {"xaxis": {"title": {"text": "feature"}},
-                          "yaxis": {"autorange": "reversed", "automargin": True}}),
+                          "yaxis": {"automargin": True}}),
     }
     entropy = -(weights * weights.clamp_min(1e-12).log()).sum(-1).mean()
     metrics = {"tokens": len(tokens), "head shown": head + 1,

@@ -53,7 +53,7 @@ def tensor_heatmap(rows: torch.Tensor, labels: list[str], token: int, feature: i
     return figure([trace], {
         "shapes": shapes,
         "xaxis": {"title": {"text": "feature"}, "dtick": 1},
-        "yaxis": {"autorange": "reversed", "tickvals": list(range(n_rows)),
+        "yaxis": {"tickvals": list(range(n_rows)),
                   "ticktext": labels, "automargin": True, "tickfont": {"size": 9}},
     })
 
@@ -105,13 +105,16 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     }
 
 
+# Row 0 on top. Set in the chart's first layout so the page keeps it across runs.
+TOP_DOWN = {"yaxis": {"autorange": "reversed"}}
+
 CHARTS = [
     Chart("input", "Input x: one row per token (orange: a LayerNorm group, purple: a "
-          "BatchNorm group)", {}, "Heatmap of the input tensor, rows are tokens, columns "
+          "BatchNorm group)", TOP_DOWN, "Heatmap of the input tensor, rows are tokens, columns "
           "are features, with one row and one column outlined."),
-    Chart("layernorm", "After LayerNorm: every row has mean 0, std 1", {},
+    Chart("layernorm", "After LayerNorm: every row has mean 0, std 1", TOP_DOWN,
           "Heatmap of the LayerNorm output, same layout as the input."),
-    Chart("batchnorm", "After BatchNorm: every column has mean 0, std 1", {},
+    Chart("batchnorm", "After BatchNorm: every column has mean 0, std 1", TOP_DOWN,
           "Heatmap of the BatchNorm output, same layout as the input."),
     Chart("ln_stats", "LayerNorm statistics, one pair per token", {},
           "Bar chart of each token's mean and standard deviation over its features."),

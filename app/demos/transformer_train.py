@@ -69,7 +69,7 @@ def probe_labels(tokens: list[int]) -> list[str]:
 def maps_figure(maps: list[torch.Tensor], labels: list[str], heads: int) -> dict:
     """Every layer × head map of the probe, one row of panels per layer."""
     panels = [m[0, h].tolist() for m in maps for h in range(heads)]
-    titles = [f"layer {i // heads + 1} · head {i % heads + 1}" for i in range(len(panels))]
+    titles = [f"L{i // heads + 1} H{i % heads + 1}" for i in range(len(panels))]
     traces, layout = heatmap_grid(rounded(panels, 3), labels, titles, columns=heads)
     return figure(traces, layout)
 
@@ -83,7 +83,7 @@ def probe_figure(tokens: list[int], targets: list[int], guess: list[int]) -> dic
                     [[0, "#e4575b"], [0.5, "#d9dee7"], [1, "#4fb477"]], 0, 1,
                     text=text, texttemplate="%{text}", showscale=False, xgap=2, ygap=2,
                     hovertemplate="%{y} at position %{x}: %{text}<extra></extra>")
-    return figure([trace], {"yaxis": {"autorange": "reversed"},
+    return figure([trace], {"yaxis": {"automargin": True},
                             "xaxis": {"title": {"text": "position"}, "dtick": 1}})
 
 
@@ -189,7 +189,8 @@ CHARTS = [
           {"xaxis": {"title": {"text": "step"}}, "yaxis": {"range": [0, 1.02]},
            "legend": {"orientation": "h", "y": -0.25}},
           "Line chart of the training-batch and held-out token accuracy, with the 95% goal."),
-    Chart("maps", "Attention maps of the probe sequence (row = query position)", {},
+    Chart("maps", "Probe attention maps (L = layer, H = head; row = query, "
+          "labels position:token)", {},
           "Heatmaps, one per layer and head, of how each position of the probe attends."),
     Chart("probe", "The probe: input, target, prediction", {},
           "Three rows of tokens; prediction cells are green when right and red when wrong."),
