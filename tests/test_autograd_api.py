@@ -54,7 +54,7 @@ def test_hostile_expressions_are_422_naming_token_and_position_quickly(client, t
     assert token in message, message
     if position is not None:
         assert f"position {position}" in message, message
-    assert elapsed < 0.5
+    assert elapsed < 1.0  # typically ~5 ms; generous for a loaded shared machine
 
 
 def test_division_by_zero_and_log_of_negative_are_shown_not_raised(client):
