@@ -94,7 +94,7 @@ def parse_lesson(path: Path) -> Lesson:
         level=str(meta.get("level", "")),
         minutes=int(minutes),
         html=Markup(html),
-        toc=table_of_contents(tokens),
+        toc=table_of_contents(md, tokens),
         text=text,
         demos=list(dict.fromkeys(env.get("demos", []))),
         exercises=env.get("exercises", 0),

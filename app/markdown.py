@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from markupsafe import Markup
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
@@ -149,13 +150,20 @@ def build_markdown(demo_renderer: DemoRenderer) -> MarkdownIt:
     return md
 
 
-def table_of_contents(tokens: Sequence[Token]) -> list[dict[str, Any]]:
-    """Headings h2/h3 with their anchors, in order."""
+def table_of_contents(md: MarkdownIt, tokens: Sequence[Token]) -> list[dict[str, Any]]:
+    """Headings h2/h3 with their anchors, as plain text and as rendered inline HTML."""
     toc = []
     for i, token in enumerate(tokens):
         if token.type == "heading_open" and token.tag in ("h2", "h3") and token.attrGet("id"):
-            text = tokens[i + 1].content
-            toc.append({"level": int(token.tag[1]), "id": token.attrGet("id"), "text": text})
+            inline = tokens[i + 1]
+            # The heading's own text without the "#" permalink the anchors plugin appends.
+            children = list(inline.children or [])
+            cut = next((j for j, c in enumerate(children)
+                        if c.type == "link_open" and c.attrGet("class") == "header-anchor"), None)
+            children = children[:cut] if cut is not None else children
+            rendered = md.renderer.renderInline(children, md.options, {})
+            toc.append({"level": int(token.tag[1]), "id": token.attrGet("id"),
+                        "text": inline.content, "html": Markup(rendered.strip())})
     return toc
 
 
