@@ -1,0 +1,113 @@
+"""The transformer lesson in a real Chromium: type a sentence, read the maps, train, stop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+LESSON = "/lessons/transformer"
+ATTENTION = '[data-demo="attention"]'
+TRAIN = '[data-demo="transformer-train"]'
+
+FINISHED = """([sel, want]) => {
+  const demo = document.querySelector(sel).livegrad;
+  const record = demo && demo.record;
+  if (!record || !record.result || demo.controller) return false;
+  return Object.keys(want).every(k => JSON.stringify(record.params[k]) === JSON.stringify(want[k]));
+}"""
+
+TRACES = """([sel, chart]) => {
+  const div = document.querySelector(sel).querySelector(`.plot[data-chart="${chart}"]`);
+  return (div.data || []).map(t => ({type: t.type, y: t.y, x: t.x, n: (t.x || []).length}));
+}"""
+
+
+def traces(page: Page, sel: str, chart: str) -> list[dict]:
+    return page.evaluate(TRACES, [sel, chart])
+
+
+def test_typed_sentence_becomes_labelled_heatmaps(page: Page, shots: Callable, watch) -> None:
+    page.goto(LESSON)
+    expect(page.locator("article.lesson h1")).to_have_text("The Transformer")
+    demo = page.locator(ATTENTION).first
+    demo.scroll_into_view_if_needed()
+    box = demo.locator('[name="text"]')
+    box.fill("the dog chased the ball")
+    box.press("Enter")
+    sentence = "the dog chased the ball"
+    page.wait_for_function(FINISHED, arg=[ATTENTION, {"text": sentence}], timeout=20_000)
+
+    heads = int(demo.locator('[name="heads"]').input_value())
+    maps = traces(page, ATTENTION, "maps")
+    assert [t["type"] for t in maps] == ["heatmap"] * heads  # one map per head
+    head = traces(page, ATTENTION, "head")[0]
+    # Tokens on both axes, repeated words made unique, the first word on top.
+    assert head["x"] == ["the·1", "dog", "chased", "the·2", "ball"]
+    assert head["y"] == ["ball", "the·2", "chased", "dog", "the·1"]
+    record = page.evaluate(f"document.querySelector('{ATTENTION}').livegrad.record")
+    for row in record["result"]["weights"][0]:
+        assert sum(row) == pytest.approx(1, abs=1e-4)
+    expect(demo.locator(".demo-metrics")).to_contain_text("5")
+    shots(page, "transformer-attention", demo)
+
+    # Causal mask: the checkbox re-runs the demo and the upper triangle empties.
+    demo.locator('[name="causal"]').check()
+    page.wait_for_function(FINISHED, arg=[ATTENTION, {"causal": True}], timeout=20_000)
+    weights = page.evaluate(
+        f"document.querySelector('{ATTENTION}').livegrad.record.result.weights")
+    assert all(w == 0 for head in weights for i, row in enumerate(head) for w in row[i + 1:])
+
+    # Too many tokens: refused, and the message names the field and the limit.
+    box.fill(" ".join(["word"] * 40))
+    box.press("Enter")
+    expect(demo.locator(".demo-status")).to_contain_text("32", timeout=10_000)
+    expect(demo.locator(".demo-status")).to_contain_text("text")
+    # Chromium logs every 4xx response as a console error; this one we asked for.
+    expected = [e for e in watch.console_errors if "422" in e and "/api/demos/attention/" in e]
+    assert expected, "the over-long sentence never reached the server"
+    watch.console_errors[:] = [e for e in watch.console_errors if e not in expected]
+
+
+def test_training_streams_curves_and_maps_then_stops(page: Page, server_url: str,
+                                                     shots: Callable) -> None:
+    page.goto(LESSON)
+    demo = page.locator(TRAIN).first
+    demo.scroll_into_view_if_needed()
+    # Without positions the run never reaches the goal, so it is still going when we stop.
+    demo.locator('[name="positional"]').select_option("none")
+    demo.locator('[data-action="run"]').click()
+    page.wait_for_function(
+        """(sel) => { const div = document.querySelector(sel)
+            .querySelector('.plot[data-chart="accuracy"]');
+          const held = (div.data || [])[1];
+          const maps = document.querySelector(sel).querySelector('.plot[data-chart="maps"]');
+          return held && held.x.length >= 3 && (maps.data || []).length >= 2; }""",
+        arg=TRAIN, timeout=30_000)
+    loss = traces(page, TRAIN, "loss")[0]
+    assert loss["n"] >= 20 and all(0 < y < 5 for y in loss["y"])
+    maps = traces(page, TRAIN, "maps")
+    assert len(maps) == 2 and maps[0]["type"] == "heatmap"  # 1 layer × 2 heads
+    first = traces(page, TRAIN, "accuracy")[1]["n"]
+    page.wait_for_function(
+        """([sel, n]) => document.querySelector(sel).querySelector(
+            '.plot[data-chart="accuracy"]').data[1].x.length > n""",
+        arg=[TRAIN, first], timeout=20_000)  # the curve keeps growing
+
+    stop = demo.locator('[data-action="stop"]')
+    expect(stop).to_be_enabled()
+    stop.click()
+    expect(demo.locator(".demo-status")).to_have_text("Stopped.")
+    shots(page, "transformer-train-stopped", demo)
+    deadline = time.monotonic() + 3.0
+    while True:
+        jobs = httpx.get(f"{server_url}/healthz", timeout=2).json()["jobs"]
+        if jobs["running"] == 0 and jobs["queued"] == 0:
+            break
+        assert time.monotonic() < deadline, f"jobs still busy after Stop: {jobs}"
+        time.sleep(0.1)
