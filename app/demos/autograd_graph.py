@@ -55,10 +55,19 @@ def short(number: float) -> str:
 
 
 def layout_positions(order: list[Value]) -> dict[int, tuple[float, float]]:
-    """Column = longest path from a leaf; rows sorted by their parents' mean row."""
+    """Leaves in column 0, the output in the last column, every other node as far right
+    as its users allow (so an edge never skips past a column with a box in its way);
+    rows sorted by their parents' mean row."""
     depth: dict[int, int] = {}
     for node in order:
         depth[id(node)] = 1 + max((depth[id(p)] for p in node.parents), default=-1)
+    users: dict[int, list[Value]] = {}
+    for node in order:
+        for parent in node.parents:
+            users.setdefault(id(parent), []).append(node)
+    for node in reversed(order[:-1]):  # the root keeps its column
+        if node.parents and id(node) in users:
+            depth[id(node)] = min(depth[id(u)] for u in users[id(node)]) - 1
     columns: dict[int, list[Value]] = {}
     for node in order:
         columns.setdefault(depth[id(node)], []).append(node)
@@ -66,7 +75,8 @@ def layout_positions(order: list[Value]) -> dict[int, tuple[float, float]]:
     for column in sorted(columns):
         nodes = columns[column]
         if column > 0:  # barycentre ordering: fewer crossing edges
-            nodes.sort(key=lambda n: sum(position[id(p)][1] for p in n.parents) / len(n.parents))
+            nodes.sort(key=lambda n: -sum(position[id(p)][1] for p in n.parents)
+                       / len(n.parents))  # row 0 is drawn on top
         for row, node in enumerate(nodes):
             position[id(node)] = (float(column), (len(nodes) - 1) / 2 - row)
     return position
