@@ -1,0 +1,94 @@
+"""PPO: the two-action formulas against torch.distributions, the clipped loss's flat
+regions, determinism, and a fixed-seed run that solves CartPole."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import pytest
+import torch
+from torch.distributions import Bernoulli
+from torch.distributions import kl_divergence as torch_kl
+
+from app.demos.base import seeded
+from app.ml.cartpole import MAX_STEPS, reset_states, step
+from app.ml.ppo import ActorCritic, PPOConfig, entropy, kl_divergence, log_prob, policy_loss, train
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny networks run fastest on one thread, and the jobs runner gives each job one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+LOGITS = torch.linspace(-6, 6, 25, dtype=torch.float64)
+
+
+def test_log_prob_entropy_and_kl_match_torch_distributions():
+    for action in (0.0, 1.0):
+        a = torch.full_like(LOGITS, action)
+        assert torch.allclose(log_prob(LOGITS, a), Bernoulli(logits=LOGITS).log_prob(a))
+    assert torch.allclose(entropy(LOGITS), Bernoulli(logits=LOGITS).entropy())
+    new = LOGITS.flip(0) * 0.5
+    expected = torch_kl(Bernoulli(logits=LOGITS), Bernoulli(logits=new))
+    assert torch.allclose(kl_divergence(LOGITS, new), expected)
+
+
+def test_clipped_loss_has_no_gradient_once_the_ratio_passes_the_clip():
+    cfg = PPOConfig(clip_eps=0.2)
+    old = torch.zeros(4, dtype=torch.float64)  # P(right) = 0.5
+    actions = torch.ones(4, dtype=torch.float64)
+    adv = torch.tensor([1.0, 1.0, -1.0, -1.0], dtype=torch.float64)
+    # New probabilities 0.55, 0.7, 0.45, 0.3 -> ratios 1.1, 1.4, 0.9, 0.6.
+    p_new = torch.tensor([0.55, 0.7, 0.45, 0.3], dtype=torch.float64)
+    new = torch.logit(p_new).requires_grad_()
+    loss, _, clipped = policy_loss(cfg, new, old, log_prob(old, actions), actions, adv)
+    loss.backward()
+    grad = new.grad
+    assert grad[0] != 0 and grad[2] != 0  # inside the clip range: still pushed
+    assert grad[1] == 0 and grad[3] == 0  # beyond it in the favoured direction: flat
+    assert clipped == 0.5
+
+
+def test_kl_variant_penalises_drift():
+    cfg = PPOConfig(variant="kl", kl_beta=2.0)
+    old = torch.zeros(3, dtype=torch.float64)
+    actions = torch.ones(3, dtype=torch.float64)
+    adv = torch.zeros(3, dtype=torch.float64)  # no advantage: only the penalty remains
+    new = torch.tensor([0.0, 1.0, -2.0], dtype=torch.float64)
+    loss, kl, _ = policy_loss(cfg, new, old, log_prob(old, actions), actions, adv)
+    assert float(loss) == float(2.0 * kl) > 0
+
+
+def first_updates(seed: int, n: int) -> list[tuple[float, float]]:
+    cfg = PPOConfig(total_steps=20_000)
+    with seeded(seed):
+        model = ActorCritic()
+    stats = [s for _, s in zip(range(n), train(cfg, seed, model), strict=False)]
+    return [(s.policy_loss, s.value_loss) for s in stats]
+
+
+def test_same_seed_same_training():
+    assert first_updates(3, 3) == first_updates(3, 3)
+    assert first_updates(3, 3) != first_updates(4, 3)
+
+
+def test_ppo_solves_cartpole_with_the_defaults_for_a_fixed_seed():
+    cfg = PPOConfig()
+    with seeded(0):
+        model = ActorCritic(cfg.hidden)
+    last = deque(train(cfg, 0, model), maxlen=1)[0]
+    assert last.solved
+    assert last.mean_return_20 >= 475
+    assert last.env_steps < cfg.total_steps
+    # The greedy policy balances most fresh poles for the whole 500 steps.
+    state = reset_states(8, torch.Generator().manual_seed(123))
+    alive = torch.ones(8, dtype=torch.bool)
+    with torch.no_grad():
+        for _ in range(MAX_STEPS):
+            state, _, terminated = step(state, (model.logit(state) > 0).long())
+            alive &= ~terminated
+    assert int(alive.sum()) >= 6
