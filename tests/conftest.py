@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 from fastapi.testclient import TestClient
 
+from app.config import Settings, torch_threads_per_job
 from app.demos import registry
 from tests.helpers import (  # noqa: F401  (re-exported)
     LESSONS,
@@ -23,6 +25,12 @@ from tests.helpers import (  # noqa: F401  (re-exported)
     read_stream,
     sse_events,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def torch_threads_like_the_server() -> None:
+    """Demos run in tests with the threads a server job gets (cores // max_jobs)."""
+    torch.set_num_threads(torch_threads_per_job(Settings()))
 
 
 @pytest.fixture
