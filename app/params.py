@@ -76,7 +76,10 @@ def _errors_from(exc: ValidationError, demo: Demo) -> list[dict[str, Any]]:
             continue
         bounds = field_bounds(properties.get(name, {}))
         accepts = describe_bounds(bounds)
-        message = f"{'.'.join(loc)}: {error['msg']}" + (f" (accepts {accepts})" if accepts else "")
+        text = error["msg"].removeprefix("Value error, ")  # a validator's own sentence
+        if text.startswith(f"{name}:"):
+            text = text[len(name) + 1 :].strip()
+        message = f"{'.'.join(loc)}: {text}" + (f" (accepts {accepts})" if accepts else "")
         got = error.get("input")
         if isinstance(got, int | float | str | bool) and len(str(got)) < 60:
             message += f"; got {json.dumps(got)}"

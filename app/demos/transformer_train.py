@@ -88,11 +88,6 @@ def probe_figure(tokens: list[int], targets: list[int], guess: list[int]) -> dic
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
-    if torch.get_num_threads() > 1:
-        # Matrices this small gain nothing from a second thread, and on a busy CPU the
-        # threads' spin-waiting makes each step several times slower. The runner already
-        # gives each job one thread on a 2-core machine; this covers direct callers.
-        torch.set_num_threads(1)
     config = TrainConfig(task=params.task, length=params.length, vocab=params.vocab,
                          batch=params.batch, lr=params.lr, steps=params.steps, seed=params.seed)
     with seeded(params.seed):
