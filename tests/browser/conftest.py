@@ -8,6 +8,7 @@ teardown if any of them happened.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -121,8 +122,7 @@ class Watch:
     pages: list[Page] = field(default_factory=list)
 
     def attach(self, page: Page) -> Page:
-        page.on("console", lambda m: m.type == "error" and self.console_errors.append(
-            f"{m.text} @ {m.location.get('url')}:{m.location.get('lineNumber')}"))
+        page.on("console", self._console)
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
 
         def route(r) -> None:
@@ -137,6 +137,17 @@ class Watch:
         page.route("**/*", route)
         self.pages.append(page)
         return page
+
+    def _console(self, message) -> None:
+        if message.type != "error":
+            return
+        url = message.location.get("url", "")
+        # A refused run (422 bad parameter, 429 busy) is shown in the demo's status line;
+        # Chromium also logs it, but that is the page working as designed.
+        if re.match(r"Failed to load resource: .* status of 4\d\d", message.text) and \
+                "/api/demos/" in url:
+            return
+        self.console_errors.append(f"{message.text} @ {url}:{message.location.get('lineNumber')}")
 
     def csp_violations(self) -> list:
         found = []
