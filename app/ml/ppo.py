@@ -33,7 +33,7 @@ class PPOConfig:
 
     variant: Literal["clip", "kl"] = "clip"
     """clip: PPO-Clip's min(ratio*A, clip(ratio)*A). kl: ratio*A - beta*KL(old||new)."""
-    learning_rate: float = 3e-3
+    learning_rate: float = 5e-3
     """Adam's step size at the start; annealed linearly towards 0 over total_steps."""
     gamma: float = 0.99
     """Discount: how much a reward one step later is worth."""
@@ -43,13 +43,13 @@ class PPOConfig:
     """How far the probability ratio may move from 1 before the clipped loss stops pushing."""
     kl_beta: float = 1.0
     """Weight of the KL penalty (kl variant only)."""
-    epochs: int = 4
+    epochs: int = 5
     """Passes over each rollout."""
-    minibatches: int = 2
+    minibatches: int = 1
     """Minibatches per epoch: gradient steps per update = epochs * minibatches."""
-    n_envs: int = 32
+    n_envs: int = 16
     """Environments simulated side by side."""
-    n_steps: int = 64
+    n_steps: int = 32
     """Steps per environment per rollout; the batch is n_envs * n_steps transitions."""
     ent_coef: float = 0.0
     """Weight of the entropy bonus that keeps the policy exploring."""
@@ -57,7 +57,7 @@ class PPOConfig:
     """Weight of the critic's squared-error loss."""
     max_grad_norm: float = 0.5
     """Each network's gradient norm is clipped to this."""
-    total_steps: int = 200_000
+    total_steps: int = 100_000
     """Environment steps (summed over environments) before training stops."""
     hidden: int = 64
     """Width of the two tanh hidden layers of both networks."""
@@ -103,23 +103,20 @@ class ActorCritic(nn.Module):
 
 
 def log_prob(logit: Tensor, action: Tensor) -> Tensor:
-    """log pi(a|s) for two actions: log sigmoid(logit) for right, log sigmoid(-logit) for left."""
-    return -F.softplus(torch.where(action.bool(), -logit, logit))
+    """log pi(a|s) for a in {0., 1.}: a*l - log(1 + e^l), i.e. log sigmoid(+-l)."""
+    return action * logit - F.softplus(logit)
 
 
 def entropy(logit: Tensor) -> Tensor:
     """Entropy of the two-action policy, in nats (at most log 2)."""
-    p = torch.sigmoid(logit)
-    return F.softplus(logit) - p * logit
+    return F.softplus(logit) - torch.sigmoid(logit) * logit
 
 
 def kl_divergence(old_logit: Tensor, new_logit: Tensor) -> Tensor:
     """KL(pi_old || pi_new) per state, exactly, for two actions."""
-    p_old = torch.sigmoid(old_logit)
-    return p_old * (log_prob(old_logit, torch.ones_like(old_logit)) -
-                    log_prob(new_logit, torch.ones_like(new_logit))) + (1 - p_old) * (
-        log_prob(old_logit, torch.zeros_like(old_logit)) -
-        log_prob(new_logit, torch.zeros_like(new_logit)))
+    # sum_a p_old(a) (log p_old(a) - log p_new(a)) with the log_prob formula above.
+    return (torch.sigmoid(old_logit) * (old_logit - new_logit)
+            - F.softplus(old_logit) + F.softplus(new_logit))
 
 
 # ---------------------------------------------------------------- 2. rollout
@@ -148,7 +145,8 @@ def collect_rollout(model: ActorCritic, env: BatchedCartPole, obs: Tensor, n_ste
     buffers: dict[str, list[Tensor]] = {k: [] for k in keys}
     for _ in range(n_steps):
         logit = model.logit(obs)
-        action = torch.rand(logit.shape, generator=generator) < torch.sigmoid(logit)
+        # 1.0 = push right with probability sigmoid(logit), else 0.0 = push left.
+        action = (torch.rand(logit.shape, generator=generator) < torch.sigmoid(logit)).float()
         result = env.step(action)
         for key, value in zip(keys, (obs, action, logit, result.reward, result.final_obs,
                                      result.terminated, result.terminated | result.truncated,
@@ -186,18 +184,23 @@ class UpdateStats:
     solved: bool = False
 
 
-def policy_loss(cfg: PPOConfig, new_logit: Tensor, old_logit: Tensor, actions: Tensor,
-                advantages: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def policy_loss(cfg: PPOConfig, new_logit: Tensor, old_logit: Tensor, old_log_prob: Tensor,
+                actions: Tensor, advantages: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """The surrogate to minimise, the mean KL(old||new) and the fraction of clipped ratios."""
-    ratio = torch.exp(log_prob(new_logit, actions) - log_prob(old_logit, actions))
-    kl = kl_divergence(old_logit, new_logit).mean()
-    clipped = ((ratio - 1).abs() > cfg.clip_eps).float().mean()
+    # The ratio pi_new(a|s) / pi_old(a|s) reweights samples the old policy collected
+    # (importance sampling), so one rollout can serve several gradient steps.
+    ratio = torch.exp(log_prob(new_logit, actions) - old_log_prob)
+    with torch.no_grad():  # diagnostics only: no graph, no backward cost
+        clipped = ((ratio - 1).abs() > cfg.clip_eps).float().mean()
+        if cfg.variant == "clip":
+            kl = kl_divergence(old_logit, new_logit).mean()
     if cfg.variant == "clip":
         # Pessimistic bound: once the ratio leaves [1-eps, 1+eps] in the direction the
         # advantage favours, the min picks the flat clipped term and the gradient is zero.
         surrogate = torch.min(ratio * advantages,
                               ratio.clamp(1 - cfg.clip_eps, 1 + cfg.clip_eps) * advantages)
         return -surrogate.mean(), kl, clipped
+    kl = kl_divergence(old_logit, new_logit).mean()
     return -(ratio * advantages).mean() + cfg.kl_beta * kl, kl, clipped
 
 
@@ -214,36 +217,39 @@ def update(model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig,
         advantages = gae(rewards, values, next_values, rollout.terminated,
                          rollout.done, cfg.gamma, cfg.gae_lambda)
         returns = advantages + values  # the critic's regression targets
-    flat = {"obs": rollout.obs.reshape(-1, 4), "actions": rollout.actions.reshape(-1),
-            "logits": rollout.logits.reshape(-1), "adv": advantages.reshape(-1),
-            "returns": returns.reshape(-1)}
-    batch = flat["obs"].shape[0]
+        old_log_prob = log_prob(rollout.logits, rollout.actions)
+    data = [x.reshape(-1, *x.shape[2:]) for x in (rollout.obs, rollout.actions, rollout.logits,
+                                                  old_log_prob, advantages, returns)]
+    batch = data[0].shape[0]
     size = batch // cfg.minibatches
-    sums = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0,
-            "clip_fraction": 0.0}
+    totals = torch.zeros(5)
     for _ in range(cfg.epochs):
         order = torch.randperm(batch, generator=generator)
         for start in range(0, size * cfg.minibatches, size):
-            idx = order[start:start + size]
-            adv = flat["adv"][idx]
+            obs, actions, old_logit, old_lp, adv, ret = (x[order[start:start + size]]
+                                                         for x in data)
             # Normalising per minibatch keeps the step size independent of the reward scale.
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-            new_logit = model.logit(flat["obs"][idx])
-            pg_loss, kl, clipped = policy_loss(cfg, new_logit, flat["logits"][idx],
-                                               flat["actions"][idx], adv)
-            v_loss = 0.5 * ((model.value(flat["obs"][idx]) - flat["returns"][idx]) ** 2).mean()
-            ent = entropy(new_logit).mean()
-            loss = pg_loss - cfg.ent_coef * ent + cfg.vf_coef * v_loss
+            new_logit = model.logit(obs)
+            pg_loss, kl, clipped = policy_loss(cfg, new_logit, old_logit, old_lp, actions, adv)
+            v_loss = 0.5 * F.mse_loss(model.value(obs), ret)
+            if cfg.ent_coef > 0:
+                ent = entropy(new_logit).mean()
+                loss = pg_loss - cfg.ent_coef * ent + cfg.vf_coef * v_loss
+            else:  # no bonus: keep the entropy out of the graph, report it only
+                ent = entropy(new_logit.detach()).mean()
+                loss = pg_loss + cfg.vf_coef * v_loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             # Clip each network on its own: the critic's big gradients must not shrink the actor's.
             nn.utils.clip_grad_norm_(model.actor.parameters(), cfg.max_grad_norm)
             nn.utils.clip_grad_norm_(model.critic.parameters(), cfg.max_grad_norm)
             optimizer.step()
-            for key, value in zip(sums, (pg_loss, v_loss, ent, kl, clipped), strict=True):
-                sums[key] += float(value.detach())
-    steps = cfg.epochs * cfg.minibatches
-    return {key: value / steps for key, value in sums.items()}
+            totals += torch.stack([pg_loss.detach(), v_loss.detach(), ent.detach(), kl.detach(),
+                                   clipped])
+    means = (totals / (cfg.epochs * cfg.minibatches)).tolist()
+    return dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"),
+                    means, strict=True))
 
 
 # ---------------------------------------------------------------- 5. training loop

@@ -1,0 +1,160 @@
+"""Demo `gridworld`: value iteration, policy iteration or Monte Carlo control, sweep by sweep.
+
+The student writes the grid as text (S start, . floor, # wall, G goal, T trap; rows
+separated by ``/`` or new lines). Each frame redraws the value heatmap with the greedy
+policy as arrows, and extends the "how much did V change" curve.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from pydantic import Field, field_validator
+
+from app.demos.base import (
+    Chart,
+    Demo,
+    DemoParams,
+    RunContext,
+    RunGenerator,
+    extend,
+    figure,
+    rounded,
+)
+from app.demos.base import frame as make_frame
+from app.ml.gridworld import (
+    ARROWS,
+    GridWorld,
+    Sweep,
+    build,
+    monte_carlo_control,
+    parse_grid,
+    policy_iteration,
+    value_iteration,
+)
+
+MAX_FRAMES = 60
+DEFAULT_GRID = "S..#./.#.../.#T#./...#./T...G"
+
+
+class Params(DemoParams):
+    grid: str = Field(DEFAULT_GRID, max_length=120, description="The grid, rows separated by / "
+                      "(S start, . floor, # wall, G goal, T trap; at most 10 x 10)")
+    algorithm: Literal["value iteration", "policy iteration", "monte carlo"] = Field(
+        "value iteration", description="How to find the best policy")
+    gamma: float = Field(0.9, ge=0.5, le=0.99, description="Discount factor γ")
+    step_reward: float = Field(-0.04, ge=-0.5, le=0.5, description="Reward for every move "
+                               "(negative: hurry up)")
+    slip: float = Field(0.0, ge=0.0, le=0.6, description="Chance a move goes sideways instead")
+    episodes: int = Field(2000, ge=100, le=5000, description="Episodes of Monte Carlo control",
+                          json_schema_extra={"x-show-if": {"algorithm": "monte carlo"}})
+    epsilon: float = Field(0.1, ge=0.01, le=0.5, description="Exploration rate ε of Monte "
+                           "Carlo control", json_schema_extra={"x-show-if": {
+                               "algorithm": "monte carlo"}})
+
+    @field_validator("grid")
+    @classmethod
+    def _valid_grid(cls, text: str) -> str:
+        parse_grid(text)  # raises "grid: ..." messages the API turns into a 422
+        return text
+
+
+CHARTS = [
+    Chart("values", "State values V(s) and the greedy policy",
+          {"xaxis": {"showgrid": False, "zeroline": False, "dtick": 1},
+           "yaxis": {"showgrid": False, "zeroline": False, "dtick": 1, "autorange": "reversed",
+                     "scaleanchor": "x"}},
+          "Heatmap of each cell's value; arrows show the action the policy takes; "
+          "G marks goals, T traps, walls are blank."),
+    Chart("delta", "Largest change in V per sweep",
+          {"xaxis": {"title": {"text": "sweep"}}, "yaxis": {"type": "log",
+                                                            "title": {"text": "max |ΔV|"}}},
+          "Line chart of the largest change of any state value at each sweep."),
+]
+
+
+def value_figure(world: GridWorld, sweep: Sweep, title: str) -> dict:
+    n_rows, n_cols = world.shape
+    cells = "".join(world.rows)
+    z: list[list[float | None]] = []
+    annotations = []
+    for r in range(n_rows):
+        row: list[float | None] = []
+        for c in range(n_cols):
+            s = r * n_cols + c
+            cell = cells[s]
+            row.append(None if cell == "#" else round(float(sweep.V[s]), 3))
+            if cell == "#":
+                text = ""
+            elif cell in "GT":
+                text = f"<b>{cell}</b>"
+            else:
+                text = ARROWS[int(sweep.policy[s])] + ("<br>start" if cell == "S" else "")
+            if text:
+                annotations.append({"x": c, "y": r, "text": text, "showarrow": False,
+                                    "font": {"size": 18 if cell not in "GT" else 16,
+                                             "color": "#111"}, "bgcolor": "rgba(255,255,255,0.6)"})
+        z.append(row)
+    heat = {"type": "heatmap", "z": z, "colorscale": "Viridis", "zsmooth": False,
+            "colorbar": {"title": {"text": "V(s)"}}, "xgap": 2, "ygap": 2,
+            "hovertemplate": "row %{y}, column %{x}<br>V = %{z}<extra></extra>"}
+    return figure([heat], {"annotations": annotations, "title": {"text": title,
+                                                                 "font": {"size": 13}}})
+
+
+def run(params: Params, ctx: RunContext) -> RunGenerator:
+    world = build(params.grid, step_reward=params.step_reward, slip=params.slip)
+    if params.algorithm == "value iteration":
+        sweeps = value_iteration(world, params.gamma, tol=1e-4, max_sweeps=MAX_FRAMES)
+        unit = "sweep"
+    elif params.algorithm == "policy iteration":
+        sweeps = policy_iteration(world, params.gamma, max_iterations=MAX_FRAMES)
+        unit = "policy iteration"
+    else:
+        batch = max(1, params.episodes // 40)
+        sweeps = monte_carlo_control(world, params.gamma, params.episodes, params.epsilon,
+                                     torch.Generator().manual_seed(params.seed), batch=batch)
+        unit = "episodes"
+    yield make_frame(0, 0.0, {"delta": figure([{"type": "scatter", "mode": "lines+markers",
+                                                "name": "max |ΔV|", "x": [], "y": []}])})
+    start = "".join(world.rows).find("S")  # -1: no start cell marked
+    previous = None
+    sweep = None
+    for sweep in sweeps:
+        if ctx.should_stop():
+            break
+        change = sweep.delta if previous is None or params.algorithm != "monte carlo" else float(
+            (sweep.V - previous).abs().max())
+        previous = sweep.V
+        total = params.episodes if params.algorithm == "monte carlo" else MAX_FRAMES
+        label = f"{unit} {sweep.iteration}" if unit != "episodes" else (
+            f"after {sweep.iteration} episodes")
+        yield make_frame(sweep.iteration, sweep.iteration / total, {
+            "values": value_figure(world, sweep, label),
+            "delta": extend([0], [[sweep.iteration]], [[max(round(change, 6), 1e-6)]]),
+        }, {"iteration": sweep.iteration, "max_change": round(change, 6),
+            "V_start": round(float(sweep.V[start]), 4) if start >= 0 else 0.0})
+    assert sweep is not None
+    if params.algorithm == "monte carlo":
+        verdict = f"greedy policy after {sweep.iteration} episodes"
+    elif sweep.iteration < MAX_FRAMES:
+        verdict = f"converged: {unit} {sweep.iteration}"
+    else:
+        verdict = f"stopped after {MAX_FRAMES} {unit}s"
+    yield make_frame(sweep.iteration + 1, 1.0, {"values": value_figure(world, sweep, verdict)},
+                     {"iteration": sweep.iteration, "max_change": round(sweep.delta, 6)})
+    return {"iterations": sweep.iteration, "values": rounded(sweep.V.tolist(), 6),
+            "policy": sweep.policy.tolist(), "max_change": sweep.delta}
+
+
+demo = Demo(
+    slug="gridworld",
+    title="GridWorld: planning and learning values",
+    description="Draw a grid with walls, traps and a goal; watch value iteration, policy "
+    "iteration or Monte Carlo control fill in the values and turn the arrows.",
+    Params=Params,
+    charts=CHARTS,
+    run=run,
+    frame_seconds=0.15,
+)
