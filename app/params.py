@@ -79,7 +79,9 @@ def _errors_from(exc: ValidationError, demo: Demo) -> list[dict[str, Any]]:
         text = error["msg"].removeprefix("Value error, ")  # a validator's own sentence
         if text.startswith(f"{name}:"):
             text = text[len(name) + 1 :].strip()
-        message = f"{'.'.join(loc)}: {text}" + (f" (accepts {accepts})" if accepts else "")
+        if accepts and error["type"] != "value_error":  # a validator's sentence says it all
+            text += f" (accepts {accepts})"
+        message = f"{'.'.join(loc)}: {text}"
         got = error.get("input")
         if isinstance(got, int | float | str | bool) and len(str(got)) < 60:
             message += f"; got {json.dumps(got)}"

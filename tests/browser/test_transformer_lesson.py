@@ -68,10 +68,7 @@ def test_typed_sentence_becomes_labelled_heatmaps(page: Page, shots: Callable, w
     box.press("Enter")
     expect(demo.locator(".demo-status")).to_contain_text("32", timeout=10_000)
     expect(demo.locator(".demo-status")).to_contain_text("text")
-    # Chromium logs every 4xx response as a console error; this one we asked for.
-    expected = [e for e in watch.console_errors if "422" in e and "/api/demos/attention/" in e]
-    assert expected, "the over-long sentence never reached the server"
-    watch.console_errors[:] = [e for e in watch.console_errors if e not in expected]
+    # (Chromium logs the 422 too; the browser watch knows refused runs are expected.)
 
 
 def test_training_streams_curves_and_maps_then_stops(page: Page, server_url: str,
