@@ -53,19 +53,20 @@ def start_server() -> tuple[uvicorn.Server, str]:
 def ours(url: str, seed: int) -> float | None:
     """Seconds from the request to the first streamed frame reporting a solved mean."""
     start = time.perf_counter()
+    solved = None
     with httpx.stream("GET", f"{url}/api/demos/ppo-cartpole/stream", params={"seed": seed},
                       timeout=120) as response:
         event = None
         for line in response.iter_lines():
             if line.startswith("event:"):
                 event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event == "frame":
+            elif line.startswith("data:") and event == "frame" and solved is None:
                 frame = json.loads(line[5:])
                 if frame["metrics"].get("mean_return_20", 0) >= THRESHOLD:
-                    return time.perf_counter() - start
+                    solved = time.perf_counter() - start
             elif event in ("done", "error"):
-                return None
-    return None
+                break  # read to the end so the job finishes before the next one starts
+    return solved
 
 
 def sb3(seed: int) -> float | None:
