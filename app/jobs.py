@@ -201,17 +201,25 @@ class JobRunner:
             loop.call_soon_threadsafe(job.publish, (event, payload))
 
         started = time.monotonic()
+        final: Event | None = None
         try:
             outcome = self._drive(job, post)
             if outcome is not None:
                 outcome["seconds"] = round(time.monotonic() - started, 3)
                 job.outcome = outcome
-                post("done", outcome)
+                final = ("done", outcome)
         except Exception as exc:  # a demo bug must end the stream, not hang it
             log.exception("demo %s failed", job.demo.slug)
-            post("error", {"message": f"{job.demo.title} failed: {type(exc).__name__}: {exc}"})
+            final = ("error", {"message": f"{job.demo.title} failed: {type(exc).__name__}: {exc}"})
         finally:
-            loop.call_soon_threadsafe(self._finished, job)
+            # One callback: the last event and the bookkeeping happen together, so a
+            # client that reacts to "done" at once already finds the run in the cache.
+            loop.call_soon_threadsafe(self._end, job, final)
+
+    def _end(self, job: Job, final: Event | None) -> None:
+        if final is not None:
+            job.publish(final)
+        self._finished(job)
 
     def _drive(self, job: Job, post: Any) -> dict[str, Any] | None:
         """Step the demo's generator; return the ``done`` payload, or None if cancelled."""
