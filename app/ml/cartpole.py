@@ -48,15 +48,13 @@ def step(state: Tensor, action: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         HALF_LENGTH * (4.0 / 3.0 - MASS_POLE * cos**2 / TOTAL_MASS)
     )
     x_acc = temp - POLE_MASS_LENGTH * theta_acc * cos / TOTAL_MASS
-    # Explicit Euler: positions move with the *old* velocities.
-    next_state = torch.stack(
-        [x + TAU * x_dot, x_dot + TAU * x_acc,
-         theta + TAU * theta_dot, theta_dot + TAU * theta_acc],
-        dim=-1,
-    )
-    nx, ntheta = next_state[:, 0], next_state[:, 2]
-    terminated = (nx < -X_LIMIT) | (nx > X_LIMIT) | (ntheta < -THETA_LIMIT) | (ntheta > THETA_LIMIT)
-    reward = torch.ones_like(nx)
+    # Explicit Euler: positions move with the *old* velocities. One stacked multiply-add
+    # instead of four keeps the number of tensor operations (the real cost here) low.
+    next_state = state + TAU * torch.stack([x_dot, x_acc, theta_dot, theta_acc], dim=-1)
+    # |x| > 2.4 or |theta| > 12 degrees: the same strict tests gymnasium writes out.
+    limits = torch.tensor([X_LIMIT, THETA_LIMIT], dtype=state.dtype)
+    terminated = (next_state[:, 0::2].abs() > limits).any(dim=-1)
+    reward = torch.ones_like(terminated, dtype=state.dtype)
     return next_state, reward, terminated
 
 
