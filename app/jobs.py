@@ -12,6 +12,7 @@ no locks; worker threads hand events back with ``call_soon_threadsafe``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -198,7 +199,10 @@ class JobRunner:
 
     def _compute(self, job: Job, loop: asyncio.AbstractEventLoop) -> None:
         def post(event: str, payload: Any) -> None:
-            loop.call_soon_threadsafe(job.publish, (event, payload))
+            try:
+                loop.call_soon_threadsafe(job.publish, (event, payload))
+            except RuntimeError:  # the server shut down mid-run: nobody is listening
+                job.cancel()
 
         started = time.monotonic()
         final: Event | None = None
@@ -214,7 +218,8 @@ class JobRunner:
         finally:
             # One callback: the last event and the bookkeeping happen together, so a
             # client that reacts to "done" at once already finds the run in the cache.
-            loop.call_soon_threadsafe(self._end, job, final)
+            with contextlib.suppress(RuntimeError):  # the loop is gone at shutdown
+                loop.call_soon_threadsafe(self._end, job, final)
 
     def _end(self, job: Job, final: Event | None) -> None:
         if final is not None:
