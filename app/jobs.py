@@ -60,6 +60,7 @@ class Job:
     id: int = field(default_factory=lambda: next(_job_ids))
     state: str = "queued"  # queued → running → finished
     ctx: RunContext = field(default_factory=RunContext)
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
     subscribers: list[Subscription] = field(default_factory=list)
     recorded: list[Event] = field(default_factory=list)
     recorded_bytes: int = 0
@@ -74,9 +75,9 @@ class Job:
         """A new listener: it first receives everything the job has said so far."""
         subscription = Subscription(self, cache)
         for event in self.recorded:
-            subscription.events.put_nowait(event)
+            subscription.deliver(event)
         if self.state == "queued" and self.last_queued:
-            subscription.events.put_nowait(self.last_queued)
+            subscription.deliver(self.last_queued)
         self.subscribers.append(subscription)
         return subscription
 
@@ -87,7 +88,7 @@ class Job:
             self.recorded.append(event)
             self.recorded_bytes += event_size(event)
         for subscription in self.subscribers:
-            subscription.events.put_nowait(event)
+            subscription.deliver(event)
 
     def cancel(self) -> None:
         """Ask the job to stop; the worker notices within one step."""
@@ -99,6 +100,19 @@ class Subscription:
     job: Job | None  # None: a replay from the cache
     cache: str  # "hit" (cache or shared job) or "miss" (this request computes)
     events: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
+
+    def deliver(self, event: Event) -> None:
+        """Queue an event for this client, from whichever loop the job reports on."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self.events.put_nowait(event)
+        else:  # test clients may give each request its own loop
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self.events.put_nowait, event)
 
 
 class JobRunner:
@@ -115,7 +129,6 @@ class JobRunner:
         self._running: set[Job] = set()
         self._waiting: deque[Job] = deque()
         self._inflight: dict[str, Job] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def stats(self) -> dict[str, int]:
         return {"running": len(self._running), "queued": len(self._waiting)}
@@ -129,7 +142,6 @@ class JobRunner:
 
     def submit(self, demo: Demo, params: DemoParams) -> Subscription:
         """Replay, join an identical job, start a new one, queue it, or raise RunnerFull."""
-        self._loop = asyncio.get_running_loop()
         key = run_key(demo, params)
         recording = self.cache.get(key)
         if recording is not None:
@@ -177,7 +189,7 @@ class JobRunner:
         job.state = "running"
         job.ctx.deadline = time.monotonic() + self.job_seconds
         self._running.add(job)
-        self._executor.submit(self._compute, job, self._loop)
+        self._executor.submit(self._compute, job, job.loop)
 
     def _finished(self, job: Job) -> None:
         job.state = "finished"

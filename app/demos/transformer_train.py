@@ -12,7 +12,7 @@ import time
 from typing import Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from app.demos.attention import heatmap, heatmap_grid
 from app.demos.base import (
@@ -59,6 +59,13 @@ class Params(DemoParams):
     positional: Literal["sinusoidal", "learned", "none"] = Field(
         "sinusoidal", description="Position information added to the tokens")
     early_stop: bool = Field(True, description=f"Stop once held-out accuracy stays ≥ {GOAL:.0%}")
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> Params:
+        if self.d_model % self.heads:  # each head gets d_model / heads dimensions
+            raise ValueError(f"d_model: {self.d_model} is not divisible by heads ({self.heads});"
+                             f" with {self.heads} heads choose 48")
+        return self
 
 
 def probe_labels(tokens: list[int]) -> list[str]:
