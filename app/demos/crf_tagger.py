@@ -14,8 +14,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -129,22 +127,6 @@ def curve_figures(trained: Trained) -> dict:
     return {"loss": figure(loss), "f1": figure(f1), "invalid": figure(bad)}
 
 
-@contextmanager
-def one_intra_op_thread() -> Iterator[None]:
-    """Train on one torch thread. These matrices are tiny (64 x 128), so a second
-    intra-op thread gains nothing, and on a busy shared CPU its spin-waiting made
-    training ten times slower. The server already runs jobs on one thread each (then
-    this does nothing); it matters when the demo runs in a process that has not."""
-    before = torch.get_num_threads()
-    if before > 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if before > 1:
-            torch.set_num_threads(before)
-
-
 def parameter_groups(model: BiLSTMTagger, lr: float) -> list[dict]:
     """Adam moves each weight by about ``lr`` per step, whatever its gradient. Transition
     scores must travel far (to -5 and below) in a few hundred steps for the grammar to
@@ -250,8 +232,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             models = {h: BiLSTMTagger(len(vocab), params.embedding, params.hidden,
                                       use_crf=h == "crf") for h in HEADS}
         trained = Trained(vocab, models)
-        with one_intra_op_thread():
-            yield from train(params, ctx, trained)
+        yield from train(params, ctx, trained)
         complete = len(trained.f1["crf"]) == params.epochs
         if complete:
             with _CACHE_LOCK:
