@@ -17,6 +17,7 @@ Event = tuple[str, Any]
 class Recording:
     events: list[Event]
     size: int  # bytes, roughly: the serialized frames dominate
+    offsets: list[float]  # seconds from the run's start to each event: replays keep pace
 
 
 def event_size(event: Event) -> int:
@@ -49,11 +50,11 @@ class RunCache:
         self.hits += 1
         return entry
 
-    def put(self, key: str, events: list[Event], size: int) -> None:
+    def put(self, key: str, events: list[Event], size: int, offsets: list[float]) -> None:
         # A single run larger than a quarter of the cache would evict a class's worth.
         if size > self.max_bytes // 4 or key in self._entries:
             return
-        self._entries[key] = Recording(events, size)
+        self._entries[key] = Recording(events, size, offsets)
         self.bytes += size
         while self.bytes > self.max_bytes and self._entries:
             _, evicted = self._entries.popitem(last=False)

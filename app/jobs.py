@@ -63,7 +63,9 @@ class Job:
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
     subscribers: list[Subscription] = field(default_factory=list)
     recorded: list[Event] = field(default_factory=list)
+    recorded_at: list[float] = field(default_factory=list)  # seconds since the start
     recorded_bytes: int = 0
+    started: float = 0.0
     last_queued: Event | None = None
     outcome: dict[str, Any] | None = None
 
@@ -86,6 +88,7 @@ class Job:
             self.last_queued = event
         elif self.recording:
             self.recorded.append(event)
+            self.recorded_at.append(time.monotonic() - self.started)
             self.recorded_bytes += event_size(event)
         for subscription in self.subscribers:
             subscription.deliver(event)
@@ -101,6 +104,9 @@ class Subscription:
     cache: str  # "hit" (cache or shared job) or "miss" (this request computes)
     events: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
+    # A replay from the cache: when each event happened in the original run, so a
+    # stream shows training at the speed it trained (the result arrives at once).
+    replay_offsets: list[float] | None = None
 
     def deliver(self, event: Event) -> None:
         """Queue an event for this client, from whichever loop the job reports on."""
@@ -145,7 +151,7 @@ class JobRunner:
         key = run_key(demo, params)
         recording = self.cache.get(key)
         if recording is not None:
-            replay = Subscription(None, "hit")
+            replay = Subscription(None, "hit", replay_offsets=recording.offsets)
             for event in recording.events:
                 replay.events.put_nowait(event)
             return replay
@@ -187,7 +193,8 @@ class JobRunner:
 
     def _start(self, job: Job) -> None:
         job.state = "running"
-        job.ctx.deadline = time.monotonic() + self.job_seconds
+        job.started = time.monotonic()
+        job.ctx.deadline = job.started + self.job_seconds
         self._running.add(job)
         self._executor.submit(self._compute, job, job.loop)
 
@@ -198,7 +205,7 @@ class JobRunner:
             del self._inflight[job.key]
         # Only complete, unhurried runs are the deterministic answer worth replaying.
         if job.outcome and job.outcome.get("stopped") is None and job.recording:
-            self.cache.put(job.key, job.recorded, job.recorded_bytes)
+            self.cache.put(job.key, job.recorded, job.recorded_bytes, job.recorded_at)
         while self._waiting and len(self._running) < self.max_jobs:
             self._start(self._waiting.popleft())
         self._announce_positions()

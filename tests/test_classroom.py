@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import httpx
 
@@ -100,3 +101,20 @@ def test_request_body_over_the_limit_is_413():
         chunked = client.post("/api/demos/kmeans/run", content=iter([b"{" + b" " * 4000 + b"}"]),
                               headers={"content-type": "application/json"})
         assert chunked.status_code == 413
+
+
+def test_a_replayed_stream_keeps_the_pace_of_the_original_run(test_demos):
+    with make_client() as client:
+        body = {"steps": 10, "delay": 0.05}  # about half a second of "training"
+        url = "/api/demos/test-slow/stream"
+        started = time.monotonic()
+        with client.stream("POST", url, json=body) as response:
+            original = list(sse_events(response.iter_lines()))
+        computed = time.monotonic() - started
+        started = time.monotonic()
+        with client.stream("POST", url, json=body) as response:
+            assert response.headers["x-cache"] == "hit"
+            replayed = list(sse_events(response.iter_lines()))
+        assert replayed[:-1] == original[:-1]
+        assert time.monotonic() - started > 0.7 * computed  # curves still grow, not jump
+        assert client.post("/api/demos/test-slow/run", json=body).elapsed.total_seconds() < 0.3

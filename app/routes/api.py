@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -123,13 +124,18 @@ async def run_demo(
 async def job_events(
     subscription: Subscription, runner: JobRunner, demo: Demo
 ) -> AsyncIterator[ServerSentEvent]:
-    """A job's events as SSE; frames are paced by the demo's ``frame_seconds``."""
+    """A job's events as SSE; frames are paced by the demo's ``frame_seconds``,
+    and a replay from the cache by the timing of the run it replays."""
     last_frame = 0.0
+    started = time.monotonic()
+    offsets = subscription.replay_offsets or []
     try:
-        while True:
+        for index in itertools.count():
             event, payload = await subscription.events.get()
             if event == "frame":
                 wait = demo.frame_seconds - (time.monotonic() - last_frame)
+                if index < len(offsets):
+                    wait = max(wait, offsets[index] - (time.monotonic() - started))
                 if wait > 0:
                     await asyncio.sleep(wait)
                 last_frame = time.monotonic()

@@ -125,7 +125,7 @@ def test_demo_runs_from_keyboard(page: Page, shots: Callable) -> None:
     assert record["frames"] > 1
     assert clusters(page) == {"clusters": k, "points": n_points}
     expect(demo.locator(".demo-status")).to_have_text(
-        re.compile(r"^Done: \d+ frames in .+ s\.$"))
+        re.compile(r"^Done: \d+ frames in [\d.]+ s( · [^.]+)?\.$"))
     expect(demo.locator(".demo-progress")).to_have_attribute("aria-valuenow", "100")
     expect(demo.locator(".demo-metrics dt", has_text="inertia")).to_be_visible()
     assert query_of(page).get("kmeans.k") == [str(k)]
