@@ -390,7 +390,15 @@
       var op = frame.charts[id];
       var queue = self.pending[id] || (self.pending[id] = []);
       if (op.op === "react" || op.op === "animate") queue.length = 0;
-      queue.push(op);
+      var last = queue[queue.length - 1];
+      if (op.op === "extend" && last && last.op === "extend" &&
+          String(last.traces) === String(op.traces) && last.max_points === op.max_points) {
+        // Every extendTraces redraws the chart: merge appends that wait for one draw.
+        last.x = last.x.map(function (xs, i) { return xs.concat(op.x[i]); });
+        last.y = last.y.map(function (ys, i) { return ys.concat(op.y[i]); });
+      } else {
+        queue.push(op.op === "extend" ? clone(op) : op);
+      }
     });
     this.latest = frame;
     if (!this.scheduled) {
