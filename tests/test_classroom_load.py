@@ -79,6 +79,7 @@ def test_pages_stay_fast_while_every_slot_computes():
                     times.append(time.perf_counter() - started)
             assert http.get("/healthz").json()["jobs"]["running"] == 2  # still busy
         for path, times in samples.items():
+            print(f"{path}: p95 {p95(times) * 1000:.1f} ms with both slots computing")
             assert p95(times) < 0.1, f"{path}: p95 {p95(times) * 1000:.0f} ms"
         # Both clients left: both slots free within 2 seconds.
         assert wait_for(lambda: http.get("/healthz").json()["jobs"]["running"] == 0, 2)
