@@ -317,6 +317,9 @@
   Demo.prototype.stop = function (message) {
     clearTimeout(this.timer);
     if (this.controller) { this.controller.abort(); this.controller = null; }
+    // Frames waiting for the next animation frame belong to the run that just ended.
+    this.pending = {};
+    this.latest = null;
     this.setRunning(false);
     if (message) this.say(message);
   };

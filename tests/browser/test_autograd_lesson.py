@@ -7,25 +7,15 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.browser.demo_page import wait_finished
+
 pytestmark = pytest.mark.browser
 
 LESSON = "/lessons/autograd"
 GRAPH = '[data-demo="autograd-graph"]'
 FLOW = '[data-demo="gradient-flow"]'
 
-FINISHED = """([sel, want]) => {
-  const demo = document.querySelector(sel).livegrad;
-  const record = demo && demo.record;
-  if (!record || !record.result || demo.controller) return false;
-  return Object.keys(want).every(k => JSON.stringify(record.params[k]) === JSON.stringify(want[k]));
-}"""
 
-
-def wait_finished(page: Page, want: dict | None = None, sel: str = GRAPH,
-                  timeout: float = 20_000) -> dict:
-    """Wait until the demo's latest run (with params matching `want`) has ended; its record."""
-    page.wait_for_function(FINISHED, arg=[sel, want or {}], timeout=timeout)
-    return page.evaluate("(sel) => document.querySelector(sel).livegrad.record", sel)
 
 
 def set_range(slider: Locator, value: float) -> None:

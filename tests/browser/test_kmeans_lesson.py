@@ -12,6 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.demo_page import wait_finished
+
 pytestmark = pytest.mark.browser
 
 LESSON = "/lessons/kmeans"
@@ -25,19 +27,7 @@ CLUSTERS = """(sel) => {
           points: traces.reduce((n, t) => n + (t.x || []).length, 0)};
 }"""
 
-FINISHED = """([sel, want]) => {
-  const demo = document.querySelector(sel).livegrad;
-  const record = demo && demo.record;
-  if (!record || !record.result || demo.controller) return false;
-  return Object.keys(want).every(k => JSON.stringify(record.params[k]) === JSON.stringify(want[k]));
-}"""
 
-
-def wait_finished(page: Page, want: dict | None = None, sel: str = FIRST_DEMO,
-                  timeout: float = 20_000) -> dict:
-    """Wait until the demo's latest run (with params matching `want`) has ended; its record."""
-    page.wait_for_function(FINISHED, arg=[sel, want or {}], timeout=timeout)
-    return page.evaluate("(sel) => document.querySelector(sel).livegrad.record", sel)
 
 
 def clusters(page: Page, sel: str = FIRST_DEMO) -> dict:

@@ -9,18 +9,14 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.demo_page import FINISHED
+
 pytestmark = pytest.mark.browser
 
 LESSON = "/lessons/transformer"
 ATTENTION = '[data-demo="attention"]'
 TRAIN = '[data-demo="transformer-train"]'
 
-FINISHED = """([sel, want]) => {
-  const demo = document.querySelector(sel).livegrad;
-  const record = demo && demo.record;
-  if (!record || !record.result || demo.controller) return false;
-  return Object.keys(want).every(k => JSON.stringify(record.params[k]) === JSON.stringify(want[k]));
-}"""
 
 TRACES = """([sel, chart]) => {
   const div = document.querySelector(sel).querySelector(`.plot[data-chart="${chart}"]`);
