@@ -36,7 +36,7 @@ HEATMAP_EVERY = 5  # updates between heatmap refreshes: cheap, but not free
 class Params(DemoParams):
     variant: Literal["clip", "kl"] = Field(
         "clip", description="Surrogate objective: clipped ratio, or ratio with a KL penalty")
-    learning_rate: float = Field(5e-3, ge=1e-4, le=1e-2, description="Adam learning rate "
+    learning_rate: float = Field(1e-2, ge=1e-4, le=1e-2, description="Adam learning rate "
                                  "(annealed linearly to 0)", json_schema_extra={"x-scale": "log"})
     gamma: float = Field(0.99, ge=0.9, le=0.999, description="Discount factor γ")
     gae_lambda: float = Field(0.95, ge=0.0, le=1.0, description="GAE λ: 0 = TD, 1 = Monte Carlo")
@@ -45,8 +45,8 @@ class Params(DemoParams):
     kl_beta: float = Field(1.0, ge=0.01, le=10.0, description="KL penalty weight β",
                            json_schema_extra={"x-scale": "log",
                                               "x-show-if": {"variant": "kl"}})
-    epochs: int = Field(5, ge=1, le=20, description="Epochs over each rollout")
-    minibatches: int = Field(1, ge=1, le=16, description="Minibatches per epoch")
+    epochs: int = Field(3, ge=1, le=20, description="Epochs over each rollout")
+    minibatches: int = Field(2, ge=1, le=16, description="Minibatches per epoch")
     n_envs: int = Field(16, ge=1, le=128, description="Environments simulated in parallel")
     n_steps: int = Field(32, ge=8, le=256, description="Steps per environment per rollout")
     ent_coef: float = Field(0.0, ge=0.0, le=0.1, description="Entropy bonus coefficient")

@@ -38,13 +38,14 @@ def gae(
     not_terminated = 1.0 - terminated.to(values.dtype)
     not_done = 1.0 - done.to(values.dtype)
     deltas = rewards + gamma * next_values * not_terminated - values
-    advantages = torch.zeros_like(values)
+    decay = (gamma * lam) * not_done
     running = torch.zeros_like(values[0])
+    advantages = []
     # One backwards pass over time; each line handles every environment at once.
-    for t in reversed(range(rewards.shape[0])):
-        running = deltas[t] + gamma * lam * not_done[t] * running
-        advantages[t] = running
-    return advantages
+    for delta, keep in zip(deltas.flip(0), decay.flip(0), strict=True):
+        running = torch.addcmul(delta, keep, running)  # delta_t + gamma lambda (1-done_t) A_t+1
+        advantages.append(running)
+    return torch.stack(advantages[::-1])
 
 
 def gae_direct(rewards: list[float], values: list[float], gamma: float, lam: float) -> list[float]:
