@@ -8,23 +8,11 @@ ratio torchcrf / ours (goal: at least 3).
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import torch
 from torchcrf import CRF as ReferenceCRF
 
 from app.ml.crf import CRF
-
-
-def median_seconds(fn, repeats: int = 30) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from bench._timing import median_seconds
 
 
 def main() -> None:
@@ -39,8 +27,8 @@ def main() -> None:
     ref.load_state_dict(ours.state_dict())
     with torch.no_grad():
         assert ours.decode(emissions, mask) == ref.decode(emissions, mask)
-        ours_s = median_seconds(lambda: ours.decode(emissions, mask))
-        ref_s = median_seconds(lambda: ref.decode(emissions, mask))
+        ours_s = median_seconds(lambda: ours.decode(emissions, mask), repeats=30, warmup=True)
+        ref_s = median_seconds(lambda: ref.decode(emissions, mask), repeats=30, warmup=True)
     print(f"CRF decode, B={batch} T={length} K={tags}, 1 thread (shared CPU: pessimistic)")
     print(f"{'ours ms':>8} {'torchcrf ms':>11} {'speed-up':>9}")
     print(f"{ours_s * 1e3:8.2f} {ref_s * 1e3:11.2f} {ref_s / ours_s:8.1f}x  (goal >= 3x)")

@@ -6,8 +6,6 @@ so speed is never bought with worse clusterings.
 
 from __future__ import annotations
 
-import statistics
-import time
 from functools import partial
 
 import torch
@@ -15,15 +13,7 @@ from sklearn.cluster import KMeans
 
 from app.ml.datasets import make_dataset
 from app.ml.kmeans import kmeans
-
-
-def median_seconds(fn, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from bench._timing import median_seconds
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, figure
+from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, figure, jsonable
 from app.demos.base import frame as make_frame
 from app.ml.expression import MAX_LENGTH, Differentiated, differentiate, parse_expression
 from app.ml.scalar_engine import Value
@@ -40,14 +40,6 @@ class Params(DemoParams):
         parse_expression(self.expression)  # raises "expression: ... at position N"
         return self
 
-
-def jsonable(number: float) -> float | str:
-    """JSON has no inf/NaN: send them as the strings "inf", "-inf", "nan"."""
-    if math.isnan(number):
-        return "nan"
-    if math.isinf(number):
-        return "inf" if number > 0 else "-inf"
-    return number
 
 
 def short(number: float) -> str:

@@ -157,6 +157,15 @@ def frame(
     }
 
 
+def jsonable(number: float) -> float | str:
+    """JSON has no inf/NaN: send them as the strings "inf", "-inf", "nan"."""
+    if math.isnan(number):
+        return "nan"
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    return number
+
+
 def rounded(values: Any, digits: int = 4) -> Any:
     """Round floats (recursively) so frames stay small on the wire."""
     if isinstance(values, float):

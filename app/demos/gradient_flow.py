@@ -21,6 +21,7 @@ from app.demos.base import (
     RunGenerator,
     extend,
     figure,
+    jsonable,
     rounded,
     seeded,
 )
@@ -53,13 +54,6 @@ def finite_or_none(values: list[float]) -> list[float | None]:
     """Bars on a log axis: zero (underflow) and inf/NaN cannot be drawn, so leave a gap."""
     return [v if math.isfinite(v) and v > 0 else None for v in values]
 
-
-def jsonable(number: float) -> float | str:
-    if math.isnan(number):
-        return "nan"
-    if math.isinf(number):
-        return "inf" if number > 0 else "-inf"
-    return number
 
 
 def log_range(norms: list[float]) -> list[float] | None:
