@@ -101,7 +101,7 @@ def cluster_traces(points: torch.Tensor, labels: torch.Tensor, k: int) -> list[d
 def centroid_traces(trails: list[torch.Tensor]) -> list[dict]:
     """Centroids as big crosses, each dragging the path it travelled this restart.
 
-    Drawn before the points, so a cluster of one point still shows its dot on the cross.
+    Drawn over the points, slightly see-through: a cluster of one point still shows.
     """
     path = torch.stack(trails)  # [steps, k, 2]
     lines_x: list = []
@@ -117,6 +117,7 @@ def centroid_traces(trails: list[torch.Tensor]) -> list[dict]:
         {"type": "scatter", "mode": "markers", "name": "centroids",
          "x": rounded(now[:, 0].tolist(), 3), "y": rounded(now[:, 1].tolist(), 3),
          # Dark cross, light rim: visible on light and dark themes alike.
+         "opacity": 0.85,
          "marker": {"symbol": "x", "size": 15, "color": "#111",
                     "line": {"width": 1.5, "color": "#fff"}}},
     ]
@@ -156,7 +157,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             progress = (restart + step.iteration / params.max_iter) / params.n_init
             yield make_frame(step_count, progress, {
                 "clusters": figure(
-                    centroid_traces(trails) + cluster_traces(points, step.labels, params.k),
+                    cluster_traces(points, step.labels, params.k) + centroid_traces(trails),
                     axis_layout(points)),
                 "inertia": extend([restart], [[step.iteration]], [[round(step.inertia, 4)]]),
             }, {"restart": restart + 1, "iteration": step.iteration, "inertia": step.inertia})
@@ -178,8 +179,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         trace["line"] = {"width": 4 if r == best_index else 1.5}
         trace["opacity"] = 1.0 if r == best_index else 0.45
     yield make_frame(step_count + 1, 1.0, {
-        "clusters": figure(centroid_traces([centroids])
-                           + cluster_traces(points, labels, params.k), axis_layout(points)),
+        "clusters": figure(cluster_traces(points, labels, params.k)
+                           + centroid_traces([centroids]), axis_layout(points)),
         "inertia": figure(runs),
     }, {"best_restart": best_index + 1, "inertia": inertia, "iterations": iterations})
     return {

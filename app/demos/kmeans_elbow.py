@@ -66,7 +66,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         yield make_frame(k, k / params.k_max, {
             "elbow": extend([0], [[k]], [[round(result.inertia, 4)]]),
             "clusters": figure(
-                centroid_traces([result.centroids]) + cluster_traces(points, result.labels, k),
+                cluster_traces(points, result.labels, k) + centroid_traces([result.centroids]),
                 axis_layout(points)),
         }, metrics)
     return {"k": list(range(1, len(inertias) + 1)), "inertia": inertias}
