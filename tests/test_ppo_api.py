@@ -20,6 +20,15 @@ def test_ppo_run_that_cannot_solve_reports_none(client):
     assert 0 < result["final_mean_return"] < 475
 
 
+def test_ppo_activation_control_changes_the_training(client):
+    body = {"seed": 2, "total_steps": 10_000, "stop_when_solved": False}
+    relu, tanh = (client.post("/api/demos/ppo-cartpole/run", json=body | {"activation": a})
+                  .json()["result"] for a in ("relu", "tanh"))
+    assert relu["episodes"] != tanh["episodes"]
+    response = client.post("/api/demos/ppo-cartpole/run", json={"activation": "sigmoid"})
+    assert response.status_code == 422 and "activation" in response.text
+
+
 def test_ppo_rejects_out_of_range_params_naming_the_field(client):
     response = client.post("/api/demos/ppo-cartpole/run", json={"clip_eps": 0.9})
     assert response.status_code == 422

@@ -49,6 +49,8 @@ class Params(DemoParams):
     minibatches: int = Field(2, ge=1, le=16, description="Minibatches per epoch")
     n_envs: int = Field(16, ge=1, le=128, description="Environments simulated in parallel")
     n_steps: int = Field(32, ge=8, le=256, description="Steps per environment per rollout")
+    activation: Literal["relu", "tanh"] = Field(
+        "relu", description="Hidden-layer nonlinearity of both networks")
     ent_coef: float = Field(0.0, ge=0.0, le=0.1, description="Entropy bonus coefficient")
     total_steps: int = Field(100_000, ge=10_000, le=300_000,
                              description="Most environment steps to train for")
@@ -158,7 +160,7 @@ def lines(*names: str) -> list[dict]:
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     cfg = params.config()
     with seeded(params.seed):
-        model = ActorCritic(cfg.hidden)
+        model = ActorCritic(cfg.hidden, cfg.activation)
     returns_traces = [
         {"type": "scatter", "mode": "markers", "name": "episode return", "x": [], "y": [],
          "marker": {"size": 4, "opacity": 0.5}},

@@ -41,8 +41,8 @@ def test_return_curve_climbs_and_stop_ends_the_job(page: Page, shots: Callable) 
     stop = demo.locator('[data-action="stop"]')
     stop.click()
     expect(stop).to_be_disabled(timeout=10_000)
-    status = demo.locator(".demo-status")
-    assert status.get_attribute("data-kind") != "error", status.inner_text()
+    # Stopped mid-run, not finished: 100 000 steps take seconds, the climb a fraction.
+    expect(demo.locator(".demo-status")).to_have_text("Stopped.")
     frames = page.evaluate(f"() => document.querySelector('{PPO}').livegrad.record.frames")
     page.wait_for_timeout(1500)
     # The job ended: no more frames arrive after Stop.

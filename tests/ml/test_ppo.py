@@ -63,6 +63,18 @@ def test_kl_variant_penalises_drift():
     assert float(loss) == float(2.0 * kl) > 0
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_both_networks_use_the_chosen_activation_and_start_as_a_fair_coin(activation):
+    with seeded(0):
+        model = ActorCritic(16, activation)
+    kind = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[activation]
+    for net in (model.actor, model.critic):
+        assert [type(m) for m in net][1::2] == [kind, kind]  # Linear, act, Linear, act, Linear
+    states = reset_states(256, torch.Generator().manual_seed(1)) * 20  # well beyond resets
+    p_right = torch.sigmoid(model.logit(states))
+    assert float((p_right - 0.5).abs().max()) < 0.05
+
+
 def first_updates(seed: int, n: int) -> list[tuple[float, float]]:
     cfg = PPOConfig(total_steps=20_000)
     with seeded(seed):
@@ -79,7 +91,7 @@ def test_same_seed_same_training():
 def test_ppo_solves_cartpole_with_the_defaults_for_a_fixed_seed():
     cfg = PPOConfig()
     with seeded(0):
-        model = ActorCritic(cfg.hidden)
+        model = ActorCritic(cfg.hidden, cfg.activation)
     last = deque(train(cfg, 0, model), maxlen=1)[0]
     assert last.solved
     assert last.mean_return_20 >= 475
