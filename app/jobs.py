@@ -17,11 +17,14 @@ import itertools
 import json
 import logging
 import math
+import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+import torch
 
 from app.cache import Event, RunCache, event_size
 from app.demos.base import Demo, DemoParams, RunContext
@@ -39,6 +42,25 @@ class RunnerFull(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__("the server is busy; try again shortly")
         self.retry_after = retry_after
+
+
+def warm_up_torch() -> None:
+    """One tiny Adam step, so the first student's run does not pay torch's one-off costs.
+
+    torch's optimizers import ``torch._dynamo`` on their first step: about a second on a
+    small machine, which would otherwise land inside the first demo anyone runs.
+    """
+    layer = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.Adam(layer.parameters(), fused=True)
+    layer(torch.zeros(1, 2)).sum().backward()
+    optimizer.step()
+
+
+def start_warm_up() -> threading.Thread:
+    """Warm torch up in the background: the server answers pages meanwhile."""
+    thread = threading.Thread(target=warm_up_torch, name="torch-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_key(demo: Demo, params: DemoParams) -> str:
