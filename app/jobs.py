@@ -17,7 +17,6 @@ import itertools
 import json
 import logging
 import math
-import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -54,13 +53,6 @@ def warm_up_torch() -> None:
     optimizer = torch.optim.Adam(layer.parameters(), fused=True)
     layer(torch.zeros(1, 2)).sum().backward()
     optimizer.step()
-
-
-def start_warm_up() -> threading.Thread:
-    """Warm torch up in the background: the server answers pages meanwhile."""
-    thread = threading.Thread(target=warm_up_torch, name="torch-warm-up", daemon=True)
-    thread.start()
-    return thread
 
 
 def run_key(demo: Demo, params: DemoParams) -> str:

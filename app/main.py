@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.assets import STATIC
 from app.config import Settings, get_settings, torch_threads_per_job
-from app.jobs import JobRunner, start_warm_up
+from app.jobs import JobRunner, warm_up_torch
 from app.lessons import LessonLibrary
 from app.limits import ClientKeys, RateLimiter
 from app.openapi import build_openapi
@@ -30,7 +30,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Torch's intra-op pool is process-wide: size it so jobs × threads ≤ cores.
         torch.set_num_threads(torch_threads_per_job(settings))
-        start_warm_up()
+        # Before serving, not in the background: the import holds the GIL for a second,
+        # which would stall every page and stream that arrived meanwhile.
+        warm_up_torch()
         app.state.runner = JobRunner(
             settings.max_jobs, settings.max_queue, settings.job_seconds, settings.max_frames,
             cache_bytes=int(settings.cache_mb * 2**20),

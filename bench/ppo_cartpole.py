@@ -126,7 +126,6 @@ def main() -> None:
     print(f"CartPole-v1 to mean-of-last-20 >= {THRESHOLD:g}, seeds {list(SEEDS)}, "
           f"{os.cpu_count()} CPUs (shared machines make both numbers pessimistic)")
     with server_process() as url:
-        time.sleep(2)  # a class opens the page a while after the server starts
         cold = ours(url, SEEDS[0])  # the first run the server ever does
         mine = summary("LiveGrad ppo-cartpole (streamed)", [ours(url, s) for s in SEEDS])
     print(f"{'  first run after server start':<34} seed {SEEDS[0]}: {cold:.2f} s")
