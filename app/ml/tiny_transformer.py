@@ -48,10 +48,15 @@ def dropout(x: torch.Tensor, p: float, generator: torch.Generator | None) -> tor
 
 
 class EncoderBlock(nn.Module):
-    """Post-norm encoder block: x → LN(x + Attn(x)) → LN(· + FFN(·)), as in the 2017 paper."""
+    """Post-norm encoder block: x → LN(x + Attn(x)) → LN(· + FFN(·)), as in the 2017 paper.
 
-    def __init__(self, d_model: int, heads: int, d_ff: int) -> None:
+    With ``causal=True`` each position attends only to itself and earlier positions: the
+    block of a decoder-only language model, which predicts every next token at once.
+    """
+
+    def __init__(self, d_model: int, heads: int, d_ff: int, causal: bool = False) -> None:
         super().__init__()
+        self.causal = causal
         self.attention = MultiHeadSelfAttention(d_model, heads)
         self.norm1 = nn.LayerNorm(d_model)
         self.feed_forward = nn.Sequential(
@@ -62,7 +67,7 @@ class EncoderBlock(nn.Module):
         self, x: torch.Tensor, p: float = 0.0, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns the new ``[B, L, d]`` and this block's attention weights ``[B, H, L, L]``."""
-        attended = self.attention(x)
+        attended = self.attention(x, causal=self.causal)
         # The residual path lets gradients and the token's own identity skip the block.
         x = self.norm1(x + dropout(attended.output, p, generator))
         x = self.norm2(x + dropout(self.feed_forward(x), p, generator))
@@ -73,12 +78,13 @@ class TinyTransformer(nn.Module):
     """Embedding + positions → ``layers`` encoder blocks → a linear read-out per position."""
 
     def __init__(self, vocab: int, length: int, d_model: int, heads: int, layers: int,
-                 positional: Kind = "sinusoidal", d_ff: int | None = None) -> None:
+                 positional: Kind = "sinusoidal", d_ff: int | None = None,
+                 causal: bool = False) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab, d_model)
         self.positions = PositionalEncoding(positional, length, d_model)
         self.blocks = nn.ModuleList(
-            EncoderBlock(d_model, heads, d_ff or 2 * d_model) for _ in range(layers))
+            EncoderBlock(d_model, heads, d_ff or 2 * d_model, causal) for _ in range(layers))
         self.readout = nn.Linear(d_model, vocab)
 
     def forward(self, tokens: torch.Tensor, p: float = 0.0,
