@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.browser.demo_page import wait_finished
+from tests.browser.demo_page import set_range, wait_finished
 
 pytestmark = pytest.mark.browser
 
@@ -16,16 +16,6 @@ GRAPH = '[data-demo="autograd-graph"]'
 FLOW = '[data-demo="gradient-flow"]'
 
 
-
-
-def set_range(slider: Locator, value: float) -> None:
-    """Move a range slider the way a drag does: value, then input and change events."""
-    slider.evaluate(
-        """(el, v) => { el.value = String(v);
-          el.dispatchEvent(new Event('input', {bubbles: true}));
-          el.dispatchEvent(new Event('change', {bubbles: true})); }""",
-        value,
-    )
 
 
 NODES = """(sel) => {

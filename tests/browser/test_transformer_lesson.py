@@ -9,13 +9,14 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.demo_page import FINISHED
+from tests.browser.demo_page import FINISHED, set_range
 
 pytestmark = pytest.mark.browser
 
 LESSON = "/lessons/transformer"
 ATTENTION = '[data-demo="attention"]'
 TRAIN = '[data-demo="transformer-train"]'
+BEAM = '[data-demo="beam-search"]'
 
 
 TRACES = """([sel, chart]) => {
@@ -104,3 +105,31 @@ def test_training_streams_curves_and_maps_then_stops(page: Page, server_url: str
             break
         assert time.monotonic() < deadline, f"jobs still busy after Stop: {jobs}"
         time.sleep(0.1)
+
+
+def test_a_beam_of_two_drops_the_best_first_word(page: Page, shots: Callable) -> None:
+    page.goto(LESSON)
+    demo = page.locator(BEAM)
+    demo.scroll_into_view_if_needed()
+    set_range(demo.locator('[name="beam_width"]'), 2)
+    demo.locator('[data-action="run"]').click()
+    page.wait_for_function(FINISHED, arg=[BEAM, {"beam_width": 2}], timeout=60_000)
+    metrics = demo.locator(".demo-metrics")
+    expect(metrics).to_contain_text("cat slept .")  # "a small/big cat slept ."
+    expect(metrics).not_to_contain_text("my cat sat")
+    bars = traces(page, BEAM, "widths")[0]
+    assert bars["y"] == list(range(1, 9))
+    colors = page.evaluate(f"""() => document.querySelector('{BEAM}')
+        .querySelector('.plot[data-chart="widths"]').data[0].marker.color""")
+    assert colors[1] != colors[0] and colors.count(colors[1]) == 1  # width 2 highlighted
+    assert bars["x"][2] > bars["x"][1] > bars["x"][0]  # wider beams found likelier sentences
+    tree = page.evaluate(f"""() => document.querySelector('{BEAM}')
+        .querySelector('.plot[data-chart="tree"]').data.map(t => ({{name: t.name, x: t.x,
+        text: t.text}}))""")
+    kept, dropped = tree[1], tree[2]
+    def first_words(trace: dict) -> set[str]:
+        return {t.split()[0] for x, t in zip(trace["x"], trace["text"], strict=True) if x == 1}
+
+    first_kept, first_dropped = first_words(kept), first_words(dropped)
+    assert first_kept == {"the", "a"} and "my" in first_dropped  # the beam lost "my" at once
+    shots(page, "transformer-beam-search", demo)
