@@ -86,7 +86,7 @@ def widths_figure(results: dict[int, BeamResult], chosen: int, best: Hypothesis 
 
 
 def probability(p: float) -> str:
-    return f"{p:.2f}" if p >= 0.005 else "<0.01"
+    return f"{p:.3f}" if p >= 0.0005 else "< 0.001"
 
 
 def tree_figure(result: BeamResult, width: int) -> dict:
@@ -108,15 +108,15 @@ def tree_figure(result: BeamResult, width: int) -> dict:
             edge_y += [-parent_row, -row, None]  # row 0 on top
             kept["x"].append(step)
             kept["y"].append(-row)
-            kept["text"].append(f"{VOCAB[h.tokens[-1]]} {probability(p)}")
-            kept["hover"].append(f"kept: “{words(h)}”<br>p = {p:.4f}")
+            kept["text"].append(VOCAB[h.tokens[-1]])  # probabilities on hover: phones are narrow
+            kept["hover"].append(f"kept: “{words(h)}”<br>p = {probability(p)}")
             kept["symbol"].append("star" if h.tokens[-1] == INDEX[END] else "circle")
         for row, h in enumerate(beam_step.dropped[:width], start=len(beam_step.kept)):
             p = math.exp(h.log_prob)
             dropped["x"].append(step)
             dropped["y"].append(-row)
-            dropped["text"].append(f"{VOCAB[h.tokens[-1]]} {probability(p)}")
-            dropped["hover"].append(f"dropped: “{words(h)}”<br>p = {p:.4f}")
+            dropped["text"].append(VOCAB[h.tokens[-1]])
+            dropped["hover"].append(f"dropped: “{words(h)}”<br>p = {probability(p)}")
     return figure([
         {"type": "scatter", "mode": "lines", "name": "grew from", "x": edge_x, "y": edge_y,
          "line": {"color": "#4f46e5"}, "hoverinfo": "skip"},
@@ -160,8 +160,9 @@ CHARTS = [
           {"legend": {"orientation": "h", "y": -0.25},
            "yaxis": {"title": {"text": "rank (top rows: the beam)"}, "zeroline": False}},
           "Each column is one more word. Rows above the dotted line are the prefixes the "
-          "beam kept, joined to the prefix each grew from, with their probabilities; stars "
-          "are finished sentences; grey crosses below are the best candidates it dropped."),
+          "beam kept, best first, joined to the prefix each grew from; stars are finished "
+          "sentences; grey crosses below are the best candidates it dropped. Hover a word "
+          "for its prefix's probability."),
 ]
 
 
