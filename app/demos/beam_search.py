@@ -216,7 +216,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
 demo = Demo(
     slug="beam-search",
     title="Greedy against beam search",
-    description="A tiny transformer learns a little language in a second, then writes its "
+    description="A tiny transformer learns a little language in a second or two, then writes its "
     "likeliest sentence with every beam width from 1 (greedy) to 8.",
     Params=Params,
     charts=CHARTS,
