@@ -27,10 +27,17 @@ from tests.helpers import (  # noqa: F401  (re-exported)
 )
 
 
-@pytest.fixture(scope="session", autouse=True)
-def torch_threads_like_the_server() -> None:
-    """Demos run in tests with the threads a server job gets (cores // max_jobs)."""
+@pytest.fixture(autouse=True)
+def torch_threads_like_the_server() -> Iterator[None]:
+    """Every test computes with the threads a server job gets (cores // max_jobs).
+
+    Set before each test, because starting an app sets it too: tiny tensors run several
+    times faster on one thread than with two fighting over a shared 2-core machine.
+    """
+    before = torch.get_num_threads()
     torch.set_num_threads(torch_threads_per_job(Settings()))
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture

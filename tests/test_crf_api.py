@@ -5,20 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-import torch
 
 SMALL = {"embedding": 8, "hidden": 8, "epochs": 1, "seed": 11}
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def test_run_answers_scores_and_the_sentence_tags_then_reuses_the_models(client, one_thread):
+def test_run_answers_scores_and_the_sentence_tags_then_reuses_the_models(client):
     first = client.post("/api/demos/crf-tagger/run",
                         json={**SMALL, "sentence": "Ada Lovelace visited Paris"})
     assert first.status_code == 200, first.text

@@ -86,12 +86,3 @@ def test_jacobians_from_vjps_match_torch_functional_jacobian():
         assert torch.allclose(vector_jacobian_product(f, x, v), v @ reference, atol=1e-12)
     # Softmax rows sum to zero: shifting every input equally changes nothing.
     assert torch.allclose(softmax_jacobian(x5).sum(dim=1), torch.zeros(5, dtype=torch.float64))
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: on a shared 2-core machine, two threads fight and run 50× slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

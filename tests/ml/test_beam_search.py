@@ -141,7 +141,6 @@ def test_loss_ignores_the_padding_after_the_sentence():
 
 
 def test_trained_model_learns_the_probabilities_and_beams_find_them():
-    torch.set_num_threads(1)
     with seeded(0):
         model = language_model()
     for _ in train_language_model(model, 150, seed=0):

@@ -14,16 +14,6 @@ from app.demos.base import seeded
 from app.ml.cartpole import MAX_STEPS, reset_states, step
 from app.ml.ppo import ActorCritic, PPOConfig, entropy, kl_divergence, log_prob, policy_loss, train
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run fastest on one thread, and the jobs runner gives each job one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 LOGITS = torch.linspace(-6, 6, 25, dtype=torch.float64)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from app.demos.base import seeded
@@ -15,15 +14,6 @@ from app.ml.tiny_transformer import (
     token_accuracy,
     training_steps,
 )
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny matrices: one thread is several times faster than two fighting over the CPU.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_tasks_make_the_targets_they_promise():
