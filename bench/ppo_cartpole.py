@@ -15,50 +15,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import torch
 
+from tests.helpers import ServerProcess  # the test suite's real-server harness
+
 SEEDS = range(5)
 THRESHOLD = 475.0
 SB3_BUDGET = 300_000  # environment steps before giving up on a seed
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def server_process() -> Iterator[str]:
-    """``uvicorn app.main:create_app`` in a child process; yields its base URL."""
-    port = _free_port()
-    env = dict(os.environ, LIVEGRAD_CACHE_MB="0")  # every seed must really train
-    child = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app",
-                              "--factory", "--host", "127.0.0.1", "--port", str(port),
-                              "--log-level", "warning"], env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("server did not start")
-        yield url
-    finally:
-        child.terminate()
-        child.wait(10)
 
 
 def ours(url: str, seed: int) -> float | None:
@@ -125,7 +92,8 @@ def summary(name: str, times: list[float | None]) -> float:
 def main() -> None:
     print(f"CartPole-v1 to mean-of-last-20 >= {THRESHOLD:g}, seeds {list(SEEDS)}, "
           f"{os.cpu_count()} CPUs (shared machines make both numbers pessimistic)")
-    with server_process() as url:
+    with ServerProcess(cache_mb=0) as server:  # no cache: every seed must really train
+        url = server.url
         cold = ours(url, SEEDS[0])  # the first run the server ever does
         mine = summary("LiveGrad ppo-cartpole (streamed)", [ours(url, s) for s in SEEDS])
     print(f"{'  first run after server start':<34} seed {SEEDS[0]}: {cold:.2f} s")
