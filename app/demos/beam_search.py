@@ -10,8 +10,8 @@ the chosen width's search: the prefixes kept at each step and the best ones drop
 from __future__ import annotations
 
 import math
+from functools import partial
 
-import torch
 from pydantic import Field
 
 from app.demos.base import (
@@ -26,7 +26,13 @@ from app.demos.base import (
     seeded,
 )
 from app.demos.base import frame as make_frame
-from app.ml.beam_search import BeamResult, Hypothesis, beam_search, most_probable
+from app.ml.beam_search import (
+    BeamResult,
+    Hypothesis,
+    NextLogProbs,
+    beam_search,
+    most_probable,
+)
 from app.ml.tiny_lm import (
     END,
     INDEX,
@@ -57,9 +63,9 @@ def words(h: Hypothesis) -> str:
     return " ".join(VOCAB[t] for t in h.tokens[1:])
 
 
-def search(model: torch.nn.Module, width: int, length_penalty: float) -> BeamResult:
-    return beam_search(lambda prefixes: next_log_probs(model, prefixes), INDEX[START],
-                       INDEX[END], width, MAX_LENGTH - 1, length_penalty)
+def search(next_words: NextLogProbs, width: int, length_penalty: float) -> BeamResult:
+    return beam_search(next_words, INDEX[START], INDEX[END], width, MAX_LENGTH - 1,
+                       length_penalty)
 
 
 def widths_figure(results: dict[int, BeamResult], chosen: int, best: Hypothesis | None) -> dict:
@@ -103,9 +109,8 @@ def tree_figure(result: BeamResult, width: int) -> dict:
     for step, beam_step in enumerate(result.steps, start=1):
         for row, h in enumerate(beam_step.kept):
             p = math.exp(h.log_prob)
-            parent_row = h.parent if step > 1 else 0
             edge_x += [step - 1, step, None]
-            edge_y += [-parent_row, -row, None]  # row 0 on top
+            edge_y += [-(h.parent or 0), -row, None]  # row 0 on top
             kept["x"].append(step)
             kept["y"].append(-row)
             kept["text"].append(VOCAB[h.tokens[-1]])  # probabilities on hover: phones are narrow
@@ -190,9 +195,9 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         if ctx.should_stop():
             break
     model.eval()
-    results = {w: search(model, w, params.length_penalty) for w in WIDTHS}
-    best = most_probable(lambda prefixes: next_log_probs(model, prefixes), INDEX[START],
-                         INDEX[END], MAX_LENGTH - 1)
+    next_words = partial(next_log_probs, model)
+    results = {w: search(next_words, w, params.length_penalty) for w in WIDTHS}
+    best = most_probable(next_words, INDEX[START], INDEX[END], MAX_LENGTH - 1)
     greedy, chosen = results[1].best, results[params.beam_width].best
     yield make_frame(params.train_steps + 1, 1.0, {
         "widths": widths_figure(results, params.beam_width, best),

@@ -81,10 +81,10 @@ def next_word_loss(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
     """
     logits = model(tokens[:, :-1])
     targets = tokens[:, 1:]
-    ended_before = (targets == INDEX[END]).long().cumsum(1) - (targets == INDEX[END]).long()
-    counts = ended_before == 0  # targets up to and including the first "."
+    is_end = (targets == INDEX[END]).long()
+    counted = is_end.cumsum(1) - is_end == 0  # no "." before: up to and including the first
     losses = nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
-    return losses[counts].mean()
+    return losses[counted].mean()
 
 
 @dataclass
