@@ -18,7 +18,8 @@ from pydantic import Field, model_validator
 
 from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, figure, jsonable
 from app.demos.base import frame as make_frame
-from app.ml.expression import MAX_LENGTH, Differentiated, differentiate, parse_expression
+from app.ml.differentiate import Differentiated, differentiate
+from app.ml.expression import MAX_LENGTH, parse_expression
 from app.ml.scalar_engine import Value
 
 Number = Annotated[float, Field(ge=-10, le=10, allow_inf_nan=False)]

@@ -1,4 +1,4 @@
-"""Typed-in expressions in x, y, z: parsed safely, then differentiated by two engines.
+"""Typed-in expressions in x, y, z, parsed safely into a tree of allowed operations.
 
 The text is never ``eval``'d. It goes through three gates, each naming the first
 offending token and its position (1-based, counted in characters):
@@ -10,23 +10,14 @@ offending token and its position (1-based, counted in characters):
 3. Python's ``ast`` builds the tree, and a walk over it accepts only an allow-list of
    node types, and refuses huge constant exponents and power towers.
 
-The accepted tree is then evaluated twice: with torch float64 tensors and with the
-scalar engine of :mod:`app.ml.scalar_engine`, node by node, so that every forward
-value and every gradient can be compared.
+:mod:`app.ml.differentiate` evaluates the accepted tree with both engines.
 """
 
 from __future__ import annotations
 
 import ast
-import math
 import re
 import warnings
-from dataclasses import dataclass, field
-from typing import Any
-
-import torch
-
-from app.ml.scalar_engine import Value, topological_order
 
 MAX_LENGTH = 200
 MAX_NESTING = 32
@@ -96,12 +87,12 @@ def check_tokens(text: str) -> None:
 # ---- gate 3: the tree -----------------------------------------------------------------
 
 
-def _constant_value(node: ast.AST) -> float | None:
+def constant_value(node: ast.AST) -> float | None:
     """The number a node stands for if it is a literal like ``3`` or ``-2.5``, else None."""
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return float(node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        inner = _constant_value(node.operand)
+        inner = constant_value(node.operand)
         if inner is not None:
             return -inner if isinstance(node.op, ast.USub) else inner
     return None
@@ -157,7 +148,7 @@ def check_tree(node: ast.AST, text: str) -> None:
 def _check_power(node: ast.BinOp, text: str) -> None:
     """Refuse powers that only exist to be huge: big constant exponents and towers."""
     position = _operator_position(node, text)
-    exponent = _constant_value(node.right)
+    exponent = constant_value(node.right)
     if exponent is not None and not abs(exponent) <= MAX_EXPONENT:
         raise ExpressionError(f"exponent {exponent:g} of '**' at position {position} is too "
                               f"large; at most {MAX_EXPONENT} in size")
@@ -185,134 +176,3 @@ def parse_expression(text: str) -> ast.Expression:
         raise ExpressionError(f"invalid syntax at position {position} near {near!r}") from None
     check_tree(tree, text)
     return tree
-
-
-# ---- evaluation by both engines -------------------------------------------------------
-
-
-class _ScalarBuilder:
-    """Builds the graph with the scalar engine, one ``Value`` per operation."""
-
-    def __init__(self, values: dict[str, float]) -> None:
-        self.values, self.created, self.variables = values, [], {}
-
-    def _keep(self, node: Any) -> Any:
-        self.created.append(node)
-        return node
-
-    def variable(self, name: str) -> Value:
-        if name not in self.variables:
-            self.variables[name] = self._keep(Value(self.values[name], op=name, label=name))
-        return self.variables[name]
-
-    def constant(self, number: float) -> Value:
-        return self._keep(Value(number, op="const", label=f"{number:g}"))
-
-    def apply(self, op: str, *args: Value) -> Value:
-        if op in FUNCTIONS:
-            return self._keep(getattr(args[0], op)())
-        if op == "neg":
-            return self._keep(-args[0])
-        left, right = args
-        method = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__",
-                  "**": "__pow__"}[op]
-        return self._keep(getattr(left, method)(right))
-
-
-class _TorchBuilder(_ScalarBuilder):
-    """The same graph in torch float64; every intermediate keeps its ``.grad``."""
-
-    def variable(self, name: str) -> torch.Tensor:
-        if name not in self.variables:
-            leaf = torch.tensor(self.values[name], dtype=torch.float64, requires_grad=True)
-            self.variables[name] = self._keep(leaf)
-        return self.variables[name]
-
-    def constant(self, number: float) -> torch.Tensor:
-        return self._keep(torch.tensor(number, dtype=torch.float64))
-
-    def apply(self, op: str, *args: torch.Tensor) -> torch.Tensor:
-        binary = {"+": torch.add, "-": torch.sub, "*": torch.mul, "/": torch.div,
-                  "**": torch.pow}
-        if op in binary:
-            out = binary[op](*args)
-        elif op == "neg":
-            out = torch.neg(args[0])
-        else:
-            out = getattr(torch, op)(args[0])
-        if out.requires_grad:
-            out.retain_grad()  # keep gradients of intermediate nodes, not only of leaves
-        return self._keep(out)
-
-
-def evaluate(node: ast.AST, builder: Any) -> Any:
-    """Evaluate an accepted tree with a builder (children first, left to right)."""
-    if isinstance(node, ast.Expression):
-        return evaluate(node.body, builder)
-    number = _constant_value(node)
-    if number is not None:  # "-2" is one constant node, not neg(2)
-        return builder.constant(number)
-    if isinstance(node, ast.Name):
-        return builder.variable(node.id)
-    if isinstance(node, ast.UnaryOp):
-        operand = evaluate(node.operand, builder)
-        return builder.apply("neg", operand) if isinstance(node.op, ast.USub) else operand
-    if isinstance(node, ast.BinOp):
-        left = evaluate(node.left, builder)
-        return builder.apply(OPERATORS[type(node.op)], left, evaluate(node.right, builder))
-    if isinstance(node, ast.Call):
-        return builder.apply(node.func.id, evaluate(node.args[0], builder))
-    raise ExpressionError(f"cannot evaluate {type(node).__name__}")  # unreachable after checks
-
-
-def difference(a: float, b: float) -> float:
-    """|a - b|, where equal infinities and two NaNs count as agreeing (difference 0)."""
-    if math.isnan(a) and math.isnan(b):
-        return 0.0
-    if a == b:
-        return 0.0
-    return abs(a - b)
-
-
-@dataclass
-class Differentiated:
-    """One expression, evaluated and differentiated by both engines."""
-
-    root: Value
-    order: list[Value]  # topological order, leaves first, root last
-    torch_value: dict[int, float] = field(default_factory=dict)  # id(Value) → torch's number
-    torch_grad: dict[int, float | None] = field(default_factory=dict)  # None: no grad tracked
-    gradients: dict[str, float] = field(default_factory=dict)  # engine: d out / d x, y, z
-    torch_gradients: dict[str, float] = field(default_factory=dict)
-    max_abs_diff: float = 0.0
-
-
-def differentiate(text: str, values: dict[str, float]) -> Differentiated:
-    """Parse ``text``, evaluate it at ``values`` in both engines and backpropagate."""
-    tree = parse_expression(text)
-    scalar, torched = _ScalarBuilder(values), _TorchBuilder(values)
-    root = evaluate(tree, scalar)
-    torch_root = evaluate(tree, torched)
-    root.backward()
-    if torch_root.requires_grad:  # "2*3" has nothing to differentiate
-        torch_root.backward()
-    result = Differentiated(root=root, order=topological_order(root))
-    for value, tensor in zip(scalar.created, torched.created, strict=True):
-        result.torch_value[id(value)] = float(tensor.detach())
-        grad = tensor.grad if tensor.requires_grad else None
-        result.torch_grad[id(value)] = None if grad is None else float(grad)
-    if torch_root.requires_grad and torch_root.grad is None:  # a bare "x": root is the leaf
-        result.torch_grad[id(root)] = 1.0
-    diffs = [difference(root.data, float(torch_root.detach()))]
-    for name in VARIABLES:
-        leaf, tensor = scalar.variables.get(name), torched.variables.get(name)
-        result.gradients[name] = leaf.grad if leaf is not None else 0.0
-        torch_grad = tensor.grad if tensor is not None else None
-        result.torch_gradients[name] = float(torch_grad) if torch_grad is not None else 0.0
-        diffs.append(difference(result.gradients[name], result.torch_gradients[name]))
-    for value in result.order:
-        diffs.append(difference(value.data, result.torch_value[id(value)]))
-        if result.torch_grad[id(value)] is not None:
-            diffs.append(difference(value.grad, result.torch_grad[id(value)]))
-    result.max_abs_diff = max(diffs)
-    return result

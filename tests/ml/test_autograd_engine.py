@@ -9,11 +9,11 @@ import time
 import pytest
 import torch
 
+from app.ml.differentiate import differentiate
 from app.ml.expression import (
     FUNCTIONS,
     MAX_LENGTH,
     ExpressionError,
-    differentiate,
     parse_expression,
 )
 from app.ml.scalar_engine import Value, topological_order
