@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from typing import Any, Literal
 
 import torch
@@ -29,14 +28,14 @@ from app.demos.base import (
 from app.demos.base import frame as make_frame
 from app.ml.attention import MultiHeadSelfAttention
 from app.ml.positional import sinusoidal_encoding
+from app.ml.tokens import tokenize as words_and_symbols
 
 MAX_TOKENS = 32
-TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased words (with an apostrophe part, as in "it's") and single punctuation marks."""
-    return TOKEN.findall(text.lower())
+    """Lower-cased words, in any script, and single punctuation marks (app/ml/tokens.py)."""
+    return words_and_symbols(text, lower=True)
 
 
 def axis_labels(tokens: list[str]) -> list[str]:
@@ -76,7 +75,8 @@ class Params(DemoParams):
     def _check(self) -> Params:
         count = len(tokenize(self.text))
         if count == 0:
-            raise ValueError("text: type at least one word")
+            raise ValueError("text: has no visible word (only spaces or invisible "
+                             "characters); type at least one word")
         if count > MAX_TOKENS:
             raise ValueError(f"text: {count} tokens; at most {MAX_TOKENS} are allowed")
         if self.d_model % self.heads:

@@ -64,7 +64,10 @@ class Params(DemoParams):
     @classmethod
     def _tokens(cls, value: str) -> str:
         n = len(tokenize(value))
-        if not 1 <= n <= MAX_TOKENS:
+        if n == 0:
+            raise ValueError("sentence: has no visible word (only spaces or invisible "
+                             "characters); type at least one word")
+        if n > MAX_TOKENS:
             raise ValueError(f"sentence: needs 1 to {MAX_TOKENS} words, got {n}")
         return value
 

@@ -12,8 +12,9 @@ split, so dev F1 measures whether a tagger learned context and word shape, not a
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
+
+from app.ml.tokens import tokenize as words_and_symbols
 
 TYPES = ("PER", "LOC", "ORG", "DATE")
 TAGS = ["O"] + [f"{p}-{t}" for t in TYPES for p in "BI"]  # 9 tags, O first
@@ -150,12 +151,9 @@ def make_corpus(n_train: int = 1500, n_dev: int = 300, seed: int = 0) -> tuple[C
     return train, dev
 
 
-TOKEN = re.compile(r"\w+(?:['’-]\w+)*|[^\w\s]")
-
-
 def tokenize(text: str) -> list[str]:
-    """Split a sentence into words and punctuation marks."""
-    return TOKEN.findall(text)
+    """Split a sentence into words and punctuation marks (the shared app/ml/tokens.py)."""
+    return words_and_symbols(text)
 
 
 # ---- scoring ---------------------------------------------------------------------------
