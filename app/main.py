@@ -7,16 +7,19 @@ from contextlib import asynccontextmanager
 
 import torch
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.assets import STATIC
 from app.config import Settings, get_settings, torch_threads_per_job
+from app.errors import error_body, validation_error_body
 from app.jobs import JobRunner, warm_up_torch
 from app.lessons import LessonLibrary
 from app.limits import ClientKeys, RateLimiter
 from app.openapi import build_openapi
+from app.pacing import Clock
 from app.routes import api, pages
 from app.security import BodySizeLimit, SecurityHeaders
 from app.static_files import ClassroomStaticFiles
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.clock = Clock()  # streams pace frames by it; tests swap in a fake
     app.state.lessons = LessonLibrary(settings.lessons_dir)
     app.state.client_keys = ClientKeys(settings.trusted_proxies)
     app.state.rate_limiter = RateLimiter(settings.rate_per_minute)
@@ -77,9 +81,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "accept", ""
         )
         if wants_html and exc.status_code == 404:
-            page = templates.get_template("404.html").render(request=request, message=exc.detail)
+            message = error_body(404, exc.detail)["detail"][0]["message"]
+            page = templates.get_template("404.html").render(request=request, message=message)
             return HTMLResponse(page, status_code=404)
-        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+        return JSONResponse(error_body(exc.status_code, exc.detail), exc.status_code,
+                            headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_error(request: Request, exc: RequestValidationError) -> Response:
+        status, body = validation_error_body(exc)
+        return JSONResponse(body, status)
 
     return app
 

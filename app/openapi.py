@@ -17,7 +17,6 @@ from app.demos import registry
 from app.demos.base import Demo
 
 ERROR = {"$ref": "#/components/schemas/ErrorBody"}
-VALIDATION = {"$ref": "#/components/schemas/HTTPValidationError"}
 SSE_EVENT = {"type": "object", "properties": {
     "event": {"type": "string", "enum": ["queued", "frame", "done", "error"]},
     "data": {"type": "string", "description": "JSON text"},
@@ -33,7 +32,7 @@ def _errors() -> dict[str, Any]:
         "400": {"description": "The body is not readable JSON", **_json(ERROR)},
         "404": {"description": "No such demo", **_json(ERROR)},
         "413": {"description": "Request body too large", **_json(ERROR)},
-        "422": {"description": "A parameter is out of bounds or unknown", **_json(VALIDATION)},
+        "422": {"description": "A parameter is out of bounds or unknown", **_json(ERROR)},
         "429": {"description": "Server full or client over its rate; see Retry-After",
                 **_json(ERROR)},
     }
@@ -90,14 +89,26 @@ def _errors_are_json(schema: dict[str, Any]) -> None:
                     response["content"] = {"application/json": content["text/event-stream"]}
 
 
+def _one_error_shape(schema: dict[str, Any]) -> None:
+    """FastAPI documents its own 422 shape on every route; ours is ErrorBody everywhere
+    (see app/errors.py), so say so and drop FastAPI's models."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status.startswith("4"):
+                    response["content"] = _json(ERROR)["content"]
+    components = schema["components"]["schemas"]
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
                          routes=app.routes)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components["ErrorBody"] = {"type": "object", "properties": {"detail": {}},
-                               "required": ["detail"]}
+    _one_error_shape(schema)
     _errors_are_json(schema)
     for demo in registry().values():
         name = "Params_" + demo.slug.replace("-", "_")

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.demos.base import Demo, DemoParams
+from app.errors import error_item
 
 
 class ParamsError(ValueError):
@@ -47,14 +48,6 @@ def describe_bounds(bounds: dict[str, Any]) -> str:
     if "maxLength" in bounds:
         return f"at most {bounds['maxLength']} characters"
     return ""
-
-
-def error_item(field: str, message: str, kind: str, bounds: dict | None = None,
-               loc: list[str] | None = None) -> dict[str, Any]:
-    """One 422 entry: ``field``/``message``/``bounds`` for people, ``loc``/``msg``/``type``
-    in FastAPI's usual shape for tools."""
-    return {"field": field, "message": message, "bounds": bounds or {},
-            "loc": ["body", *(loc or ([field] if field else []))], "msg": message, "type": kind}
 
 
 def _errors_from(exc: ValidationError, demo: Demo) -> list[dict[str, Any]]:

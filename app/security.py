@@ -6,6 +6,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import error_body
+
 # Plotly and KaTeX set inline style attributes, hence 'unsafe-inline' for styles only.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -92,7 +94,7 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body over {self.max_bytes} bytes"}).encode()
+        body = json.dumps(error_body(413, f"request body over {self.max_bytes} bytes")).encode()
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         ] + HEADERS})

@@ -8,7 +8,14 @@ import httpx
 import pytest
 import torch
 
-from tests.helpers import SLOW_PROGRESS, LiveServer, make_client, read_stream, sse_events
+from tests.helpers import (
+    SLOW_PROGRESS,
+    LiveServer,
+    eventually,
+    make_client,
+    read_stream,
+    sse_events,
+)
 
 CUSTOM = [[0.0, 0.0], [0.2, 0.1], [0.1, -0.2], [3.0, 3.0], [3.2, 2.9], [2.8, 3.1],
           [-3.0, 2.5], [-2.9, 2.7], [-3.1, 2.4], [-2.8, 2.6]]
@@ -90,12 +97,12 @@ def test_stream_query_errors_are_422_before_any_event(client):
     assert client.get("/api/demos/kmeans/stream", params={"nope": "1"}).status_code == 422
 
 
-def test_non_object_body_is_422_not_500(client):
+def test_non_object_body_is_422_and_unreadable_json_is_400_never_500(client):
     response = client.post("/api/demos/kmeans/run", json=[1, 2, 3])
     assert response.status_code == 422
     response = client.post("/api/demos/kmeans/run", content=b"{not json",
                            headers={"content-type": "application/json"})
-    assert response.status_code == 422
+    assert response.status_code == 400  # as /openapi.json documents (tests/test_errors.py)
 
 
 def test_unknown_demo_and_lesson_are_404(client):
@@ -144,9 +151,7 @@ def test_a_crashing_demo_ends_its_stream_with_an_error_event(client, test_demos)
 
 def test_time_budget_stops_a_job_and_says_so(test_demos):
     with make_client(max_jobs=1, max_queue=0, job_seconds=0.3) as c:
-        started = time.monotonic()
         body = c.post("/api/demos/test-slow/run", json={"steps": 100000}).json()
-        assert time.monotonic() - started < 3
         assert body["stopped"] == "time_budget"
         assert 0 < body["result"]["steps"] < 100000
 
@@ -164,10 +169,10 @@ def test_full_runner_queues_then_refuses_with_retry_after(test_demos):
         second_events = sse_events(second.iter_lines())
         assert next(second_events) == ("queued", {"position": 1})
         assert http.get("/healthz").json()["jobs"] == {"running": 1, "queued": 1}
-        started = time.monotonic()
         third = http.post("/api/demos/test-slow/run", json={**slow, "seed": 2})
-        assert time.monotonic() - started < 0.5
         assert third.status_code == 429
+        # Refused at once, not after waiting for a slot: both jobs are where they were.
+        assert http.get("/healthz").json()["jobs"] == {"running": 1, "queued": 1}
         assert int(third.headers["retry-after"]) >= 1
         assert http.get("/api/demos/test-slow/stream", params={"seed": 3}).status_code == 429
         # The first client leaves: the queued job starts and its client sees frames.
@@ -177,6 +182,15 @@ def test_full_runner_queues_then_refuses_with_retry_after(test_demos):
         second.close()
 
 
+def busy(http: httpx.Client) -> bool:
+    return http.get("/healthz").json()["jobs"]["running"] > 0
+
+
+# A worker notices a departed client before its next step; steps here take 10 ms, so a
+# job that kept going for even one second would count 100 more.
+STEPS_AFTER_LEAVING = 50
+
+
 def test_disconnect_stops_the_job_within_a_step(test_demos):
     with LiveServer(max_jobs=1, max_queue=0) as server, httpx.Client(base_url=server.url) as http:
         with http.stream("GET", "/api/demos/test-slow/stream",
@@ -184,14 +198,31 @@ def test_disconnect_stops_the_job_within_a_step(test_demos):
             events = sse_events(response.iter_lines())
             for _ in range(5):
                 assert next(events)[0] == "frame"
-            assert http.get("/healthz").json()["jobs"]["running"] == 1
-        deadline = time.monotonic() + 2
-        while http.get("/healthz").json()["jobs"]["running"] and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert http.get("/healthz").json()["jobs"]["running"] == 0
-        steps = SLOW_PROGRESS["steps"]
+            assert busy(http)
+            left_at = SLOW_PROGRESS["steps"]
+        eventually(lambda: not busy(http), "the job of a closed stream ended")
+        stopped_at = SLOW_PROGRESS["steps"]
+        assert stopped_at - left_at <= STEPS_AFTER_LEAVING
         time.sleep(0.3)
-        assert SLOW_PROGRESS["steps"] == steps  # the worker really stopped
+        assert SLOW_PROGRESS["steps"] == stopped_at  # the worker really stopped
+
+
+def test_a_client_that_gives_up_on_run_frees_its_slot(test_demos):
+    """POST /run has no stream to close; a client that times out must still stop its job."""
+    with LiveServer(max_jobs=1, max_queue=0) as server, httpx.Client(base_url=server.url) as http:
+        body = {"steps": 100000, "delay": 0.01}  # about 17 minutes if nobody stops it
+        before = SLOW_PROGRESS["steps"]
+        with pytest.raises(httpx.ReadTimeout):
+            http.post("/api/demos/test-slow/run", json=body, timeout=httpx.Timeout(5, read=0.5))
+        left_at = SLOW_PROGRESS["steps"]
+        assert left_at > before  # it was computing when the client left
+        eventually(lambda: not busy(http), "the job of an abandoned POST /run ended")
+        stopped_at = SLOW_PROGRESS["steps"]
+        assert stopped_at - left_at <= STEPS_AFTER_LEAVING
+        assert http.get("/healthz").json()["jobs"] == {"running": 0, "queued": 0}
+        # The freed slot takes the next run at once, and the abandoned run was not cached.
+        again = http.post("/api/demos/test-slow/run", json={"steps": 3, "delay": 0})
+        assert again.status_code == 200 and again.headers["x-cache"] == "miss"
 
 
 def test_api_docs_are_served_from_this_host(client):
