@@ -5,6 +5,7 @@ Kept out of conftest.py so that every test imports one and the same module.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import uvicorn
@@ -58,6 +59,40 @@ TEST_DEMOS = [
     Demo("test-slow", "Slow", "Test demo", SlowParams, [Chart("line", "Line")], _slow_run),
     Demo("test-crash", "Crash", "Test demo", DemoParams, [], _crash_run),
 ]
+
+
+# ---- time: a fake clock, and waiting for something without a timing claim -------------
+
+
+class FakeClock:
+    """Stands in for app.pacing.Clock: time moves only when someone sleeps on it."""
+
+    def __init__(self) -> None:
+        self.time = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.time += seconds
+        await asyncio.sleep(0)  # still a point where other tasks may run
+
+
+# How long a test waits for something that should happen at once before calling it
+# hung. A guard against a stuck suite, not a claim about speed: claims about "within
+# one step" are made with counts, and timing goals live in bench/.
+HUNG_SECONDS = 60.0
+
+
+def eventually(check: Callable[[], bool], what: str) -> None:
+    """Poll ``check`` until it holds; fail only if it never does (a hung server)."""
+    deadline = time.monotonic() + HUNG_SECONDS
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.05)
 
 
 # ---- apps and clients ---------------------------------------------------------------

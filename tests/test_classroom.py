@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-import time
 
 import httpx
+import pytest
 
-from tests.helpers import SLOW_PROGRESS, LiveServer, make_client, read_stream, sse_events
+from app.demos import registry
+from app.jobs import run_key
+from app.pacing import FramePacer
+from tests.helpers import (
+    SLOW_PROGRESS,
+    FakeClock,
+    LiveServer,
+    SlowParams,
+    make_client,
+    read_stream,
+    sse_events,
+)
 
 BODY = {"dataset": "moons", "k": 2, "seed": 5}
 
@@ -96,7 +108,7 @@ def test_request_body_over_the_limit_is_413():
         big = {"dataset": "custom", "points": [[0.5, 0.5]] * 400}
         response = client.post("/api/demos/kmeans/run", json=big)
         assert response.status_code == 413
-        assert "2048" in response.json()["detail"]
+        assert "2048" in response.json()["detail"][0]["message"]
         assert client.post("/api/demos/kmeans/run", json=BODY).status_code == 200
         chunked = client.post("/api/demos/kmeans/run", content=iter([b"{" + b" " * 4000 + b"}"]),
                               headers={"content-type": "application/json"})
@@ -105,16 +117,34 @@ def test_request_body_over_the_limit_is_413():
 
 def test_a_replayed_stream_keeps_the_pace_of_the_original_run(test_demos):
     with make_client() as client:
-        body = {"steps": 10, "delay": 0.05}  # about half a second of "training"
+        clock = client.app.state.clock = FakeClock()  # streams pace frames by this clock
+        body = {"steps": 10, "delay": 0.05}  # a little "training": frames come apart
         url = "/api/demos/test-slow/stream"
-        started = time.monotonic()
         with client.stream("POST", url, json=body) as response:
             original = list(sse_events(response.iter_lines()))
-        computed = time.monotonic() - started
-        started = time.monotonic()
+        assert clock.sleeps == []  # computed live: frames go out as they come
+        runner = client.app.state.runner
+        offsets = runner.cache.get(run_key(registry()["test-slow"], SlowParams(**body))).offsets
         with client.stream("POST", url, json=body) as response:
             assert response.headers["x-cache"] == "hit"
             replayed = list(sse_events(response.iter_lines()))
         assert replayed[:-1] == original[:-1]
-        assert time.monotonic() - started > 0.7 * computed  # curves still grow, not jump
-        assert client.post("/api/demos/test-slow/run", json=body).elapsed.total_seconds() < 0.3
+        # The replay waited until each frame's time in the original run: its last frame
+        # went out as long after the start as the original's did (curves grow, not jump).
+        last_frame = len(original) - 2
+        assert sum(clock.sleeps) == pytest.approx(offsets[last_frame])
+        assert len(clock.sleeps) >= 10 and offsets[last_frame] > offsets[0]
+        clock.sleeps.clear()
+        run = client.post("/api/demos/test-slow/run", json=body)
+        assert run.headers["x-cache"] == "hit" and clock.sleeps == []  # the result: at once
+
+
+def test_frame_pacer_waits_for_the_later_of_the_demo_pace_and_the_recording():
+    clock = FakeClock()
+    pacer = FramePacer(clock, frame_seconds=0.1, offsets=[0.0, 0.05, 0.5, 0.52])
+    released = []
+    for index in range(5):
+        asyncio.run(pacer.wait_for_turn(index))
+        released.append(round(clock.now(), 9))
+    # 0.1 s apart at least (the demo's pace), never before the recorded offset.
+    assert released == [0.0, 0.1, 0.5, 0.6, 0.7]

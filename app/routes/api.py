@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Coroutine
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -14,14 +13,13 @@ from pydantic import BaseModel
 
 from app.demos import get_demo, registry
 from app.demos.base import Demo
+from app.errors import ErrorBody, error_item
 from app.jobs import JobRunner, RunnerFull, Subscription
+from app.pacing import Clock, FramePacer
 from app.params import ParamsError, from_query, parse_params
 
 router = APIRouter(prefix="/api", tags=["api"])
-
-
-class ErrorBody(BaseModel):
-    detail: Any
+T = TypeVar("T")
 
 
 # What a demo route may answer besides success (documented in /openapi.json).
@@ -29,6 +27,7 @@ DEMO_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "The body is not readable JSON"},
     404: {"model": ErrorBody, "description": "No such demo"},
     413: {"model": ErrorBody, "description": "Request body too large"},
+    422: {"model": ErrorBody, "description": "A parameter is out of bounds or unknown"},
     429: {"model": ErrorBody, "description": "Server full or client over its rate"},
 }
 
@@ -44,15 +43,21 @@ def runner_of(request: Request) -> JobRunner:
     return request.app.state.runner
 
 
+def clock_of(request: Request) -> Clock:
+    return request.app.state.clock
+
+
 def demo_of(slug: str) -> Demo:
     demo = get_demo(slug)
     if demo is None:
-        raise HTTPException(404, f"no demo named {slug!r}; see /api/demos")
+        message = f"no demo named {slug!r}; see /api/demos"
+        raise HTTPException(404, [error_item("slug", message, "not_found", source="path")])
     return demo
 
 
 DemoDep = Annotated[Demo, Depends(demo_of)]
 RunnerDep = Annotated[JobRunner, Depends(runner_of)]
+ClockDep = Annotated[Clock, Depends(clock_of)]
 
 
 def submit(request: Request, response: Response, demo: Demo, raw: Any) -> Subscription:
@@ -105,40 +110,60 @@ async def run_demo(
     """Run a demo to the end and answer its result (frames are counted, not returned).
 
     ``X-Cache: hit`` says the answer was replayed or shared, ``miss`` that it was computed.
+    A client that gives up before the end frees its slot at once, as closing a stream does.
     """
     subscription = submit(request, response, demo, params if params is not None else {})
-    frames = 0
     try:
-        while True:
-            event, payload = await subscription.events.get()
-            if event == "frame":
-                frames += 1
-            elif event == "done":
-                return payload
-            elif event == "error":
-                raise HTTPException(500, payload["message"])
+        return await unless_client_leaves(request, final_payload(subscription))
     finally:
         runner.release(subscription)
 
 
+async def final_payload(subscription: Subscription) -> dict[str, Any]:
+    """Wait for the job's ``done`` payload; an ``error`` event becomes a 500."""
+    while True:
+        event, payload = await subscription.events.get()
+        if event == "done":
+            return payload
+        if event == "error":
+            raise HTTPException(500, payload["message"])
+
+
+async def unless_client_leaves(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """Await ``work``, but cancel it as soon as the client disconnects.
+
+    A plain (non-streaming) route is not told when its client goes away, so watch the
+    ASGI ``receive`` channel: once the body is read, its next message is the disconnect.
+    """
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(disconnected(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+    if task.cancelled():  # nobody is left to read an answer; the caller releases the job
+        raise HTTPException(499, "the client closed the request")
+    return task.result()
+
+
+async def disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
 async def job_events(
-    subscription: Subscription, runner: JobRunner, demo: Demo
+    subscription: Subscription, runner: JobRunner, demo: Demo, clock: Clock
 ) -> AsyncIterator[ServerSentEvent]:
     """A job's events as SSE; frames are paced by the demo's ``frame_seconds``,
     and a replay from the cache by the timing of the run it replays."""
-    last_frame = 0.0
-    started = time.monotonic()
-    offsets = subscription.replay_offsets or []
+    pacer = FramePacer(clock, demo.frame_seconds, subscription.replay_offsets)
     try:
         for index in itertools.count():
             event, payload = await subscription.events.get()
             if event == "frame":
-                wait = demo.frame_seconds - (time.monotonic() - last_frame)
-                if index < len(offsets):
-                    wait = max(wait, offsets[index] - (time.monotonic() - started))
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                last_frame = time.monotonic()
+                await pacer.wait_for_turn(index)
                 yield ServerSentEvent(raw_data=payload, event="frame")
                 continue
             yield ServerSentEvent(data=payload, event=event)
@@ -169,20 +194,20 @@ StreamFromBody = Annotated[Subscription, Depends(stream_job_from_body)]
 
 @router.get("/demos/{slug}/stream", response_class=EventSourceResponse, responses=DEMO_ERRORS)
 async def stream_demo(
-    demo: DemoDep, runner: RunnerDep, job: StreamFromQuery
+    demo: DemoDep, runner: RunnerDep, clock: ClockDep, job: StreamFromQuery
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: ``queued``, ``frame``…, then ``done`` (with ``result``) or ``error``.
 
     Parameters go in the query string (lists as JSON text), e.g. ``?k=3&dataset=moons``.
     """
-    async for event in job_events(job, runner, demo):
+    async for event in job_events(job, runner, demo, clock):
         yield event
 
 
 @router.post("/demos/{slug}/stream", response_class=EventSourceResponse, responses=DEMO_ERRORS)
 async def stream_demo_post(
-    demo: DemoDep, runner: RunnerDep, job: StreamFromBody
+    demo: DemoDep, runner: RunnerDep, clock: ClockDep, job: StreamFromBody
 ) -> AsyncIterator[ServerSentEvent]:
     """The same stream with parameters as a JSON body (no URL length limit)."""
-    async for event in job_events(job, runner, demo):
+    async for event in job_events(job, runner, demo, clock):
         yield event
