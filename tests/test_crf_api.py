@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 SMALL = {"embedding": 8, "hidden": 8, "epochs": 1, "seed": 11}
@@ -21,10 +19,8 @@ def test_run_answers_scores_and_the_sentence_tags_then_reuses_the_models(client)
     assert len(result["crf_tags"]) == len(result["softmax_tags"]) == 4
 
     # Same training params, new sentence: no retraining, same dev scores, new tags.
-    start = time.monotonic()
     second = client.post("/api/demos/crf-tagger/run",
                          json={**SMALL, "sentence": "On Monday , Kofi flew to Oslo ."})
-    assert time.monotonic() - start < 5
     again = second.json()["result"]
     assert again["cached"] is True and result["cached"] is False
     assert again["dev_f1"] == result["dev_f1"]
