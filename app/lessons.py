@@ -17,6 +17,7 @@ from app.markdown import (
     LessonError,
     build_markdown,
     lesson_files,
+    load_yaml,
     plain_text,
     render_markdown,
     table_of_contents,
@@ -62,7 +63,10 @@ def split_front_matter(source: str, name: str) -> tuple[dict[str, Any], str]:
     match = _FRONT_MATTER.match(source)
     if not match:
         raise LessonError(f"{name}: missing YAML front matter between --- lines")
-    meta = yaml.safe_load(match.group(1)) or {}
+    try:
+        meta = load_yaml(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise LessonError(f"{name}: front matter is not valid YAML: {exc}") from exc
     if not isinstance(meta, dict):
         raise LessonError(f"{name}: front matter must be `key: value` lines")
     missing = [key for key in _REQUIRED if not meta.get(key)]

@@ -2,35 +2,41 @@
 
 The dialect on top of CommonMark (raw HTML is off, so a lesson cannot inject script):
 
-* ``$…$`` and ``$$…$$`` math, typeset by KaTeX in the browser;
+* ``$…$`` and ``$$…$$`` math, typeset by KaTeX in the browser (app/markdown_math.py);
 * ``::: note Title`` … ``:::`` callouts (``note``, ``tip``, ``warning``);
 * ``:::: exercise Title`` … ``::::`` with a nested ``::: solution`` that collapses;
 * a fence ``demo <slug>`` whose YAML body presets the demo's parameters;
 * a fence ``source <path>[:<name>]`` that shows a function, class or file of app/,
   read from the source so the lesson and the code never drift apart.
+
+Every ``##``/``###`` heading gets an id of its own (its words, math included) and a
+place in the table of contents.
 """
 
 from __future__ import annotations
 
 import ast
 import html
+import itertools
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markupsafe import Markup
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
-from mdit_py_plugins.dollarmath import dollarmath_plugin
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from app.config import ROOT
+from app.markdown_math import MATH_TOKENS, math_plugin
 
 
 class LessonError(ValueError):
@@ -39,8 +45,39 @@ class LessonError(ValueError):
 
 CALLOUTS = ("note", "tip", "warning")
 _FORMATTER = HtmlFormatter(nowrap=True)
+# Ids the page around a lesson uses (templates/base.html), kept free for it.
+PAGE_IDS = frozenset({"main"})
+_ID_ATTRIBUTE = re.compile(r'\sid="([^"]+)"')
+# Commands that only style their argument: \mathbb{R} reads as "R" in a heading's id.
+_TEX_STYLING = frozenset({
+    "mathbb", "mathbf", "mathcal", "mathit", "mathrm", "mathsf", "mathtt", "boldsymbol",
+    "text", "textbf", "textit", "operatorname", "displaystyle", "left", "right",
+    "big", "Big", "bigl", "bigr", "Bigl", "Bigr",
+})
 # Renders one demo fence: (slug, presets, instance id) -> HTML. Set by the caller.
 DemoRenderer = Callable[[str, dict[str, Any], str], str]
+
+
+class LessonYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading numbers the way ML people write them.
+
+    PyYAML follows YAML 1.1, where a float needs a dot and a signed exponent: ``1e-3``,
+    ``3e5`` and ``-.5`` stay strings and a preset ``learning_rate: 1e-3`` is refused.
+    YAML 1.2's core schema reads them as floats; 1.1's ``1_000`` still works.
+    """
+
+
+LessonYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"
+               r"|^[-+]?\.[0-9][0-9_]*$"),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Front matter or a demo fence's presets; raises yaml.YAMLError."""
+    return yaml.load(text, Loader=LessonYamlLoader)  # a SafeLoader: no Python objects
 
 
 def highlight_code(code: str, language: str) -> str:
@@ -77,17 +114,7 @@ def _render_fence(demo_renderer: DemoRenderer) -> Callable[..., str]:
         kind, _, arg = token.info.strip().partition(" ")
         arg = arg.strip()
         if kind == "demo":
-            try:
-                presets = yaml.safe_load(token.content) or {}
-            except yaml.YAMLError as exc:
-                raise LessonError(f"demo {arg}: presets are not valid YAML: {exc}") from exc
-            if not isinstance(presets, dict):
-                raise LessonError(f"demo {arg}: presets must be `key: value` lines")
-            count = env.setdefault("demo_count", {})
-            count[arg] = count.get(arg, 0) + 1
-            instance = arg if count[arg] == 1 else f"{arg}-{count[arg]}"
-            env.setdefault("demos", []).append(arg)
-            return demo_renderer(arg, presets, instance)
+            return token.meta["html"]  # rendered while parsing, by _render_demos
         if kind == "source":
             caption, code = read_source(arg)
             return (
@@ -104,30 +131,60 @@ def _render_fence(demo_renderer: DemoRenderer) -> Callable[..., str]:
     return render
 
 
-def _title_after(name: str, info: str) -> str:
-    return info.strip()[len(name) :].strip()
+def _render_demos(demo_renderer: DemoRenderer) -> Callable[[StateCore], None]:
+    """Render demo fences while parsing, so headings know the element ids they bring."""
+
+    def render_demos(state: StateCore) -> None:
+        count: dict[str, int] = {}
+        for token in state.tokens:
+            kind, _, arg = token.info.strip().partition(" ")
+            if token.type != "fence" or kind != "demo":
+                continue
+            arg = arg.strip()
+            try:
+                presets = load_yaml(token.content) or {}
+            except yaml.YAMLError as exc:
+                raise LessonError(f"demo {arg}: presets are not valid YAML: {exc}") from exc
+            if not isinstance(presets, dict):
+                raise LessonError(f"demo {arg}: presets must be `key: value` lines")
+            count[arg] = count.get(arg, 0) + 1
+            instance = arg if count[arg] == 1 else f"{arg}-{count[arg]}"
+            state.env.setdefault("demos", []).append(arg)
+            token.meta["html"] = demo_renderer(arg, presets, instance)
+            state.env.setdefault("element_ids", set()).update(
+                _ID_ATTRIBUTE.findall(token.meta["html"]))
+
+    return render_demos
 
 
-def _callout(name: str) -> Callable[..., str]:
+def _title_after(md: MarkdownIt, name: str, info: str) -> str:
+    """A callout's or exercise's title as HTML: math and code work there as in a heading."""
+    return md.renderInline(info.strip()[len(name) :].strip()).strip()
+
+
+def _callout(md: MarkdownIt, name: str) -> Callable[..., str]:
     def render(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict) -> str:
         if tokens[idx].nesting != 1:
             return "</aside>\n"
-        title = _title_after(name, tokens[idx].info) or name.capitalize()
+        title = _title_after(md, name, tokens[idx].info) or name.capitalize()
         return (
             f'<aside class="callout callout-{name}" role="note">'
-            f'<p class="callout-title">{html.escape(title)}</p>\n'
+            f'<p class="callout-title">{title}</p>\n'
         )
 
     return render
 
 
-def _exercise(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict) -> str:
-    if tokens[idx].nesting != 1:
-        return "</section>\n"
-    env["exercises"] = number = env.get("exercises", 0) + 1
-    title = _title_after("exercise", tokens[idx].info)
-    heading = f"Exercise {number}" + (f": {html.escape(title)}" if title else "")
-    return f'<section class="exercise"><p class="exercise-title">{heading}</p>\n'
+def _exercise(md: MarkdownIt) -> Callable[..., str]:
+    def render(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict) -> str:
+        if tokens[idx].nesting != 1:
+            return "</section>\n"
+        env["exercises"] = number = env.get("exercises", 0) + 1
+        title = _title_after(md, "exercise", tokens[idx].info)
+        heading = f"Exercise {number}" + (f": {title}" if title else "")
+        return f'<section class="exercise"><p class="exercise-title">{heading}</p>\n'
+
+    return render
 
 
 def _solution(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict) -> str:
@@ -136,15 +193,62 @@ def _solution(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: d
     return '<details class="solution"><summary>Show solution</summary><div>\n'
 
 
+def readable_tex(tex: str) -> str:
+    """``\\nabla f`` → ``nabla f``: command names become words, styling commands go."""
+    words = re.sub(r"\\([A-Za-z]+)",
+                   lambda m: " " if m.group(1) in _TEX_STYLING else f" {m.group(1)} ", tex)
+    # \, \; \{ ... (spacing, escaped symbols) and ^ _ { } only join the words: x^2 → "x 2".
+    return re.sub(r"\\.|[\^_{}]", " ", words)
+
+
+def heading_slug(children: Sequence[Token]) -> str:
+    """A heading's words, math included, in lower case joined by hyphens."""
+    words = []
+    for child in children:
+        if child.type in ("text", "code_inline"):
+            words.append(child.content)
+        elif child.type in MATH_TOKENS:
+            words.append(f" {readable_tex(child.content)} ")
+        elif child.type in ("softbreak", "hardbreak"):
+            words.append(" ")
+    kept = re.sub(r"[^\w\s-]", "", "".join(words).lower())
+    return re.sub(r"[\s-]+", "-", kept).strip("-")
+
+
+def _heading_ids(state: StateCore) -> None:
+    """A non-empty id for every h2/h3, unique on the page: repeats get -2, -3, ...
+
+    Every heading's own slug is reserved before any repeat is numbered, so a repeat
+    never takes the id of a later heading; ids the page, a demo or an equation label
+    already use count as taken.
+    """
+    headings = [(i, t) for i, t in enumerate(state.tokens)
+                if t.type == "heading_open" and t.tag in ("h2", "h3")]
+    taken = set(PAGE_IDS) | state.env.get("element_ids", set())
+    taken |= {t.info for t in state.tokens if t.type == "math_block_label"}
+    wanted = [heading_slug(state.tokens[i + 1].children or []) or f"section-{number}"
+              for number, (i, _) in enumerate(headings, start=1)]
+    claimed = taken | set(wanted)
+    for (_, token), slug in zip(headings, wanted, strict=True):
+        if slug in taken:  # a repeat, or an id the page already uses
+            slug = next(f"{slug}-{n}" for n in itertools.count(2) if f"{slug}-{n}" not in claimed)
+            claimed.add(slug)
+        taken.add(slug)
+        token.attrSet("id", slug)
+
+
 def build_markdown(demo_renderer: DemoRenderer) -> MarkdownIt:
     """The one Markdown parser every lesson goes through."""
     md = MarkdownIt("commonmark", {"html": False, "typographer": True})
     md.enable(["table", "strikethrough", "replacements", "smartquotes"])
-    md.use(dollarmath_plugin)
+    md.use(math_plugin)
+    md.core.ruler.push("demos", _render_demos(demo_renderer))
+    md.core.ruler.push("heading_ids", _heading_ids)
+    # The plugin keeps the ids set above and adds the "#" permalinks.
     md.use(anchors_plugin, min_level=2, max_level=3, permalink=True, permalinkSymbol="#")
     for name in CALLOUTS:
-        md.use(container_plugin, name, render=_callout(name))
-    md.use(container_plugin, "exercise", render=_exercise)
+        md.use(container_plugin, name, render=_callout(md, name))
+    md.use(container_plugin, "exercise", render=_exercise(md))
     md.use(container_plugin, "solution", render=_solution)
     md.add_render_rule("fence", _render_fence(demo_renderer))
     return md
@@ -174,7 +278,7 @@ def plain_text(tokens: Sequence[Token]) -> str:
         if token.type != "inline":
             continue
         for child in token.children or []:
-            if child.type in ("text", "code_inline"):
+            if child.type in ("text", "code_inline", "escaped_dollar"):
                 words.append(child.content)
             elif child.type in ("softbreak", "hardbreak"):
                 words.append(" ")

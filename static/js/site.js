@@ -29,7 +29,8 @@
   function renderMath() {
     if (!window.katex) return;
     document.querySelectorAll(".math").forEach(function (el) {
-      var display = el.tagName === "DIV";
+      // $$…$$ on its own lines is a div; inside a line (a table cell) a span.display.
+      var display = el.tagName === "DIV" || el.classList.contains("display");
       try {
         // trust stays false: \href, \url and friends render as plain text.
         window.katex.render(el.textContent.trim(), el, {
