@@ -195,3 +195,36 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+# ---- a classroom's load: clients keeping every slot busy ------------------------------
+
+# Heavy enough to keep a core busy for many seconds: 12 values of k, 10 restarts each.
+HEAVY = {"dataset": "uniform", "n_points": 2000, "k_max": 12, "n_init": 10}
+
+
+class BackgroundStream:
+    """Reads a stream in a thread until told to stop (then the client disconnects)."""
+
+    def __init__(self, url: str, body: dict) -> None:
+        self.url, self.body = url, body
+        self.stop = threading.Event()
+        self.frames = 0
+        self.thread = threading.Thread(target=self._read, daemon=True)
+
+    def _read(self) -> None:
+        with httpx.Client(timeout=60) as client, client.stream(
+            "POST", self.url, json=self.body
+        ) as response:
+            for event, _ in sse_events(response.iter_lines()):
+                self.frames += event == "frame"
+                if self.stop.is_set() or event in ("done", "error"):
+                    return
+
+    def __enter__(self) -> BackgroundStream:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=15)
