@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import uvicorn
@@ -23,6 +24,7 @@ from pydantic import Field
 from app.config import ROOT, Settings
 from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, extend, figure, frame
 from app.main import create_app
+from app.params import parse_params
 
 LESSONS = ROOT / "lessons"
 
@@ -93,6 +95,30 @@ def eventually(check: Callable[[], bool], what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"never happened: {what}")
         time.sleep(0.05)
+
+
+# ---- running a demo in-process, to the end --------------------------------------------
+
+
+def extreme_params(demo: Demo, which: str) -> dict[str, Any]:
+    """Every numeric field at its minimum or maximum; choices keep their defaults."""
+    values = demo.defaults()
+    for name, prop in demo.schema()["properties"].items():
+        if prop.get("type") in ("integer", "number"):
+            values[name] = prop["minimum" if which == "min" else "maximum"]
+    return values
+
+
+def run_to_done(demo: Demo, values: dict[str, Any]) -> tuple[list[dict], dict]:
+    """All frames of a run and its result, with no time budget (raises ParamsError)."""
+    params = parse_params(demo, values)
+    generator = demo.run(params, RunContext())
+    frames = []
+    while True:
+        try:
+            frames.append(next(generator))
+        except StopIteration as stop:
+            return frames, stop.value
 
 
 # ---- apps and clients ---------------------------------------------------------------

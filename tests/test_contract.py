@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from typing import Any
 
 import pytest
 
-from app.config import Settings
 from app.demos import registry
-from app.demos.base import DemoParams, RunContext
+from app.demos.base import DemoParams
 from app.jobs import encode_frame
 from app.lessons import LessonLibrary, parse_lesson
-from app.params import ParamsError, parse_params
-from tests.helpers import LESSONS
+from app.params import ParamsError
+from tests.helpers import LESSONS, extreme_params, run_to_done
 
 DEMOS = sorted(registry().values(), key=lambda d: d.slug)
 
@@ -71,34 +69,13 @@ def test_params_are_bounded_described_and_closed(demo):
         assert low is not None and high is not None, f"{path} lacks a bound"
 
 
-def extreme_params(demo, which: str) -> dict[str, Any]:
-    """Every numeric field at its minimum or maximum; choices keep their defaults."""
-    values = demo.defaults()
-    for name, prop in demo.schema()["properties"].items():
-        if prop.get("type") in ("integer", "number"):
-            values[name] = prop["minimum" if which == "min" else "maximum"]
-    return values
-
-
-def run_to_done(demo, values: dict[str, Any]) -> tuple[list[dict], dict]:
-    params = parse_params(demo, values)
-    generator = demo.run(params, RunContext())
-    frames = []
-    while True:
-        try:
-            frames.append(next(generator))
-        except StopIteration as stop:
-            return frames, stop.value
-
-
 @pytest.mark.parametrize("which", ["defaults", "min", "max"])
 @pytest.mark.parametrize("demo", DEMOS, ids=lambda d: d.slug)
 def test_defaults_and_extremes_run_to_done_with_finite_json_frames(demo, which):
+    # Whether the worst cases also fit the default job budget is a question of speed:
+    # bench/worst_case_runs.py answers it.
     values = demo.defaults() if which == "defaults" else extreme_params(demo, which)
-    started = time.monotonic()
     frames, result = run_to_done(demo, values)
-    # Worst cases finish inside the default job budget: no run is cut off by default.
-    assert time.monotonic() - started < Settings().job_seconds
     assert frames, "a run must draw something"
     for frame in frames:
         encode_frame(frame)  # raises on NaN/inf or anything not JSON
