@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.demo_page import wait_finished
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -178,13 +178,9 @@ def test_stop_ends_the_job(page: Page, server_url: str) -> None:
     frames = page.evaluate("(sel) => document.querySelector(sel).livegrad.record.frames",
                            FIRST_DEMO)
 
-    deadline = time.monotonic() + 2.0
-    while True:
-        jobs = httpx.get(f"{server_url}/healthz", timeout=2).json()["jobs"]
-        if jobs["running"] == 0 and jobs["queued"] == 0:
-            break
-        assert time.monotonic() < deadline, f"jobs still busy 2 s after Stop: {jobs}"
-        time.sleep(0.1)
+    # The server lets the job go (tests/test_api.py counts that it stops within a step).
+    eventually(lambda: httpx.get(f"{server_url}/healthz", timeout=2).json()["jobs"]
+               == {"running": 0, "queued": 0}, "the stopped job ended")
     page.wait_for_timeout(400)
     assert page.evaluate("(sel) => document.querySelector(sel).livegrad.record.frames",
                          FIRST_DEMO) == frames, "frames kept arriving after Stop"

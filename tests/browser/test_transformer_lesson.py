@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import httpx
@@ -10,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.demo_page import FINISHED, set_range
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -98,13 +98,8 @@ def test_training_streams_curves_and_maps_then_stops(page: Page, server_url: str
     stop.click()
     expect(demo.locator(".demo-status")).to_have_text("Stopped.")
     shots(page, "transformer-train-stopped", demo)
-    deadline = time.monotonic() + 3.0
-    while True:
-        jobs = httpx.get(f"{server_url}/healthz", timeout=2).json()["jobs"]
-        if jobs["running"] == 0 and jobs["queued"] == 0:
-            break
-        assert time.monotonic() < deadline, f"jobs still busy after Stop: {jobs}"
-        time.sleep(0.1)
+    eventually(lambda: httpx.get(f"{server_url}/healthz", timeout=2).json()["jobs"]
+               == {"running": 0, "queued": 0}, "the stopped job ended")
 
 
 def test_a_beam_of_two_drops_the_best_first_word(page: Page, shots: Callable) -> None:
