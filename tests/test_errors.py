@@ -66,6 +66,15 @@ def test_a_429_has_the_shape_and_a_retry_after(served):
     schema[RUN]["POST"].validate_response(second)
 
 
+def test_each_item_says_where_the_bad_value_came_from(served):
+    client, _ = served
+    query = client.get(f"{STREAM}?k=abc").json()["detail"][0]
+    body = client.post(STREAM, json={"k": "abc"}).json()["detail"][0]
+    path = client.get("/api/demos/nope/stream").json()["detail"][0]
+    assert (query["loc"], body["loc"], path["loc"]) == (
+        ["query", "k"], ["body", "k"], ["path", "slug"])
+
+
 def test_an_unknown_api_path_answers_json_in_the_shape(served):
     client, _ = served
     response = client.get("/api/nothing-here")

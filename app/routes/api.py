@@ -65,6 +65,9 @@ def submit(request: Request, response: Response, demo: Demo, raw: Any) -> Subscr
     try:
         params = parse_params(demo, raw)
     except ParamsError as exc:
+        source = "query" if request.method == "GET" else "body"
+        for error in exc.errors:  # say where the bad value came from
+            error["loc"] = [source, *error["loc"][1:]]
         raise HTTPException(422, exc.errors) from None
     runner: JobRunner = request.app.state.runner
     if runner.would_compute(demo, params):  # replays and shared runs cost nothing
