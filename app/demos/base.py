@@ -10,10 +10,15 @@ A demo module defines a module-level ``demo = Demo(...)`` built from
 A frame is ``{"step": n, "progress": 0..1, "charts": {chart_id: op}, "metrics": {...}}``
 where an op comes from :func:`figure` (redraw with ``Plotly.react``) or :func:`extend`
 (append points with ``Plotly.extendTraces``).
+
+Non-finite numbers have one policy, applied here for every demo: JSON has no inf/NaN,
+so frames and results carry them as the strings "inf", "-inf" and "nan" (a diverged
+loss is an answer to show, not a crash). Plotly draws such a string as a gap.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -79,6 +84,12 @@ class Demo:
     run: Callable[[DemoParams, RunContext], RunGenerator]
     frame_seconds: float = 0.0
     fast: bool = True  # fast demos re-run automatically when a control moves
+
+    def __post_init__(self) -> None:
+        # Every run's frames and result go through finite(): the runner then never
+        # meets a NaN it cannot encode, whichever demo produced it.
+        if not getattr(self.run, "finite_numbers", False):
+            object.__setattr__(self, "run", with_finite_numbers(self.run))
 
     def schema(self) -> dict[str, Any]:
         return self.Params.model_json_schema()
@@ -164,6 +175,51 @@ def jsonable(number: float) -> float | str:
     if math.isinf(number):
         return "inf" if number > 0 else "-inf"
     return number
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every inf/NaN float (however deeply nested) replaced by :func:`jsonable`.
+
+    Returns the very same object when there is nothing to replace, so the common case
+    costs a walk and no copies.
+    """
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else jsonable(value)
+    if kind is list or kind is tuple:
+        try:  # fast path: a list of plain numbers whose sum is finite holds no inf/NaN
+            if math.isfinite(sum(value)):
+                return value
+        except TypeError:  # not only numbers: walk it
+            pass
+        items = [finite(item) for item in value]
+        same = all(new is old for new, old in zip(items, value, strict=True))
+        return value if same else items
+    if kind is dict:
+        changed = {key: new for key, item in value.items() if (new := finite(item)) is not item}
+        return {**value, **changed} if changed else value
+    return value
+
+
+def with_finite_numbers(run: Callable[[DemoParams, RunContext], RunGenerator]
+                        ) -> Callable[[DemoParams, RunContext], RunGenerator]:
+    """Wrap a demo's ``run`` so that its frames and its result pass through :func:`finite`."""
+
+    @functools.wraps(run)
+    def finite_run(params: DemoParams, ctx: RunContext) -> RunGenerator:
+        frames = run(params, ctx)
+        try:
+            while True:
+                try:
+                    frame = next(frames)
+                except StopIteration as stop:
+                    return finite(stop.value)
+                yield finite(frame)
+        finally:
+            frames.close()  # the runner closed us (client gone): close the demo too
+
+    finite_run.finite_numbers = True  # type: ignore[attr-defined]
+    return finite_run
 
 
 def rounded(values: Any, digits: int = 4) -> Any:
