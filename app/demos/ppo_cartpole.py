@@ -12,7 +12,7 @@ import math
 from typing import Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from app.demos.base import (
     Chart,
@@ -56,6 +56,22 @@ class Params(DemoParams):
                              description="Most environment steps to train for")
     stop_when_solved: bool = Field(True, description="Stop once the mean of the last 20 "
                                    "returns reaches 475")
+
+    @model_validator(mode="after")
+    def _rollout_fits(self) -> Params:
+        rows = self.n_envs * self.n_steps  # transitions in one rollout
+        if self.minibatches > rows:
+            raise ValueError(
+                f"minibatches: {self.minibatches} minibatches need at least {self.minibatches} "
+                f"transitions per rollout, but n_envs × n_steps = {self.n_envs} × "
+                f"{self.n_steps} = {rows}; choose minibatches ≤ {rows} or n_steps ≥ "
+                f"{-(-self.minibatches // self.n_envs)}")
+        if rows > self.total_steps:
+            raise ValueError(
+                f"total_steps: {self.total_steps} is less than one rollout of n_envs × "
+                f"n_steps = {self.n_envs} × {self.n_steps} = {rows} steps; raise total_steps "
+                f"to {rows} or lower n_steps to {max(8, self.total_steps // self.n_envs)}")
+        return self
 
     def config(self) -> PPOConfig:
         fields = PPOConfig.__dataclass_fields__

@@ -228,16 +228,16 @@ def update(model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig,
         old_log_prob = log_prob(rollout.logits, rollout.actions)
     data = [x.reshape(-1, *x.shape[2:]) for x in (rollout.obs, rollout.actions, rollout.logits,
                                                   old_log_prob, advantages, returns)]
-    batch = data[0].shape[0]
-    size = batch // cfg.minibatches
     totals = torch.zeros(5)
     for _ in range(cfg.epochs):
-        order = torch.randperm(batch, generator=generator)
-        for start in range(0, size * cfg.minibatches, size):
-            obs, actions, old_logit, old_lp, adv, ret = (x[order[start:start + size]]
-                                                         for x in data)
+        # Every row once per epoch, in minibatches whose sizes differ by at most one.
+        order = torch.randperm(data[0].shape[0], generator=generator)
+        for rows in order.tensor_split(cfg.minibatches):
+            obs, actions, old_logit, old_lp, adv, ret = (x[rows] for x in data)
             # Normalising per minibatch keeps the step size independent of the reward scale.
-            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            # One row has no spread (its std is NaN): leave it as it is, as SB3 does.
+            if len(adv) > 1:
+                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
             new_logit = model.logit(obs)
             pg_loss, kl, clipped = policy_loss(cfg, new_logit, old_logit, old_lp, actions, adv)
             v_loss = 0.5 * F.mse_loss(model.value(obs), ret)
@@ -271,12 +271,14 @@ def train(cfg: PPOConfig, seed: int, model: ActorCritic,
     ``total_steps`` environment steps, when ``should_stop()`` is true, or — if
     ``stop_when_solved`` — once the mean of the last 20 episode returns reaches 475.
     """
+    batch = cfg.n_envs * cfg.n_steps
+    if not 1 <= cfg.minibatches <= batch:
+        raise ValueError(f"minibatches must be between 1 and the rollout's {batch} rows")
     generator = torch.Generator().manual_seed(seed)
     env = BatchedCartPole(cfg.n_envs, generator)
     obs = env.state
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, eps=1e-5,
                                  fused=True)  # one kernel for all parameters
-    batch = cfg.n_envs * cfg.n_steps
     n_updates = max(1, cfg.total_steps // batch)
     returns: list[float] = []
     start = time.perf_counter()

@@ -3,6 +3,7 @@ regions, determinism, and a fixed-seed run that solves CartPole."""
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import pytest
@@ -95,3 +96,42 @@ def test_ppo_solves_cartpole_with_the_defaults_for_a_fixed_seed():
             state, _, terminated = step(state, (model.logit(state) > 0).long())
             alive &= ~terminated
     assert int(alive.sum()) >= 6
+
+
+def test_a_minibatch_of_one_row_trains_on_finite_numbers():
+    # 1 environment x 8 steps in 8 minibatches: one row each, whose standard deviation is
+    # NaN. Normalising it poisoned every weight; like Stable-Baselines3, one row is left as is.
+    cfg = PPOConfig(n_envs=1, n_steps=8, minibatches=8, total_steps=10_000)
+    with seeded(0):
+        model = ActorCritic()
+    stats = [s for _, s in zip(range(5), train(cfg, 0, model), strict=False)]
+    numbers = [v for s in stats for v in (s.policy_loss, s.value_loss, s.entropy, s.approx_kl)]
+    assert all(math.isfinite(v) for v in numbers)
+    assert all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
+class RecordingActorCritic(ActorCritic):
+    """Notes how many rows each gradient step's policy sees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows_seen: list[int] = []
+
+    def logit(self, obs: torch.Tensor) -> torch.Tensor:
+        self.rows_seen.append(obs.shape[0])
+        return super().logit(obs)
+
+
+def test_minibatches_use_every_row_of_the_rollout_once_per_epoch():
+    # 10 rows in 3 minibatches: 4 + 3 + 3, not 3 + 3 + 3 with one row thrown away.
+    cfg = PPOConfig(n_envs=1, n_steps=10, minibatches=3, epochs=2, total_steps=10)
+    with seeded(0):
+        model = RecordingActorCritic()
+    deque(train(cfg, 0, model), maxlen=0)
+    assert model.rows_seen == [4, 3, 3, 4, 3, 3]
+
+
+def test_more_minibatches_than_rows_is_refused():
+    cfg = PPOConfig(n_envs=1, n_steps=8, minibatches=9)
+    with pytest.raises(ValueError, match="minibatches"):
+        next(train(cfg, 0, ActorCritic()))
