@@ -28,6 +28,7 @@ from app.ml.gridworld import (
     GridWorld,
     Sweep,
     build,
+    cells_reaching_a_goal,
     monte_carlo_control,
     parse_grid,
     policy_iteration,
@@ -103,8 +104,23 @@ def value_figure(world: GridWorld, sweep: Sweep, title: str) -> dict:
                                                                  "font": {"size": 13}}})
 
 
+def unreachable_goal(world: GridWorld) -> str | None:
+    """A sentence when no start (any open cell if no S is marked) can ever reach a goal."""
+    cells = "".join(world.rows)
+    starts = {s for s, cell in enumerate(cells) if cell == "S"}
+    where = "the start S" if starts else "any open cell"
+    starts = starts or {s for s, cell in enumerate(cells) if cell == "."}
+    if starts & cells_reaching_a_goal(world.rows):
+        return None
+    return (f"no path leads from {where} to a goal G (walls or traps block every way), so "
+            "no policy can win: the values only add up step rewards and traps")
+
+
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     world = build(params.grid, step_reward=params.step_reward, slip=params.slip)
+    note = unreachable_goal(world)
+    # Shown in the chart's title at every frame, and returned with the result.
+    warning = " · ⚠ no path to a goal" if note else ""
     if params.algorithm == "value iteration":
         sweeps = value_iteration(world, params.gamma, tol=1e-4, max_sweeps=MAX_FRAMES)
         unit = "sweep"
@@ -131,7 +147,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         label = f"{unit} {sweep.iteration}" if unit != "episodes" else (
             f"after {sweep.iteration} episodes")
         yield make_frame(sweep.iteration, sweep.iteration / total, {
-            "values": value_figure(world, sweep, label),
+            "values": value_figure(world, sweep, label + warning),
             "delta": extend([0], [[sweep.iteration]], [[max(round(change, 6), 1e-6)]]),
         }, {"iteration": sweep.iteration, "max_change": round(change, 6),
             "V_start": round(float(sweep.V[start]), 4) if start >= 0 else 0.0})
@@ -142,10 +158,12 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         verdict = f"converged: {unit} {sweep.iteration}"
     else:
         verdict = f"stopped after {MAX_FRAMES} {unit}s"
-    yield make_frame(sweep.iteration + 1, 1.0, {"values": value_figure(world, sweep, verdict)},
-                     {"iteration": sweep.iteration, "max_change": round(sweep.delta, 6)})
+    metrics = {"iteration": sweep.iteration, "max_change": round(sweep.delta, 6)}
+    yield make_frame(sweep.iteration + 1, 1.0,
+                     {"values": value_figure(world, sweep, verdict + warning)},
+                     metrics | ({"note": note} if note else {}))
     return {"iterations": sweep.iteration, "values": rounded(sweep.V.tolist(), 6),
-            "policy": sweep.policy.tolist(), "max_change": sweep.delta}
+            "policy": sweep.policy.tolist(), "max_change": sweep.delta, "note": note}
 
 
 demo = Demo(

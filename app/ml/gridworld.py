@@ -60,7 +60,32 @@ def parse_grid(text: str) -> list[str]:
                                  "(use S . # G T)")
     if not any("G" in row for row in rows):
         raise ValueError("grid: needs at least one goal G")
+    if not any(cell in "S." for row in rows for cell in row):
+        # Goals, traps and walls only: no state to act in, no episode to start.
+        raise ValueError("grid: needs at least one open cell (S or .) to move from, "
+                         "e.g. S.G")
     return rows
+
+
+def cells_reaching_a_goal(rows: list[str]) -> set[int]:
+    """Open cells (S or .) from which some path of moves reaches a goal G.
+
+    A path may not cross walls, nor traps (they end the episode). Slipping only moves
+    sideways, to neighbours the agent could also have chosen, so it changes no path.
+    """
+    n_rows, n_cols = len(rows), len(rows[0])
+    cells = "".join(rows)
+    frontier = [s for s, cell in enumerate(cells) if cell == "G"]
+    reached: set[int] = set()
+    while frontier:  # breadth-first from the goals, backwards along the moves
+        r, c = divmod(frontier.pop(), n_cols)
+        for dr, dc in MOVES:
+            nr, nc = r + dr, c + dc
+            s = nr * n_cols + nc
+            if 0 <= nr < n_rows and 0 <= nc < n_cols and cells[s] in "S." and s not in reached:
+                reached.add(s)
+                frontier.append(s)
+    return reached
 
 
 def build(text: str, step_reward: float = -0.04, goal_reward: float = 1.0,

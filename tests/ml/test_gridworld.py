@@ -9,6 +9,7 @@ import torch
 
 from app.ml.gridworld import (
     build,
+    cells_reaching_a_goal,
     evaluate_policy,
     monte_carlo_control,
     parse_grid,
@@ -85,3 +86,19 @@ def test_monte_carlo_control_finds_the_optimal_policy_on_a_small_grid():
 def test_bad_grids_are_refused_with_a_clear_message(text, message):
     with pytest.raises(ValueError, match=message):
         parse_grid(text)
+
+
+def test_a_grid_of_goals_traps_and_walls_only_is_refused():
+    # No open cell: nothing to act in, and Monte Carlo control had no cell to start from.
+    for text in ("G", "GT/#G"):
+        with pytest.raises(ValueError, match=r"open cell \(S or \.\)"):
+            parse_grid(text)
+
+
+def test_cells_reaching_a_goal_never_cross_walls_or_traps():
+    # S # G      only the cell under G reaches it; S is walled off
+    # . # .
+    assert cells_reaching_a_goal(parse_grid("S#G/.#.")) == {5}
+    # S . T . G  the trap ends every episode that walks into it
+    assert cells_reaching_a_goal(parse_grid("S.T.G")) == {3}
+    assert cells_reaching_a_goal(parse_grid("S.T./...G")) == {0, 1, 3, 4, 5, 6}
