@@ -55,6 +55,23 @@ class DataParams(DemoParams):
             raise ValueError("points: the custom dataset has no points yet; click the chart")
         return self
 
+    def check_clusters(self, field: str, k: int, least: int = 1) -> None:
+        """Refuse ``k`` clusters of fewer distinct points: some would stay empty, and
+        Lloyd's algorithm would return repeated centroids without a word."""
+        if self.dataset != "custom":  # drawn points: distinct (continuous noise)
+            if k > self.n_points:
+                raise ValueError(f"{field}: {k} clusters need at least {k} points; n_points "
+                                 f"is {self.n_points}; choose {field} ≤ {self.n_points} or "
+                                 f"n_points ≥ {k}")
+            return
+        distinct = len(set(self.points))
+        if k > distinct:
+            repeats = len(self.points) - distinct
+            told = f" ({len(self.points)} clicked, {repeats} of them repeats)" if repeats else ""
+            advice = f"choose {field} ≤ {distinct} or " if distinct >= least else ""
+            raise ValueError(f"{field}: {k} clusters need at least {k} distinct points; "
+                             f"points holds {distinct}{told}; {advice}click more points")
+
     def data(self) -> torch.Tensor:
         if self.dataset == "custom":
             return torch.tensor(self.points, dtype=torch.float64)
@@ -70,9 +87,7 @@ class Params(DataParams):
 
     @model_validator(mode="after")
     def _enough_points(self) -> Params:
-        n = len(self.points) if self.dataset == "custom" else self.n_points
-        if self.k > n:
-            raise ValueError(f"k: {self.k} clusters need at least {self.k} points; there are {n}")
+        self.check_clusters("k", self.k)
         return self
 
 

@@ -20,10 +20,7 @@ class Params(DataParams):
 
     @model_validator(mode="after")
     def _enough_points(self) -> Params:
-        n = len(self.points) if self.dataset == "custom" else self.n_points
-        if self.k_max > n:
-            raise ValueError(f"k_max: {self.k_max} clusters need at least {self.k_max} points; "
-                             f"there are {n}")
+        self.check_clusters("k_max", self.k_max, least=2)
         return self
 
 
