@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, figure, jsonable
 from app.demos.base import frame as make_frame
 from app.ml.differentiate import Differentiated, differentiate
-from app.ml.expression import MAX_LENGTH, parse_expression
+from app.ml.expression import MAX_LENGTH, VARIABLES, parse_expression
 from app.ml.scalar_engine import Value
 
 Number = Annotated[float, Field(ge=-10, le=10, allow_inf_nan=False)]
@@ -123,16 +123,36 @@ def graph_figure(d: Differentiated, revealed: set[int], current: set[int]) -> di
         "showlegend": False, "height": max(320, 110 * (2 * rows + 1.4))})
 
 
+def constant_note(d: Differentiated) -> str | None:
+    """A sentence when the expression has no x, y or z: all its gradients are 0 by fiat."""
+    if any(node.op in VARIABLES for node in d.order):
+        return None
+    return ("the expression uses none of x, y, z: it is a constant, so there is nothing "
+            "to differentiate and every gradient is 0")
+
+
+def with_note(graph: dict[str, Any], note: str | None) -> dict[str, Any]:
+    """The graph with the note written across its top (inside the plot: no title margin)."""
+    if note:
+        graph["layout"]["annotations"] = [{
+            "text": "⚠ a constant: no x, y or z to differentiate", "showarrow": False,
+            "xref": "paper", "yref": "paper", "x": 0.5, "y": 1, "yanchor": "top",
+            "font": {"size": 13}}]
+    return graph
+
+
 def metrics_of(d: Differentiated) -> dict[str, Any]:
+    note = constant_note(d)
     return {"value": jsonable(d.root.data),
             **{f"d/d{n}": jsonable(g) for n, g in d.gradients.items()},
-            "engines differ by": jsonable(d.max_abs_diff)}
+            "engines differ by": jsonable(d.max_abs_diff), **({"note": note} if note else {})}
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     values = {"x": params.x, "y": params.y, "z": params.z}
     d = differentiate(params.expression, values)
-    yield make_frame(0, 0.0, {"graph": graph_figure(d, set(), set())},
+    note = constant_note(d)
+    yield make_frame(0, 0.0, {"graph": with_note(graph_figure(d, set(), set()), note)},
                      {"value": jsonable(d.root.data), "pass": "forward"})
     # Reverse topological order: a node's gradient is complete once all its users ran.
     backward = [n for n in reversed(d.order) if d.torch_grad[id(n)] is not None]
@@ -147,8 +167,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         yield make_frame(step, step / (len(chunks) + 1),
                          {"graph": graph_figure(d, revealed, current)},
                          {"pass": "backward", "node": chunk[-1].label})
-    yield make_frame(len(chunks) + 1, 1.0, {"graph": graph_figure(d, revealed, set())},
-                     metrics_of(d))
+    yield make_frame(len(chunks) + 1, 1.0,
+                     {"graph": with_note(graph_figure(d, revealed, set()), note)}, metrics_of(d))
     index = {id(n): i for i, n in enumerate(d.order)}
     return {
         "expression": params.expression,
@@ -159,6 +179,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "torch": {"value": jsonable(d.torch_value[id(d.root)]),
                   "gradients": {n: jsonable(g) for n, g in d.torch_gradients.items()}},
         "max_abs_diff": jsonable(d.max_abs_diff),
+        "note": note,
         "nodes": [{"id": index[id(n)], "op": n.op, "label": n.label,
                    "value": jsonable(n.data),
                    "grad": jsonable(n.grad) if d.torch_grad[id(n)] is not None else None,

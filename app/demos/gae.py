@@ -58,8 +58,9 @@ class Params(DemoParams):
     def _lengths(self) -> Params:
         n_r, n_v = len(self.reward_list()), len(parse_numbers("values", self.values))
         if n_v not in (n_r, n_r + 1):
-            raise ValueError(f"values: need {n_r} or {n_r + 1} numbers "
-                             f"(one per reward, plus an optional final value); got {n_v}")
+            raise ValueError(f"values: rewards has {n_r} numbers, so values needs {n_r} or "
+                             f"{n_r + 1} (one per reward, plus an optional value of the state "
+                             f"after the last); got {n_v}")
         return self
 
     def reward_list(self) -> list[float]:
@@ -90,6 +91,10 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     td = gae_direct(rewards, values, params.gamma, 0.0)
     chosen = gae_direct(rewards, values, params.gamma, params.lam)
     mc = gae_direct(rewards, values, params.gamma, 1.0)
+    # γ = 0 weighs every later step by 0: λ has nothing left to mix, and the three
+    # estimates coincide. Say so, or the λ slider seems broken.
+    note = ("with γ = 0 no later step counts: every advantage is the TD error "
+            "r_t − V(s_t), whatever λ") if params.gamma == 0 else None
     yield make_frame(1, 1.0, {
         "episode": figure([
             {"type": "bar", "name": "reward r_t", "x": steps, "y": rewards},
@@ -101,9 +106,11 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             {"type": "bar", "name": f"λ = {params.lam:g} (yours)", "x": steps,
              "y": rounded(chosen)},
             {"type": "bar", "name": "λ = 1 (Monte Carlo)", "x": steps, "y": rounded(mc)},
-        ]),
-    }, {"gamma_lambda": round(params.gamma * params.lam, 4), "A_0": round(chosen[0], 4)})
-    return {"advantages": chosen, "td_errors": td, "monte_carlo": mc}
+        ], {"title": {"text": "⚠ γ = 0: λ changes nothing" if note else "",
+                      "font": {"size": 13}}}),
+    }, {"gamma_lambda": round(params.gamma * params.lam, 4), "A_0": round(chosen[0], 4),
+        **({"note": note} if note else {})})
+    return {"advantages": chosen, "td_errors": td, "monte_carlo": mc, "note": note}
 
 
 demo = Demo(

@@ -36,7 +36,7 @@ def row_labels(batch: int, sequence: int) -> list[str]:
 
 
 def tensor_heatmap(rows: torch.Tensor, labels: list[str], token: int, feature: int,
-                   bound: float) -> dict:
+                   bound: float, title: str = "") -> dict:
     """Rows = tokens, columns = features, with the LN row and the BN column outlined."""
     n_rows, n_features = rows.shape
     trace = {"type": "heatmap", "z": rounded(rows.tolist(), 3), "x": list(range(n_features)),
@@ -51,7 +51,7 @@ def tensor_heatmap(rows: torch.Tensor, labels: list[str], token: int, feature: i
          "y1": n_rows - 0.5, "line": {"color": BN_COLOUR, "width": 3, "dash": "dot"}},
     ]
     return figure([trace], {
-        "shapes": shapes,
+        "shapes": shapes, "title": {"text": title, "font": {"size": 13}},
         "xaxis": {"title": {"text": "feature"}, "dtick": 1},
         "yaxis": {"tickvals": list(range(n_rows)),
                   "ticktext": labels, "automargin": True, "tickfont": {"size": 9}},
@@ -81,19 +81,25 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     bound = float(flat.abs().max())
     ln_std = (ln.var + 1e-5).sqrt().reshape(-1).tolist()
     bn_std = (bn.var + 1e-5).sqrt().reshape(-1).tolist()
+    # One token in all: each feature's BatchNorm group is a single entry, its own mean,
+    # so every output is 0 (torch's BatchNorm1d refuses such a batch when training).
+    note = ("BatchNorm needs at least 2 tokens per feature: with batch × sequence = 1 each "
+            "feature is its own mean, so every output is 0") if len(labels) == 1 else None
     yield make_frame(1, 1.0, {
         "input": tensor_heatmap(flat, labels, token, feature, bound),
         "layernorm": tensor_heatmap(ln.output.reshape(-1, params.features), labels, token,
                                     feature, 2.5),
         "batchnorm": tensor_heatmap(bn.output.reshape(-1, params.features), labels, token,
-                                    feature, 2.5),
+                                    feature, 2.5, "⚠ one token: nothing to normalise across"
+                                    if note else ""),
         "ln_stats": bars(labels, ln.mean.reshape(-1).tolist(), ln_std, LN_COLOUR, "token"),
         "bn_stats": bars(list(range(params.features)), bn.mean.reshape(-1).tolist(), bn_std,
                          BN_COLOUR, "feature"),
     }, {"LayerNorm groups": len(labels), "entries per LN group": params.features,
         "BatchNorm groups": params.features, "entries per BN group": len(labels),
         "outlined token mean": round(float(ln.mean.reshape(-1)[token]), 4),
-        "outlined feature mean": round(float(bn.mean.reshape(-1)[feature]), 4)})
+        "outlined feature mean": round(float(bn.mean.reshape(-1)[feature]), 4),
+        **({"note": note} if note else {})})
     return {
         "input": x.tolist(),
         "layer_mean": ln.mean.squeeze(-1).tolist(),
@@ -102,6 +108,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "batch_var": bn.var.reshape(-1).tolist(),
         "layer_output": ln.output.tolist(),
         "batch_output": bn.output.tolist(),
+        "note": note,
     }
 
 
