@@ -80,8 +80,11 @@ class Params(DemoParams):
         if count > MAX_TOKENS:
             raise ValueError(f"text: {count} tokens; at most {MAX_TOKENS} are allowed")
         if self.d_model % self.heads:
+            fits = [m for m in range(8, 65, 4) if m % self.heads == 0]  # the slider's steps
+            nearest = min(fits, key=lambda m: abs(m - self.d_model))
             raise ValueError(f"d_model: {self.d_model} is not divisible by heads ({self.heads}); "
-                             f"choose a multiple of {self.heads} between 8 and 64")
+                             f"choose a multiple of {self.heads} between 8 and 64, e.g. "
+                             f"{nearest}")
         return self
 
 

@@ -63,8 +63,10 @@ class Params(DemoParams):
     @model_validator(mode="after")
     def _heads_divide_width(self) -> Params:
         if self.d_model % self.heads:  # each head gets d_model / heads dimensions
+            nearest = min((m for m in (16, 32, 48, 64) if m % self.heads == 0),
+                          key=lambda m: abs(m - self.d_model))  # on the slider's steps
             raise ValueError(f"d_model: {self.d_model} is not divisible by heads ({self.heads});"
-                             f" with {self.heads} heads choose 48")
+                             f" with {self.heads} heads choose e.g. {nearest}")
         return self
 
 
