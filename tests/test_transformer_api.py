@@ -6,6 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from tests.helpers import read_stream
+
 SENTENCE = "the cat sat on the mat"
 
 
@@ -130,3 +132,24 @@ def test_beam_search_refuses_a_width_out_of_range(client):
     response = client.post("/api/demos/beam-search/run", json={"beam_width": 9})
     assert response.status_code == 422
     assert "beam_width" in response.text and "8" in response.text
+
+
+def test_a_diverged_transformer_reports_nan_loss_and_a_gap_in_the_curve(client, monkeypatch):
+    # No setting of the demo diverges reliably, so the loss is made NaN from step 11 on.
+    from app.demos import transformer_train
+    from app.ml.tiny_transformer import TrainStep, training_steps
+
+    def diverging(model, config):
+        for step in training_steps(model, config):
+            yield step if step.step <= 10 else TrainStep(step.step, float("nan"), 0.0)
+
+    monkeypatch.setattr(transformer_train, "training_steps", diverging)
+    body = {"steps": 20, "early_stop": False, "seed": 12345}
+    events = read_stream(client, "/api/demos/transformer-train/stream", params=body)
+    frames = [data for event, data in events if event == "frame"]
+    losses = [y for f in frames if f["charts"].get("loss", {}).get("op") == "extend"
+              for y in f["charts"]["loss"]["y"][0]]
+    assert len(losses) == 20 and losses[10:] == ["nan"] * 10  # drawn as a gap
+    assert all(isinstance(y, float) for y in losses[:10])
+    assert frames[-2]["metrics"]["loss"] == "diverged"
+    assert events[-1][1]["result"]["loss"] == "nan"  # the contract's policy, not None

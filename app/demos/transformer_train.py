@@ -128,10 +128,11 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     pending: tuple[list, list, list] = ([], [], [])  # steps, losses, batch accuracies
     for result in training_steps(model, config):
         step = result.step
-        # A diverged run (too high a learning rate) has an infinite or NaN loss: not JSON.
-        loss = result.loss if math.isfinite(result.loss) else None
+        # A diverged run (too high a learning rate) has an infinite or NaN loss: it travels
+        # as "inf"/"nan" (the contract's policy) and the loss curve shows a gap.
+        loss = result.loss
         pending[0].append(step)
-        pending[1].append(None if loss is None else round(loss, 4))
+        pending[1].append(round(loss, 4))
         pending[2].append(round(result.accuracy, 4))
         out_of_time = time.perf_counter() - start > TIME_LIMIT
         stopping = ctx.should_stop() or out_of_time
@@ -158,7 +159,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
                                            logits.argmax(-1)[0].tolist())
         progress = 1.0 if done else step / params.steps
         yield make_frame(step, progress, charts, {
-            "step": step, "loss": "diverged" if loss is None else round(loss, 4),
+            "step": step, "loss": round(loss, 4) if math.isfinite(loss) else "diverged",
             "held-out accuracy": round(accuracy, 4),
             "reached 95% at step": reached if reached is not None else "not yet",
             "seconds": round(time.perf_counter() - start, 2)})
