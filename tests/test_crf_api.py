@@ -29,7 +29,7 @@ def test_run_answers_scores_and_the_sentence_tags_then_reuses_the_models(client)
 
 @pytest.mark.parametrize("sentence, words", [
     ("x" * 201, "200"),
-    ("   ", "1 to 60 words"),
+    ("   ", "has no visible word"),
     (" ".join(["a"] * 61), "1 to 60 words"),
 ])
 def test_bad_sentences_are_422_naming_the_field(client, sentence, words):
