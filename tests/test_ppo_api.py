@@ -135,3 +135,14 @@ def test_gridworld_chart_title_says_the_goal_is_out_of_reach(short_client):
               if event == "frame" and "values" in data["charts"]]
     assert titles and all(title.endswith("⚠ no path to a goal") for title in titles)
     assert events[-1][1]["result"]["note"]
+
+
+def test_gridworld_reports_a_start_value_only_when_there_is_a_start(short_client):
+    def start_values(grid: str) -> list:
+        events = read_stream(short_client, "/api/demos/gridworld/stream",
+                             params={"grid": grid, "gamma": 0.5, "step_reward": 0.0})
+        return [data["metrics"].get("V_start") for event, data in events
+                if event == "frame" and "iteration" in data["metrics"]][:-1]
+
+    assert start_values("S.G")[-1] == 0.5  # V(S) = γ · 1: the goal's +1 comes a move later
+    assert set(start_values("..G")) == {None}  # no S: no made-up 0.0

@@ -150,7 +150,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             "values": value_figure(world, sweep, label + warning),
             "delta": extend([0], [[sweep.iteration]], [[max(round(change, 6), 1e-6)]]),
         }, {"iteration": sweep.iteration, "max_change": round(change, 6),
-            "V_start": round(float(sweep.V[start]), 4) if start >= 0 else 0.0})
+            # No S marked: no start value to show (a 0.0 here would look like a real one).
+            **({"V_start": round(float(sweep.V[start]), 4)} if start >= 0 else {})})
     assert sweep is not None
     if params.algorithm == "monte carlo":
         verdict = f"greedy policy after {sweep.iteration} episodes"
