@@ -61,7 +61,8 @@ def run_key(demo: Demo, params: DemoParams) -> str:
 
 
 def encode_frame(frame: dict[str, Any]) -> str:
-    """Serialise a frame strictly: NaN or infinity in a frame is a demo bug, not data."""
+    """Serialise a frame strictly. Demos' frames already carry inf/NaN as strings (the
+    contract's ``finite`` in app/demos/base.py), so a float one here is a platform bug."""
     return json.dumps(frame, allow_nan=False, separators=(",", ":"))
 
 

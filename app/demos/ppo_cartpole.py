@@ -48,7 +48,7 @@ class Params(DemoParams):
     epochs: int = Field(3, ge=1, le=20, description="Epochs over each rollout")
     minibatches: int = Field(2, ge=1, le=16, description="Minibatches per epoch")
     n_envs: int = Field(16, ge=1, le=128, description="Environments simulated in parallel")
-    n_steps: int = Field(32, ge=8, le=256, description="Steps per environment per rollout")
+    n_steps: int = Field(32, ge=8, le=512, description="Steps per environment per rollout")
     activation: Literal["relu", "tanh"] = Field(
         "relu", description="Hidden-layer nonlinearity of both networks")
     ent_coef: float = Field(0.0, ge=0.0, le=0.1, description="Entropy bonus coefficient")

@@ -213,8 +213,13 @@ def policy_loss(cfg: PPOConfig, new_logit: Tensor, old_logit: Tensor, old_log_pr
 
 
 def update(model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig,
-           rollout: Rollout, generator: torch.Generator) -> dict[str, float]:
-    """Advantages, then ``epochs`` passes of ``minibatches`` gradient steps each."""
+           rollout: Rollout, generator: torch.Generator,
+           should_stop: Callable[[], bool] = lambda: False) -> dict[str, float] | None:
+    """Advantages, then ``epochs`` passes of ``minibatches`` gradient steps each.
+
+    Returns the mean losses, or None if ``should_stop()`` turned true between epochs
+    (a large rollout takes seconds to learn from; a student's Stop should not wait).
+    """
     with torch.no_grad():
         n_steps, n_envs = rollout.rewards.shape
         both = model.value(torch.cat([rollout.obs, rollout.final_obs]).reshape(-1, 4))
@@ -230,6 +235,8 @@ def update(model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig,
                                                   old_log_prob, advantages, returns)]
     totals = torch.zeros(5)
     for _ in range(cfg.epochs):
+        if should_stop():
+            return None
         # Every row once per epoch, in minibatches whose sizes differ by at most one.
         order = torch.randperm(data[0].shape[0], generator=generator)
         for rows in order.tensor_split(cfg.minibatches):
@@ -289,7 +296,9 @@ def train(cfg: PPOConfig, seed: int, model: ActorCritic,
         for group in optimizer.param_groups:
             group["lr"] = lr
         rollout, obs = collect_rollout(model, env, obs, cfg.n_steps, generator)
-        losses = update(model, optimizer, cfg, rollout, generator)
+        losses = update(model, optimizer, cfg, rollout, generator, should_stop)
+        if losses is None:
+            return
         returns += rollout.episode_returns
         mean_20 = sum(returns[-20:]) / 20 if len(returns) >= 20 else None
         solved = mean_20 is not None and mean_20 >= SOLVED_RETURN

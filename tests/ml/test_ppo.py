@@ -135,3 +135,19 @@ def test_more_minibatches_than_rows_is_refused():
     cfg = PPOConfig(n_envs=1, n_steps=8, minibatches=9)
     with pytest.raises(ValueError, match="minibatches"):
         next(train(cfg, 0, ActorCritic()))
+
+
+def test_stop_is_heard_between_epochs_of_an_update():
+    # A big rollout takes seconds to learn from; Stop must not wait for all its epochs.
+    cfg = PPOConfig(n_envs=1, n_steps=10, minibatches=2, epochs=10, total_steps=10)
+    with seeded(0):
+        model = RecordingActorCritic()
+    checks = 0
+
+    def stop_at_third_check() -> bool:  # 1: before the rollout, 2: epoch 1, 3: epoch 2
+        nonlocal checks
+        checks += 1
+        return checks >= 3
+
+    assert list(train(cfg, 0, model, stop_at_third_check)) == []  # no stats for half an update
+    assert model.rows_seen == [5, 5]  # one epoch of two minibatches, then it stopped
