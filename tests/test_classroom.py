@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -143,8 +144,10 @@ def test_frame_pacer_waits_for_the_later_of_the_demo_pace_and_the_recording():
     clock = FakeClock()
     pacer = FramePacer(clock, frame_seconds=0.1, offsets=[0.0, 0.05, 0.5, 0.52])
     released = []
-    for index in range(5):
-        asyncio.run(pacer.wait_for_turn(index))
-        released.append(round(clock.now(), 9))
+    # Its own thread and loop: Playwright's session may hold a running loop on this one.
+    with ThreadPoolExecutor(1) as thread:
+        for index in range(5):
+            thread.submit(asyncio.run, pacer.wait_for_turn(index)).result()
+            released.append(round(clock.now(), 9))
     # 0.1 s apart at least (the demo's pace), never before the recorded offset.
     assert released == [0.0, 0.1, 0.5, 0.6, 0.7]
