@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 SMALL_CRF = {"embedding": 8, "hidden": 8, "epochs": 1, "seed": 11}
-INVISIBLE = ["\u200b\u200b", " \u200d\ufeff ", "\u00ad", "\u3164"]
+INVISIBLE = ["\u200b\u200b", " \u200d\ufeff ", "\u00ad", "\u3164", "\u2800\u2800", "\ufff9"]
 
 
 def test_attention_keeps_accented_words_whole(client):

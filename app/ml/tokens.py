@@ -6,13 +6,13 @@ A token is what a reader sees as one word or one symbol, in any script:
   is the same word as ``café`` typed with the precomposed ``é``;
 * a word is a run of Unicode word characters — letters *and* their combining marks
   (Devanagari vowel signs, Arabic harakat), digits, joiners — with inner apostrophes
-  or hyphens: ``it's``, ``well-known``, ``naïve``, ``नमस्ते``;
+  or hyphens, or a Catalan middle dot: ``it's``, ``well-known``, ``col·lega``, ``नमस्ते``;
 * anything else that is visible is one token per grapheme cluster: ``,``, ``€``, or a
   whole emoji ZWJ sequence such as 👨‍👩‍👧;
 * invisible characters (Unicode's Default_Ignorable_Code_Point: zero-width space,
-  soft hyphen, byte-order mark, bidi marks, Hangul fillers …) and control characters
-  are dropped, so ``ca\\u200bt`` is the word ``cat`` and a text made only of them has no
-  tokens at all.
+  soft hyphen, byte-order mark, bidi marks, Hangul fillers …; format and control
+  characters; noncharacters; blanks such as U+2800) are dropped, so ``ca\\u200bt`` is
+  the word ``cat`` and a text made only of them has no tokens at all.
 
 This follows Unicode's word characters (UTS #18, via the ``regex`` package) and
 extended grapheme clusters (UAX #29), much as NLTK's ``wordpunct_tokenize`` splits
@@ -26,12 +26,21 @@ import unicodedata
 import regex
 
 # The zero-width joiner and variation selectors stay: they glue emoji sequences (and the
-# joiner sits inside Indic and Persian words). Every other default-ignorable code point,
-# and every control character that is not whitespace, is invisible and goes.
+# joiner sits inside Indic and Persian words). Everything else a reader cannot see goes:
+# default-ignorable code points, format and control characters (except whitespace and
+# the visible "prepended concatenation marks" such as U+0600), unassigned code points
+# and noncharacters, lone surrogates, and the blanks that look like nothing (U+2800
+# BRAILLE PATTERN BLANK, U+1D159 MUSICAL SYMBOL NULL NOTEHEAD).
 _INVISIBLE = regex.compile(
-    r"[[\p{Default_Ignorable_Code_Point}\p{Cc}]--[\u200D\p{Variation_Selector}\s]]", regex.V1)
-_TOKEN = regex.compile(r"\w+(?:['’\-]\w+)*|(?!\s)\X", regex.V1)
-_ONLY_GLUE = regex.compile(r"[\u200D\p{Variation_Selector}]+", regex.V1)
+    r"[[\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Cn}\p{Cs}\u2800\U0001D159]"
+    r"--[\u200D\p{Variation_Selector}\p{Prepended_Concatenation_Mark}\s]]", regex.V1)
+# Inner apostrophes, hyphens and the Catalan middle dot (col·lega) join word pieces; a
+# prepended mark such as the Arabic number sign U+0600 belongs to the number after it.
+_TOKEN = regex.compile(
+    r"\p{Prepended_Concatenation_Mark}*\w+(?:['’\-·]\w+)*|(?!\s)\X", regex.V1)
+# A token shows something only if it holds a letter, digit, punctuation mark, symbol or
+# private-use glyph: joiners, variation selectors or combining marks alone draw nothing.
+SHOWS_SOMETHING = regex.compile(r"[\p{L}\p{N}\p{P}\p{S}\p{Co}]", regex.V1)
 
 
 def visible_text(text: str) -> str:
@@ -49,4 +58,4 @@ def tokenize(text: str, lower: bool = False) -> list[str]:
     text = visible_text(text)
     if lower:
         text = text.lower()
-    return [token for token in _TOKEN.findall(text) if not _ONLY_GLUE.fullmatch(token)]
+    return [token for token in _TOKEN.findall(text) if SHOWS_SOMETHING.search(token)]
