@@ -52,18 +52,24 @@ class RateLimiter:
         self.window = window
         self._starts: dict[str, deque[float]] = defaultdict(deque)
 
-    def allow(self, client: str) -> tuple[bool, int]:
-        """(allowed, seconds until the next start would be allowed)."""
+    def wait(self, client: str) -> int:
+        """Seconds until ``client`` may start another run; 0 means now."""
         if self.per_minute <= 0:
-            return True, 0
+            return 0
         now = time.monotonic()
         starts = self._starts[client]
         while starts and starts[0] <= now - self.window:
             starts.popleft()
         if len(starts) >= self.per_minute:
-            return False, max(1, int(starts[0] + self.window - now) + 1)
-        starts.append(now)
+            return max(1, int(starts[0] + self.window - now) + 1)
+        return 0
+
+    def record(self, client: str) -> None:
+        """Count a run ``client`` started. Only runs the server admitted count: a client
+        refused because the class queue was full has started nothing."""
+        if self.per_minute <= 0:
+            return
+        self._starts[client].append(time.monotonic())
         if len(self._starts) > 10_000:  # forget idle clients so memory stays bounded
             for key in [k for k, v in self._starts.items() if not v]:
                 del self._starts[key]
-        return True, 0

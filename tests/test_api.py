@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import httpx
@@ -207,9 +208,21 @@ def test_disconnect_stops_the_job_within_a_step(test_demos):
         assert SLOW_PROGRESS["steps"] == stopped_at  # the worker really stopped
 
 
+class Recorded(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 def test_a_client_that_gives_up_on_run_frees_its_slot(test_demos):
-    """POST /run has no stream to close; a client that times out must still stop its job."""
+    """POST /run has no stream to close; a client that times out must still stop its job,
+    and a student closing a tab is not a server error in the teacher's log."""
+    errors = Recorded()
     with LiveServer(max_jobs=1, max_queue=0) as server, httpx.Client(base_url=server.url) as http:
+        logging.getLogger("uvicorn.error").addHandler(errors)  # after uvicorn set up logging
         body = {"steps": 100000, "delay": 0.01}  # about 17 minutes if nobody stops it
         before = SLOW_PROGRESS["steps"]
         with pytest.raises(httpx.ReadTimeout):
@@ -223,6 +236,8 @@ def test_a_client_that_gives_up_on_run_frees_its_slot(test_demos):
         # The freed slot takes the next run at once, and the abandoned run was not cached.
         again = http.post("/api/demos/test-slow/run", json={"steps": 3, "delay": 0})
         assert again.status_code == 200 and again.headers["x-cache"] == "miss"
+    logging.getLogger("uvicorn.error").removeHandler(errors)
+    assert [r.getMessage() for r in errors.records] == []
 
 
 def test_api_docs_are_served_from_this_host(client):

@@ -17,6 +17,7 @@ from tests.helpers import (
     FakeClock,
     LiveServer,
     SlowParams,
+    eventually,
     make_client,
     read_stream,
     sse_events,
@@ -87,6 +88,24 @@ def test_rate_limit_per_client_and_trusted_proxy_only(test_demos):
             response = client.post("/api/demos/kmeans/run", json={**BODY, "seed": seed},
                                    headers={"x-forwarded-for": f"203.0.113.{seed}"})
             assert response.status_code == status
+
+
+def test_runs_refused_because_the_class_is_full_do_not_count_against_the_rate(test_demos):
+    with LiveServer(max_jobs=1, max_queue=0, rate_per_minute=3) as server, httpx.Client(
+        base_url=server.url
+    ) as http:
+        slow = {"steps": 100000, "delay": 0.01}
+        with http.stream("POST", "/api/demos/test-slow/stream", json=slow) as response:
+            assert next(sse_events(response.iter_lines()))[0] == "frame"  # start 1 of 3
+            for seed in (1, 2):  # the one slot is busy: refused, nothing started
+                busy = http.post("/api/demos/test-slow/run", json={**slow, "seed": seed})
+                assert busy.status_code == 429 and "busy" in busy.json()["detail"][0]["message"]
+        eventually(lambda: http.get("/healthz").json()["jobs"]["running"] == 0, "slot freed")
+        for seed in (3, 4):  # starts 2 and 3 of 3
+            run = http.post("/api/demos/test-slow/run", json={"steps": 2, "delay": 0, "seed": seed})
+            assert run.status_code == 200, run.text
+        over = http.post("/api/demos/test-slow/run", json={"steps": 2, "delay": 0, "seed": 5})
+        assert over.status_code == 429 and "many runs" in over.json()["detail"][0]["message"]
 
 
 def test_client_address_comes_from_forwarded_for_only_behind_a_trusted_proxy():

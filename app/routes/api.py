@@ -60,28 +60,35 @@ RunnerDep = Annotated[JobRunner, Depends(runner_of)]
 ClockDep = Annotated[Clock, Depends(clock_of)]
 
 
+def refusal(request: Request, exc: ParamsError) -> HTTPException:
+    """A 422 whose items say where each bad value came from (query string or body)."""
+    source = "query" if request.method == "GET" else "body"
+    for error in exc.errors:
+        error["loc"] = [source, *error["loc"][1:]]
+    return HTTPException(422, exc.errors)
+
+
 def submit(request: Request, response: Response, demo: Demo, raw: Any) -> Subscription:
     """Validate, check the client's rate, admit: or answer 422 / 429 before any work."""
     try:
         params = parse_params(demo, raw)
     except ParamsError as exc:
-        source = "query" if request.method == "GET" else "body"
-        for error in exc.errors:  # say where the bad value came from
-            error["loc"] = [source, *error["loc"][1:]]
-        raise HTTPException(422, exc.errors) from None
+        raise refusal(request, exc) from None
     runner: JobRunner = request.app.state.runner
-    if runner.would_compute(demo, params):  # replays and shared runs cost nothing
-        client = request.app.state.client_keys.of(request)
-        allowed, wait = request.app.state.rate_limiter.allow(client)
-        if not allowed:
-            raise HTTPException(429, "you started many runs in the last minute; wait a little",
-                                headers={"Retry-After": str(wait)})
+    limiter = request.app.state.rate_limiter
+    client = request.app.state.client_keys.of(request)
+    computes = runner.would_compute(demo, params)  # replays and shared runs cost nothing
+    if computes and (wait := limiter.wait(client)):
+        raise HTTPException(429, "you started many runs in the last minute; wait a little",
+                            headers={"Retry-After": str(wait)})
     try:
         subscription = runner.submit(demo, params)
     except RunnerFull as exc:
         raise HTTPException(
             429, str(exc), headers={"Retry-After": str(exc.retry_after)}
         ) from None
+    if computes:
+        limiter.record(client)
     response.headers["X-Cache"] = subscription.cache
     return subscription
 
@@ -141,14 +148,16 @@ async def unless_client_leaves(request: Request, work: Coroutine[Any, Any, T]) -
     task = asyncio.ensure_future(work)
     watcher = asyncio.ensure_future(disconnected(request))
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         watcher.cancel()
         if not task.done():
             task.cancel()
-    if task.cancelled():  # nobody is left to read an answer; the caller releases the job
-        raise HTTPException(499, "the client closed the request")
-    return task.result()
+    if task in done:
+        return task.result()
+    # Nobody is left to read an answer (the caller releases the job); 499 is nginx's
+    # "client closed request", and it keeps a departure out of the server's error log.
+    raise HTTPException(499, "the client closed the request")
 
 
 async def disconnected(request: Request) -> None:
@@ -179,7 +188,11 @@ async def job_events(
 async def stream_job_from_query(
     request: Request, response: Response, demo: DemoDep
 ) -> Subscription:
-    return submit(request, response, demo, from_query(demo, request.query_params))
+    try:
+        raw = from_query(demo, request.query_params)
+    except ParamsError as exc:  # e.g. a parameter given twice
+        raise refusal(request, exc) from None
+    return submit(request, response, demo, raw)
 
 
 async def stream_job_from_body(
