@@ -92,3 +92,74 @@ def test_the_document_names_no_other_error_shape(served):
                 if status.startswith("4"):
                     schema = response["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, method)
+
+
+# ---- hostile shapes of valid JSON: each was a 500, a misleading item or a huge reply ----
+
+
+def test_deep_nesting_is_a_422_naming_the_parameter_not_a_500(served):
+    client, schema = served
+    deep = "[" * 951 + "]" * 951  # json.loads reads it; re-encoding it used to recurse out
+    response = client.post("/api/demos/norms/run", content=f'{{"seed": {deep}}}'.encode(),
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    item = response.json()["detail"][0]
+    assert item["field"] == "seed" and "nested more than 16 levels" in item["message"]
+    points = "[" * 990 + "]" * 990  # in a query string too (the clicked-points list)
+    response = client.get(f"{STREAM}?dataset=custom&k=2&points={points}")
+    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "points"
+
+
+def test_a_lone_surrogate_is_named_as_the_field_it_is_in(served):
+    client, _ = served
+    response = client.post("/api/demos/attention/run",
+                           content=b'{"text": "cat \\ud83d"}',
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    item = response.json()["detail"][0]
+    assert item["field"] == "text" and "surrogate" in item["message"]
+
+
+def test_a_bad_value_inside_a_list_states_its_own_bounds(served):
+    client, _ = served
+    response = client.post(RUN, json={"dataset": "custom", "k": 1, "points": [[101, 1]]})
+    item = response.json()["detail"][0]
+    assert item["loc"] == ["body", "points", "0", "0"]
+    assert item["bounds"] == {"minimum": -100, "maximum": 100}
+    assert "between -100 and 100" in item["message"]
+
+
+def test_a_boolean_says_what_it_accepts(served):
+    client, _ = served
+    item = client.get("/api/demos/attention/stream?causal=yes").json()["detail"][0]
+    assert item["field"] == "causal" and item["bounds"] == {"enum": [True, False]}
+    assert "one of true, false" in item["message"]
+
+
+def test_thousands_of_mistakes_get_a_short_answer(served):
+    client, schema = served
+    body = {f"unknown_{i}": i for i in range(100)}  # under the fixture's 2 kB body limit
+    response = client.post(RUN, json=body)
+    items = response.json()["detail"]
+    assert response.status_code == 422 and len(items) == 10
+    assert "91 more" in items[-1]["message"]
+    assert len(response.content) < 10_000
+    schema[RUN]["POST"].validate_response(response)
+
+
+def test_a_parameter_given_twice_in_the_query_is_refused_by_name(served):
+    client, _ = served
+    for query in ("k=2&k=99", "k=99&k=2"):  # neither order silently wins
+        response = client.get(f"{STREAM}?{query}")
+        assert response.status_code == 422
+        item = response.json()["detail"][0]
+        assert item["field"] == "k" and "given 2 times" in item["message"]
+        assert item["loc"] == ["query", "k"]
+
+
+@pytest.mark.parametrize("text", ["1_0", "\u0663", "\uff13", "0x3", "3.0", "NaN", "%2B3"])
+def test_query_numbers_are_read_as_json_writes_them(served, text):
+    """The query accepts what a JSON body accepts for an integer, and nothing else."""
+    client, _ = served
+    response = client.get(f"{STREAM}?k={text}")
+    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "k"
