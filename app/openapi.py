@@ -39,14 +39,17 @@ def _errors() -> dict[str, Any]:
 
 
 def _query_parameters(params_schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """Scalar parameters as query fields; lists travel in the POST body instead."""
+    """Every parameter as a query field; lists (clicked points) travel as JSON text."""
     out = []
     for name, prop in params_schema.get("properties", {}).items():
-        if prop.get("type") in ("array", "object"):
-            continue
         field = {k: v for k, v in prop.items() if not k.startswith("x-") and k != "title"}
-        out.append({"name": name, "in": "query", "required": False, "schema": field,
-                    "description": prop.get("description", "")})
+        parameter = {"name": name, "in": "query", "required": False,
+                     "description": prop.get("description", "")}
+        if prop.get("type") in ("array", "object"):
+            parameter["content"] = {"application/json": {"schema": field}}
+        else:
+            parameter["schema"] = field
+        out.append(parameter)
     return out
 
 
@@ -62,7 +65,10 @@ def _demo_paths(demo: Demo, params_ref: dict[str, Any], params_schema: dict) -> 
             "operationId": f"run_{demo.slug}", "requestBody": body,
             "responses": {"200": {"description": "The run's result",
                                   **_json({"$ref": "#/components/schemas/RunResponse"})},
-                          **_errors()},
+                          **_errors(),
+                          "500": {"description": "The demo itself failed while running (a bug "
+                                  "in the demo; streams end with an error event instead)",
+                                  **_json(ERROR)}},
         }},
         f"/api/demos/{demo.slug}/stream": {
             "get": {"tags": tag, "summary": f"Stream {demo.title}",

@@ -19,7 +19,7 @@ STREAM = "/api/demos/kmeans/stream"
 
 @pytest.fixture(scope="module")
 def served():
-    with make_client(max_jobs=1, max_queue=0, max_body_bytes=2048, rate_per_minute=1) as client:
+    with make_client(max_jobs=1, max_queue=0, max_body_bytes=2048) as client:
         schema = schemathesis.openapi.from_dict(client.get("/openapi.json").json())
         yield client, schema
 
@@ -57,13 +57,14 @@ def test_every_4xx_has_the_one_documented_shape(served, what, method, url, kwarg
 
 
 def test_a_429_has_the_shape_and_a_retry_after(served):
-    client, schema = served
-    first = client.post(RUN, json={"k": 2, "n_points": 20, "seed": 101})
-    assert first.status_code == 200  # the one run this client may start this minute
-    second = client.post(RUN, json={"k": 2, "n_points": 20, "seed": 102})
-    assert second.status_code == 429 and int(second.headers["retry-after"]) >= 1
-    assert second.json()["detail"][0]["type"] == "too_many_requests"
-    schema[RUN]["POST"].validate_response(second)
+    _, schema = served
+    with make_client(rate_per_minute=1) as client:
+        first = client.post(RUN, json={"k": 2, "n_points": 20, "seed": 101})
+        assert first.status_code == 200  # the one run this client may start this minute
+        second = client.post(RUN, json={"k": 2, "n_points": 20, "seed": 102})
+        assert second.status_code == 429 and int(second.headers["retry-after"]) >= 1
+        assert second.json()["detail"][0]["type"] == "too_many_requests"
+        schema[RUN]["POST"].validate_response(second)
 
 
 def test_each_item_says_where_the_bad_value_came_from(served):
@@ -73,6 +74,30 @@ def test_each_item_says_where_the_bad_value_came_from(served):
     path = client.get("/api/demos/nope/stream").json()["detail"][0]
     assert (query["loc"], body["loc"], path["loc"]) == (
         ["query", "k"], ["body", "k"], ["path", "slug"])
+
+
+def test_a_demo_that_fails_while_running_is_a_documented_500_in_the_shape(served, test_demos):
+    client, schema = served
+    response = client.post("/api/demos/test-crash/run", json={})
+    assert response.status_code == 500 and "boom" in response.json()["detail"][0]["message"]
+    schema["/api/demos/{slug}/run"]["POST"].validate_response(response)
+
+
+def test_an_unknown_lesson_names_its_slug(served):
+    client, _ = served
+    item = client.get("/lessons/nope", headers={"accept": "application/json"}).json()
+    assert item["detail"][0]["field"] == "slug" and item["detail"][0]["loc"] == ["path", "slug"]
+
+
+def test_clicked_points_are_documented_as_json_text_in_the_query(served):
+    client, _ = served
+    document = client.get("/openapi.json").json()
+    parameters = document["paths"][STREAM]["get"]["parameters"]
+    points = next(p for p in parameters if p["name"] == "points")
+    assert points["content"]["application/json"]["schema"]["type"] == "array"
+    response = client.get(STREAM, params={"dataset": "custom", "k": 2, "seed": 77,
+                                          "points": "[[0, 0], [1, 1], [5, 5]]"})
+    assert response.status_code == 200
 
 
 def test_an_unknown_api_path_answers_json_in_the_shape(served):

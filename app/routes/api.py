@@ -109,7 +109,9 @@ def describe_demo(demo: DemoDep) -> dict[str, Any]:
     return demo.describe()
 
 
-@router.post("/demos/{slug}/run", response_model=RunResponse, responses=DEMO_ERRORS)
+@router.post("/demos/{slug}/run", response_model=RunResponse, responses={
+    **DEMO_ERRORS, 500: {"model": ErrorBody, "description": "The demo itself failed while "
+                         "running (a bug in the demo)"}})
 async def run_demo(
     request: Request,
     response: Response,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from app.errors import error_item
 from app.markdown import LessonError
 from app.templating import templates
 
@@ -37,7 +38,8 @@ def lesson_page(request: Request, slug: str) -> HTMLResponse:
             request=request, title="This lesson has a mistake", message=str(exc))
         return HTMLResponse(page, status_code=500)
     if lesson is None:
-        raise HTTPException(404, f"no lesson named {slug!r}")
+        message = f"no lesson named {slug!r}; see /api/lessons"
+        raise HTTPException(404, [error_item("slug", message, "not_found", source="path")])
     previous, following = library.neighbours(slug)
     return templates.TemplateResponse(
         request,
