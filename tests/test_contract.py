@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from typing import Any
@@ -84,6 +85,7 @@ def test_defaults_and_extremes_run_to_done_with_finite_json_frames(demo, which):
     assert frames[-1]["progress"] == 1.0
     json.dumps(result, allow_nan=False)
     assert result
+    assert not label_axes_left_to_guess(demo, frames)
 
 
 @pytest.mark.parametrize("demo", DEMOS, ids=lambda d: d.slug)
@@ -99,3 +101,83 @@ def test_every_choice_either_runs_or_is_refused_clearly(demo):
             assert frames and all(
                 math.isfinite(v) for v in result.values() if isinstance(v, float)
             )
+
+
+# ---- axes of labels are categories -------------------------------------------------------
+
+NOT_LABELS = {"inf", "-inf", "nan"}  # the contract's non-finite numbers travel as strings
+
+
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """The layout the page draws: the chart's declared layout, deep-merged with the op's."""
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def label_axes_left_to_guess(demo, frames: list[dict]) -> list[str]:
+    """Axes whose traces hold labels (strings) but whose layout does not say "category".
+
+    Plotly then guesses the type from the labels: tokens "3", "+", "1", "10" make a
+    linear axis and "2024-01-01" a date axis, and a 4×4 map is drawn as two bands.
+    """
+    declared = {chart.id: chart.layout for chart in demo.charts}
+    problems = []
+    for frame in frames:
+        for chart_id, op in frame["charts"].items():
+            if op["op"] not in ("react", "animate"):
+                continue  # extend ops append numbers to traces a react op drew
+            layout = _merged(declared[chart_id], op["layout"])
+            for trace in op["data"]:
+                for letter in "xy":
+                    labels = [v for v in trace.get(letter) or []
+                              if isinstance(v, str) and v not in NOT_LABELS]
+                    axis = trace.get(f"{letter}axis", letter).replace(letter, f"{letter}axis")
+                    kind = layout.get(axis, {}).get("type")
+                    if labels and kind != "category":
+                        problems.append(f"{chart_id}.{axis} holds {labels[:3]} but its type "
+                                        f"is {kind!r}")
+    return sorted(set(problems))
+
+
+NUMBER_LIKE_TEXTS = ["3 + 1 + 2 10", "1 + 2 = 3", "2024-01-01 2024-02-01 hello"]
+
+
+@pytest.mark.parametrize("text", NUMBER_LIKE_TEXTS)
+def test_attention_axes_of_number_like_tokens_are_categories(text):
+    # The tester's examples: "+" and "=" rows vanished, a 4×4 map was drawn as 2 bands.
+    demo = registry()["attention"]
+    for heads in (1, 2, 8):  # 1 and 2 heads: the small multiples show their ticks
+        frames, result = run_to_done(demo, {"text": text, "heads": heads, "d_model": 32})
+        assert label_axes_left_to_guess(demo, frames) == []
+        layout = frames[-1]["charts"]["head"]["layout"]
+        assert layout["xaxis"]["type"] == layout["yaxis"]["type"] == "category"
+        small = frames[-1]["charts"]["maps"]["layout"]
+        assert {small[f"{a}axis{s}"]["type"] for a in "xy" for s in ["", *range(2, heads + 1)]
+                } == {"category"}
+        assert len(result["weights"][0]) == len(result["tokens"])
+
+
+def test_crf_tagger_axes_are_categories_for_a_sentence_of_dates():
+    demo = registry()["crf-tagger"]
+    frames, result = run_to_done(demo, {"embedding": 8, "hidden": 8, "epochs": 1, "seed": 11,
+                                        "sentence": "2024-01-01 2024-02-01 hello 3 + 1"})
+    assert label_axes_left_to_guess(demo, frames) == []
+    lattice = frames[-1]["charts"]["lattice"]
+    assert lattice["data"][0]["x"] == list(range(len(result["tokens"])))  # positions
+    assert lattice["layout"]["xaxis"]["ticktext"] == result["tokens"]
+
+
+def test_a_string_axis_without_a_type_is_found():
+    # The check itself: a heatmap of tokens without "category" is reported, per axis.
+    demo = registry()["attention"]
+    frame = {"charts": {"head": {"op": "react", "data": [
+        {"type": "heatmap", "x": ["3", "+", "1"], "y": ["3", "+", "1"], "z": [[0]]},
+        {"type": "heatmap", "x": [0, 1], "y": [1.0, "nan"], "xaxis": "x2", "yaxis": "y2"}],
+        "layout": {"yaxis": {"type": "category"}}}}}
+    assert label_axes_left_to_guess(demo, [frame]) == [
+        "head.xaxis holds ['3', '+', '1'] but its type is None"]

@@ -21,6 +21,7 @@ from app.demos.base import (
     DemoParams,
     RunContext,
     RunGenerator,
+    category_axis,
     figure,
     rounded,
     seeded,
@@ -39,13 +40,20 @@ def tokenize(text: str) -> list[str]:
 
 
 def axis_labels(tokens: list[str]) -> list[str]:
-    """Unique labels for a categorical axis: a repeated word becomes "the·1", "the·2"."""
+    """Unique labels for a categorical axis: a repeated word becomes "the·1", "the·2".
+
+    A number is skipped when a token already reads that way ("col·lega" is one word,
+    so "the the the·1" is labelled "the·2", "the·3", "the·1").
+    """
     counts = {t: tokens.count(t) for t in tokens}
     seen: dict[str, int] = {}
-    labels = []
+    labels: list[str] = []
     for token in tokens:
-        seen[token] = seen.get(token, 0) + 1
-        labels.append(f"{token}·{seen[token]}" if counts[token] > 1 else token)
+        label = token
+        while counts[token] > 1 and (label == token or label in counts or label in labels):
+            seen[token] = seen.get(token, 0) + 1
+            label = f"{token}·{seen[token]}"
+        labels.append(label)
     return labels
 
 
@@ -123,12 +131,16 @@ def heatmap_grid(maps: list[list[list[float]]], labels: list[str], titles: list[
         x0, y1 = col * (width + gap), 1 - row * (height + 0.08)
         traces.append(heatmap(z, labels, labels, zmin=0, zmax=1, showscale=i == 0,
                               xaxis=f"x{suffix}", yaxis=f"y{suffix}"))
-        axis = {"showticklabels": show_ticks, "ticks": "", "tickfont": {"size": 9}}
+        axis = category_axis(labels, showticklabels=show_ticks, ticks="", tickfont={"size": 9},
+                             automargin=True)
         layout[f"xaxis{suffix}"] = {**axis, "domain": [x0, x0 + width], "anchor": f"y{suffix}",
                                     "tickangle": -45}
-        layout[f"yaxis{suffix}"] = {**axis, "domain": [y1 - height, y1], "anchor": f"x{suffix}"}
+        # Row names once, left of the first panel: between panels they would overlap.
+        layout[f"yaxis{suffix}"] = {**axis, "domain": [y1 - height, y1], "anchor": f"x{suffix}",
+                                    "showticklabels": show_ticks and col == 0}
         notes.append({"text": titles[i], "showarrow": False, "xref": "paper", "yref": "paper",
-                      "x": x0 + width / 2, "y": y1, "yanchor": "bottom", "font": {"size": 11}})
+                      "x": x0 + width / 2, "xanchor": "center", "y": y1, "yanchor": "bottom",
+                      "font": {"size": 11}})
     layout["annotations"] = notes
     layout["margin"] = {"l": 60 if show_ticks else 10, "r": 10, "t": 22,
                         "b": 60 if show_ticks else 10}
@@ -165,22 +177,22 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
                                      [f"head {h + 1}" for h in range(params.heads)])
     finite = result.scores[0, head][torch.isfinite(result.scores[0, head])]
     bound = float(finite.abs().max()) if finite.numel() else 1.0
-    ticks = {"tickangle": -45, "automargin": True}
+    keys = category_axis(labels, tickangle=-45, automargin=True)
+    queries = category_axis(labels, automargin=True)
     charts = {
         "maps": figure(grid, grid_layout),
         "head": figure([heatmap(weight_lists[head], labels, labels, zmin=0, zmax=1)],
-                       {"xaxis": {**ticks, "title": {"text": "key (looked at)"}},
-                        "yaxis": {"automargin": True, "title": {"text": "query (looking)"}}}),
+                       {"xaxis": {**keys, "title": {"text": "key (looked at)"}},
+                        "yaxis": {**queries, "title": {"text": "query (looking)"}}}),
         "scores": figure([heatmap(scores[head], labels, labels, "RdBu", -bound, bound,
                                   reversescale=True)],
-                         {"xaxis": ticks, "yaxis": {"automargin": True}}),
+                         {"xaxis": keys, "yaxis": queries}),
         "output": figure([{**heatmap(rounded(output.tolist(), 4),
                                      list(range(params.d_model)), labels, "RdBu",
                                      reversescale=True),
                            "zmid": 0, "hovertemplate": "%{y}, feature %{x}: %{z:.3f}"
                                                        "<extra></extra>"}],
-                         {"xaxis": {"title": {"text": "feature"}},
-                          "yaxis": {"automargin": True}}),
+                         {"xaxis": {"title": {"text": "feature"}}, "yaxis": queries}),
     }
     entropy = -(weights * weights.clamp_min(1e-12).log()).sum(-1).mean()
     metrics = {"tokens": len(tokens), "head shown": head + 1,

@@ -26,10 +26,12 @@ from app.demos.base import (
     DemoParams,
     RunContext,
     RunGenerator,
+    category_axis,
     extend,
     figure,
     rounded,
     seeded,
+    short_labels,
 )
 from app.demos.base import frame as make_frame
 from app.ml.bilstm_tagger import (
@@ -114,8 +116,8 @@ def transition_figure(model: BiLSTMTagger) -> dict:
         "colorscale": "RdBu", "reversescale": True, "zmid": 0,
         "colorbar": {"title": {"text": "score"}},
         "hovertemplate": "%{y} → %{x}: %{z}<extra></extra>",
-    }], {"yaxis": {"autorange": "reversed", "automargin": True},
-         "xaxis": {"side": "top", "automargin": True}, "margin": {"t": 60}})
+    }], {"yaxis": category_axis(TAGS, autorange="reversed", automargin=True),
+         "xaxis": category_axis(TAGS, side="top", automargin=True), "margin": {"t": 60}})
 
 
 def curve_figures(trained: Trained) -> dict:
@@ -202,9 +204,11 @@ def lattice_figure(model: BiLSTMTagger, vocab: Vocabulary, tokens: list[str],
     scores = lattice[0] - lattice[0].max(dim=1, keepdim=True).values  # [T, K]
     path = paths[0].tolist()
     x = list(range(len(tokens)))
+    # Positions on x (a word may repeat): the ticks name them, shortened, and hovering a
+    # cell names the whole word and the tag.
     layout = {
-        "xaxis": {"tickvals": x, "ticktext": tokens, "tickangle": -45, "side": "top",
-                  "automargin": True},
+        "xaxis": {"tickvals": x, "ticktext": short_labels(tokens), "tickangle": -45,
+                  "side": "top", "automargin": True},
         "yaxis": {"tickvals": list(range(len(TAGS))), "ticktext": TAGS,
                   "autorange": "reversed", "automargin": True},
         "legend": {"orientation": "h", "y": -0.05, "yanchor": "top"},
@@ -213,7 +217,9 @@ def lattice_figure(model: BiLSTMTagger, vocab: Vocabulary, tokens: list[str],
         {"type": "heatmap", "z": rounded(scores.T.clamp(min=-30).tolist(), 2), "x": x,
          "y": list(range(len(TAGS))), "colorscale": "Viridis", "zmin": -15, "zmax": 0,
          "colorbar": {"title": {"text": "score − best"}}, "name": "lattice",
-         "hovertemplate": "token %{x}, tag %{y}: %{z}<extra></extra>"},
+         "customdata": [[f"{token} (word {i + 1}) as {tag}" for i, token in enumerate(tokens)]
+                        for tag in TAGS],
+         "hovertemplate": "%{customdata}: %{z}<extra></extra>"},
         {"type": "scatter", "mode": "lines+markers", "name": "CRF best path", "x": x,
          "y": path, "line": {"color": "#ff2d55", "width": 4}, "marker": {"size": 10}},
         {"type": "scatter", "mode": "markers", "name": "softmax argmax", "x": x,

@@ -15,7 +15,16 @@ import torch
 from pydantic import Field
 from torch.autograd.functional import jacobian as torch_jacobian
 
-from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, figure, rounded
+from app.demos.base import (
+    Chart,
+    Demo,
+    DemoParams,
+    RunContext,
+    RunGenerator,
+    category_axis,
+    figure,
+    rounded,
+)
 from app.demos.base import frame as make_frame
 from app.ml.jacobian import (
     linear_jacobian,
@@ -65,7 +74,8 @@ def heatmap(rows: torch.Tensor, m: int, n: int) -> dict[str, Any]:
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     f, x, formula = problem(params)
     m, n = formula.shape
-    layout: dict[str, Any] = {}
+    inputs, outputs = [f"x{j + 1}" for j in range(n)], [f"y{i + 1}" for i in range(m)]
+    layout: dict[str, Any] = {"xaxis": category_axis(inputs), "yaxis": category_axis(outputs)}
     rows: list[torch.Tensor] = []
     for i in range(m):  # one backward pass per row, with v = e_i
         if ctx.should_stop():
@@ -90,7 +100,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     from_matrix = v @ reference
     error = max(float((built - reference).abs().max()), float((formula - reference).abs().max()),
                 float((vjp - from_matrix).abs().max()))
-    labels = [f"x{j + 1}" for j in range(n)]
+    labels = inputs
     yield make_frame(m + 1, 1.0, {
         "jacobian": figure([heatmap(built, m, n)], layout),
         "vjp": figure([
@@ -98,8 +108,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
              "y": rounded(vjp.tolist(), 6)},
             {"type": "bar", "name": "vᵀJ from torch's full Jacobian", "x": labels,
              "y": rounded(from_matrix.tolist(), 6)}],
-            {"barmode": "group", "legend": {"orientation": "h", "x": 0, "y": 1.02,
-                                            "yanchor": "bottom"}}),
+            {"barmode": "group", "xaxis": category_axis(labels),
+             "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}}),
     }, {"v": "[" + ", ".join(f"{a:.2g}" for a in v.tolist()) + "]",
         "max difference vs torch": error})
     return {"jacobian": built.tolist(), "torch_jacobian": reference.tolist(),

@@ -11,7 +11,16 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, figure, rounded
+from app.demos.base import (
+    Chart,
+    Demo,
+    DemoParams,
+    RunContext,
+    RunGenerator,
+    category_axis,
+    figure,
+    rounded,
+)
 from app.demos.base import frame as make_frame
 from app.ml.norms import batch_norm, layer_norm
 
@@ -59,12 +68,15 @@ def tensor_heatmap(rows: torch.Tensor, labels: list[str], token: int, feature: i
 
 
 def bars(x: list, means: list[float], stds: list[float], colour: str, axis: str) -> dict:
+    # Token names ("seq 1 · tok 1", short and fixed) are categories; feature numbers
+    # stay a number line.
+    names = category_axis(x, max_chars=None) if isinstance(x[0], str) else {}
     return figure([
         {"type": "bar", "name": "mean", "x": x, "y": rounded(means, 4),
          "marker": {"color": colour}},
         {"type": "bar", "name": "std", "x": x, "y": rounded(stds, 4),
          "marker": {"color": colour, "opacity": 0.45}},
-    ], {"barmode": "group", "xaxis": {"title": {"text": axis}, "automargin": True},
+    ], {"barmode": "group", "xaxis": {**names, "title": {"text": axis}, "automargin": True},
         "legend": {"orientation": "h", "y": 1.12}})
 
 

@@ -21,6 +21,7 @@ from app.demos.base import (
     DemoParams,
     RunContext,
     RunGenerator,
+    category_axis,
     extend,
     figure,
     rounded,
@@ -88,11 +89,12 @@ def probe_figure(tokens: list[int], targets: list[int], guess: list[int]) -> dic
     right = [1.0 if g == t else 0.0 for g, t in zip(guess, targets, strict=True)]
     rows = [[0.5] * len(tokens), [0.5] * len(tokens), right]
     text = [[str(t) for t in tokens], [str(t) for t in targets], [str(g) for g in guess]]
-    trace = heatmap(rows, list(range(len(tokens))), ["input", "target", "prediction"],
+    names = ["input", "target", "prediction"]
+    trace = heatmap(rows, list(range(len(tokens))), names,
                     [[0, "#e4575b"], [0.5, "#d9dee7"], [1, "#4fb477"]], 0, 1,
                     text=text, texttemplate="%{text}", showscale=False, xgap=2, ygap=2,
                     hovertemplate="%{y} at position %{x}: %{text}<extra></extra>")
-    return figure([trace], {"yaxis": {"automargin": True},
+    return figure([trace], {"yaxis": category_axis(names, automargin=True),
                             "xaxis": {"title": {"text": "position"}, "dtick": 1}})
 
 
