@@ -116,6 +116,15 @@ def unreachable_goal(world: GridWorld) -> str | None:
             "no policy can win: the values only add up step rewards and traps")
 
 
+def sweep_metrics(sweep: Sweep, unit: str, start: int) -> dict:
+    """What every frame reports, the last one included: where the solver is, how much V
+    moved in its last step, and the start's value."""
+    return {"episodes" if unit == "episodes" else "iteration": sweep.iteration,
+            "max_change": round(sweep.delta, 6),
+            # No S marked: no start value to show (a 0.0 here would look like a real one).
+            **({"V_start": round(float(sweep.V[start]), 4)} if start >= 0 else {})}
+
+
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     world = build(params.grid, step_reward=params.step_reward, slip=params.slip)
     note = unreachable_goal(world)
@@ -132,39 +141,36 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         sweeps = monte_carlo_control(world, params.gamma, params.episodes, params.epsilon,
                                      torch.Generator().manual_seed(params.seed), batch=batch)
         unit = "episodes"
+    # Monte Carlo's steps are batches of episodes: its curve counts episodes, not sweeps.
+    x_title = {"xaxis": {"title": {"text": "episodes played"}}} if unit == "episodes" else {}
     yield make_frame(0, 0.0, {"delta": figure([{"type": "scatter", "mode": "lines+markers",
-                                                "name": "max |ΔV|", "x": [], "y": []}])})
+                                                "name": "max |ΔV|", "x": [], "y": []}],
+                                              x_title)})
     start = "".join(world.rows).find("S")  # -1: no start cell marked
-    previous = None
+    total = params.episodes if unit == "episodes" else MAX_FRAMES
     sweep = None
     for sweep in sweeps:
         if ctx.should_stop():
             break
-        change = sweep.delta if previous is None or params.algorithm != "monte carlo" else float(
-            (sweep.V - previous).abs().max())
-        previous = sweep.V
-        total = params.episodes if params.algorithm == "monte carlo" else MAX_FRAMES
         label = f"{unit} {sweep.iteration}" if unit != "episodes" else (
             f"after {sweep.iteration} episodes")
         yield make_frame(sweep.iteration, sweep.iteration / total, {
             "values": value_figure(world, sweep, label + warning),
-            "delta": extend([0], [[sweep.iteration]], [[max(round(change, 6), 1e-6)]]),
-        }, {"iteration": sweep.iteration, "max_change": round(change, 6),
-            # No S marked: no start value to show (a 0.0 here would look like a real one).
-            **({"V_start": round(float(sweep.V[start]), 4)} if start >= 0 else {})})
+            "delta": extend([0], [[sweep.iteration]], [[max(round(sweep.delta, 6), 1e-6)]]),
+        }, sweep_metrics(sweep, unit, start))
     assert sweep is not None
-    if params.algorithm == "monte carlo":
+    if unit == "episodes":
         verdict = f"greedy policy after {sweep.iteration} episodes"
     elif sweep.iteration < MAX_FRAMES:
         verdict = f"converged: {unit} {sweep.iteration}"
     else:
         verdict = f"stopped after {MAX_FRAMES} {unit}s"
-    metrics = {"iteration": sweep.iteration, "max_change": round(sweep.delta, 6)}
     yield make_frame(sweep.iteration + 1, 1.0,
                      {"values": value_figure(world, sweep, verdict + warning)},
-                     metrics | ({"note": note} if note else {}))
+                     sweep_metrics(sweep, unit, start) | ({"note": note} if note else {}))
     return {"iterations": sweep.iteration, "values": rounded(sweep.V.tolist(), 6),
-            "policy": sweep.policy.tolist(), "max_change": sweep.delta, "note": note}
+            "policy": sweep.policy.tolist(), "max_change": sweep.delta,
+            "start_value": float(sweep.V[start]) if start >= 0 else None, "note": note}
 
 
 demo = Demo(

@@ -133,7 +133,7 @@ class Sweep:
     iteration: int
     V: Tensor  # [S]
     policy: Tensor  # [S] action index
-    delta: float
+    delta: float  # largest |change| of any V(s) since the previous step (V starts at 0)
 
 
 def value_iteration(world: GridWorld, gamma: float, tol: float = 1e-8,
@@ -202,7 +202,8 @@ def monte_carlo_control(world: GridWorld, gamma: float, episodes: int, epsilon: 
 
     Each episode starts in a random open cell with a random first action, follows the
     epsilon-greedy policy on the current Q, and every visited (s, a) moves its Q towards
-    the average of the returns that followed it. Yields after every ``batch`` episodes.
+    the average of the returns that followed it. Yields after every ``batch`` episodes;
+    the Sweep's ``delta`` is how much V moved over those episodes, as for the planners.
     """
     n = world.P.shape[0]
     # Episodes are long chains of tiny steps: plain Python lists are far faster here than
@@ -214,6 +215,7 @@ def monte_carlo_control(world: GridWorld, gamma: float, episodes: int, epsilon: 
     Q = [[0.0] * 4 for _ in range(n)]
     counts = [[0] * 4 for _ in range(n)]
     starts = torch.nonzero(~(world.terminal | world.wall))[:, 0].tolist()
+    V_before = torch.zeros(n, dtype=torch.float64)
     for k in range(1, episodes + 1):
         u = torch.rand(max_length * 3 + 2, generator=generator).tolist()  # this episode's dice
         s = starts[int(u[-1] * len(starts))]
@@ -235,4 +237,5 @@ def monte_carlo_control(world: GridWorld, gamma: float, episodes: int, epsilon: 
         if k % batch == 0 or k == episodes:
             q = torch.tensor(Q, dtype=torch.float64)
             V = torch.where(world.terminal | world.wall, 0.0, q.max(dim=1).values)
-            yield Sweep(k, V, q.argmax(dim=1), float(sum(map(sum, counts))))
+            yield Sweep(k, V, q.argmax(dim=1), float((V - V_before).abs().max()))
+            V_before = V

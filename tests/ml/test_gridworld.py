@@ -102,3 +102,15 @@ def test_cells_reaching_a_goal_never_cross_walls_or_traps():
     # S . T . G  the trap ends every episode that walks into it
     assert cells_reaching_a_goal(parse_grid("S.T.G")) == {3}
     assert cells_reaching_a_goal(parse_grid("S.T./...G")) == {0, 1, 3, 4, 5, 6}
+
+
+def test_monte_carlo_delta_is_how_much_v_moved_not_a_visit_count():
+    # delta held the number of (s, a) visits so far: the demo showed max_change 2316.0.
+    world = build("S..#./.#.../.#T#./...#./T...G")
+    sweeps = list(monte_carlo_control(world, 0.9, episodes=100, epsilon=0.1,
+                                      generator=torch.Generator().manual_seed(0), batch=2))
+    before = torch.zeros_like(sweeps[0].V)
+    for sweep in sweeps:
+        assert sweep.delta == pytest.approx(float((sweep.V - before).abs().max()), abs=0)
+        before = sweep.V
+    assert sweeps[-1].delta < 0.1  # a late batch moves the values a little
