@@ -24,7 +24,12 @@ from app.demos.base import (
 )
 from app.demos.base import frame as make_frame
 from app.ml.datasets import make_dataset
-from app.ml.kmeans import assign_to_nearest, init_centroids, lloyd_steps
+from app.ml.kmeans import (
+    assign_to_nearest,
+    count_distinct_points,
+    init_centroids,
+    lloyd_steps,
+)
 
 Dataset = Literal["blobs", "moons", "circles", "anisotropic", "uniform", "custom"]
 Coordinate = Annotated[float, Field(ge=-100, le=100, allow_inf_nan=False)]
@@ -64,10 +69,16 @@ class DataParams(DemoParams):
                                  f"is {self.n_points}; choose {field} ≤ {self.n_points} or "
                                  f"n_points ≥ {k}")
             return
-        distinct = len(set(self.points))
+        # Distinct as the algorithm sees them: points whose squared distance underflows
+        # to 0 (1e-200 apart) are one point to it, exactly like a repeated click.
+        distinct = count_distinct_points(self.data())
         if k > distinct:
             repeats = len(self.points) - distinct
-            told = f" ({len(self.points)} clicked, {repeats} of them repeats)" if repeats else ""
+            exact = len(self.points) - len(set(self.points))
+            why = "repeats" if exact == repeats else (
+                "repeats or so close to another point that their squared distance "
+                "rounds to 0")
+            told = f" ({len(self.points)} clicked, {repeats} of them {why})" if repeats else ""
             advice = f"choose {field} ≤ {distinct} or " if distinct >= least else ""
             raise ValueError(f"{field}: {k} clusters need at least {k} distinct points; "
                              f"points holds {distinct}{told}; {advice}click more points")

@@ -24,6 +24,38 @@ def squared_distances(points: Tensor, centroids: Tensor) -> Tensor:
     return ((points[:, None, :] - centroids[None, :, :]) ** 2).sum(dim=-1)
 
 
+# Below this size two different float64 coordinates can lie closer than 1.5e-162, whose
+# square underflows to 0. Above it, two different coordinates are at least one spacing of
+# float64 apart there (about 1e-156), and their squared difference is never 0.
+TINY = 1e-140
+
+
+def count_distinct_points(points: Tensor) -> int:
+    """How many float64 points Lloyd's algorithm can tell apart: ``k`` may not exceed this.
+
+    Two points are one when their squared distance, computed as the algorithm computes
+    it, is 0: ``[0, 0]`` and ``[0, 1e-200]`` differ, but ``(1e-200)²`` underflows to 0,
+    so every centroid is exactly as far from one as from the other and no assignment
+    can ever split them. A point counts when no earlier point is 0 away from it.
+    """
+    # Only points equal in every coordinate that is not tiny can be 0 apart: group them
+    # by that, and compare distances only inside a group (almost always a single point).
+    groups: dict[tuple[float, ...], list[tuple[float, ...]]] = {}
+    for row in dict.fromkeys(map(tuple, points.tolist())):  # exact repeats count once
+        key = tuple(v if abs(v) >= TINY else 0.0 for v in row)
+        groups.setdefault(key, []).append(row)
+    count = 0
+    for members in groups.values():
+        if len(members) == 1:
+            count += 1
+            continue
+        group = torch.tensor(members, dtype=torch.float64)
+        zero = squared_distances(group, group) == 0
+        earlier = torch.ones_like(zero).tril(diagonal=-1)  # only j < i counts
+        count += int((~(zero & earlier).any(dim=1)).sum())
+    return count
+
+
 def _check_k(points: Tensor, k: int) -> None:
     if not 1 <= k <= points.shape[0]:
         n = points.shape[0]

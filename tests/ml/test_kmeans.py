@@ -9,12 +9,14 @@ from sklearn.cluster import KMeans
 from app.ml.datasets import DATASETS, make_dataset
 from app.ml.kmeans import (
     assign_to_nearest,
+    count_distinct_points,
     inertia,
     init_centroids,
     kmeans,
     kmeans_plus_plus_init,
     lloyd_steps,
     random_init,
+    squared_distances,
     update_centroids,
 )
 
@@ -224,3 +226,30 @@ def test_bad_arguments_are_rejected():
         kmeans(points, 6)
     with pytest.raises(ValueError):
         kmeans(points, 2, init="furthest-first")
+
+
+def test_points_whose_squared_distance_underflows_count_as_one():
+    # [0, 0] and [0, 1e-200] differ, but (1e-200)² is 0 in float64: Lloyd's algorithm
+    # cannot split them (before, k = 2 gave two equal centroids and no word).
+    def count(rows):
+        return count_distinct_points(torch.tensor(rows, dtype=torch.float64))
+
+    assert count([[0, 0], [0, 5e-324]]) == 1
+    assert count([[0, 0], [0, 1e-200], [-0.0, 0]]) == 1
+    assert count([[1, 1]] * 5 + [[2, 2]]) == 2
+    assert count([[3, 0], [3, 1e-170], [3, 1]]) == 2  # an equal x does not hide the y
+    # 1e-160 apart squares to 1e-320, a subnormal but not 0: the algorithm separates them.
+    assert count([[0, 0], [0, 1e-160]]) == 2
+    apart = kmeans(torch.tensor([[0, 0], [0, 1e-160]], dtype=torch.float64), 2, n_init=2)
+    assert sorted(apart.centroids[:, 1].tolist()) == [0.0, 1e-160]
+
+
+def test_distinct_count_matches_pairwise_squared_distances():
+    generator = torch.Generator().manual_seed(0)
+    for trial in range(100):
+        n = int(torch.randint(1, 40, (1,), generator=generator))
+        scale = 10.0 ** float(torch.randint(-330, 3, (1,), generator=generator))
+        points = torch.randint(-3, 4, (n, 2), generator=generator).double() * scale
+        zero = squared_distances(points, points) == 0
+        separable = int((~(zero & torch.ones_like(zero).tril(-1)).any(dim=1)).sum())
+        assert count_distinct_points(points) == separable, (trial, scale)
