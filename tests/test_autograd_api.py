@@ -52,6 +52,20 @@ def test_hostile_expressions_are_422_naming_token_and_position(client, text, tok
         assert f"position {position}" in message, message
 
 
+@pytest.mark.parametrize(("text", "where"), [
+    ("x**", "'**' at position 2 has nothing on its right"),
+    ("sin(x)*", "'*' at position 7 has nothing on its right"),
+    ("x+", "'+' at position 2 has nothing on its right"),
+    ("x**1000.0000001", "exponent 1000.0000001 of '**' at position 2 is too large"),
+])
+def test_a_dangling_operator_or_large_exponent_is_named_as_typed(client, text, where):
+    response = client.post("/api/demos/autograd-graph/run", json={**EXAMPLE, "expression": text})
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["field"] == "expression"
+    assert where in error["message"], error["message"]
+
+
 def test_division_by_zero_and_log_of_negative_are_shown_not_raised(client):
     body = {**EXAMPLE, "expression": "x/(y - y) + log(y)"}
     response = client.post("/api/demos/autograd-graph/run", json=body)

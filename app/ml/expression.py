@@ -67,7 +67,12 @@ def check_text(text: str) -> None:
 
 
 def check_tokens(text: str) -> None:
-    """Accept only numbers, known names and arithmetic symbols; name the first other token."""
+    """Accept only numbers, known names and arithmetic symbols; name the first other token.
+
+    Then check that every operator has its operands: Python's parser would blame the
+    start of ``x**`` ("position 1 near 'x**'") instead of the ``**`` left dangling.
+    """
+    tokens: list[tuple[str, int]] = []  # (token, 1-based position), spaces left out
     position = 0
     while position < len(text):
         match = _TOKEN.match(text, position)
@@ -81,7 +86,42 @@ def check_tokens(text: str) -> None:
             raise ExpressionError(
                 f"unknown name {name!r} at position {position + 1}; use x, y, z or "
                 + ", ".join(FUNCTIONS))
+        if not match.group("space"):
+            tokens.append((match.group(), position + 1))
         position = match.end()
+    check_operands(tokens, text)
+
+
+def _completed(text: str, token: str, position: int) -> str:
+    """The text up to a dangling operator with a 2 after it, spaced as the student spaces."""
+    head = text[:position - 1 + len(token)].lstrip()
+    spaced = text[position - 2:position - 1] == " "
+    example = head + (" 2" if spaced else "2")
+    return example if len(example) <= 24 else "…" + example[-23:]
+
+
+BINARY_ONLY = ("*", "/", "**")  # + and - may also stand before a number: -x, 2*-x
+
+
+def check_operands(tokens: list[tuple[str, int]], text: str) -> None:
+    """Every operator needs a number, name or '(' after it; ``*``, ``/``, ``**`` one before."""
+    for i, (token, position) in enumerate(tokens):
+        if token not in OPERATORS.values():
+            continue
+        before = tokens[i - 1][0] if i > 0 else None
+        if token in BINARY_ONLY and before in (None, "("):
+            where = "at the start" if before is None else "right after '('"
+            raise ExpressionError(f"{token!r} at position {position} has nothing on its "
+                                  f"left ({where}); e.g. x{token}2")
+        if i + 1 == len(tokens):
+            example = _completed(text, token, position)
+            raise ExpressionError(f"{token!r} at position {position} has nothing on its "
+                                  f"right: the expression ends there; e.g. {example}")
+        after, after_position = tokens[i + 1]
+        if after == ")" or after in BINARY_ONLY:
+            raise ExpressionError(f"{token!r} at position {position} has nothing on its "
+                                  f"right: {after!r} at position {after_position} follows "
+                                  "it; put a number, x, y, z or a function between them")
 
 
 # ---- gate 3: the tree -----------------------------------------------------------------
@@ -150,7 +190,9 @@ def _check_power(node: ast.BinOp, text: str) -> None:
     position = _operator_position(node, text)
     exponent = constant_value(node.right)
     if exponent is not None and not abs(exponent) <= MAX_EXPONENT:
-        raise ExpressionError(f"exponent {exponent:g} of '**' at position {position} is too "
+        # As written: 1000.0000001 printed with :g would read "1000", "too large" for 1000.
+        written = text[node.right.col_offset:node.right.end_col_offset]
+        raise ExpressionError(f"exponent {written} of '**' at position {position} is too "
                               f"large; at most {MAX_EXPONENT} in size")
     for inner in ast.walk(node.right):
         if isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.Pow):

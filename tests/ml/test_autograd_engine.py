@@ -165,7 +165,7 @@ HOSTILE = [
     ("foo(x)", "'foo'", 1), ("sin(x, y)", "','", 6), ("x.__class__", "'.'", 2),
     ("open('f')", "'open'", 1), ("x if y else z", "'if'", 3), ("2**3**4", "'**'", 5),
     ("x**(y**2)", "'**'", 6), ("x**1001", "1001", 2), ("x**-5000", "-5000", 2),
-    ("x**1e400", "inf", 2), ("x(1)", "'x'", 1), ("sin", "'sin'", 1), ("()", "'()'", 1),
+    ("x**1e400", "exponent 1e400 ", 2), ("x(1)", "'x'", 1), ("sin", "'sin'", 1), ("()", "'()'", 1),
     ("1j", "'j'", 2), ("'a'", "\"'\"", 1), ("x == y", "'='", 3), ("x y", "'y'", 3),
     ("exp(x", "'('", 4), ("x)", "')'", 2), ("sin()", "sin", 1), ("x // y", "'//'", 3),
 ]
@@ -178,6 +178,45 @@ def test_hostile_input_is_refused_naming_token_and_position(text, token, positio
     message = str(info.value)
     assert message.startswith("expression: ")
     assert token in message and f"position {position}" in message, message
+
+
+DANGLING = [  # a missing operand: the message points at the operator and names the gap
+    ("x**", "'**' at position 2 has nothing on its right: the expression ends there; "
+            "e.g. x**2"),
+    ("sin(x)*", "'*' at position 7 has nothing on its right: the expression ends there; "
+                "e.g. sin(x)*2"),
+    ("x+", "'+' at position 2 has nothing on its right: the expression ends there; e.g. x+2"),
+    ("x**2 +  ", "'+' at position 6 has nothing on its right: the expression ends there; "
+                 "e.g. x**2 + 2"),
+    ("x*(y+)", "'+' at position 5 has nothing on its right: ')' at position 6 follows it; "
+               "put a number, x, y, z or a function between them"),
+    ("x*/y", "'*' at position 2 has nothing on its right: '/' at position 3 follows it; "
+             "put a number, x, y, z or a function between them"),
+    ("*x", "'*' at position 1 has nothing on its left (at the start); e.g. x*2"),
+    ("(/x)", "'/' at position 2 has nothing on its left (right after '('); e.g. x/2"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), DANGLING)
+def test_a_dangling_operator_is_named_where_it_is(text, message):
+    # Before: "invalid syntax at position 1 near 'x**'", blaming the start of the text.
+    with pytest.raises(ExpressionError) as info:
+        parse_expression(text)
+    assert str(info.value) == f"expression: {message}"
+
+
+@pytest.mark.parametrize("text", ["-x", "x*-y", "2*-(x)", "- -x", "x**-2", "+x"])
+def test_signs_before_an_operand_are_not_dangling(text):
+    parse_expression(text)
+
+
+def test_a_too_large_exponent_is_shown_as_written():
+    # Before: "exponent 1000 ... too large; at most 1000": :g had rounded 1000.0000001.
+    for text, written in [("x**1000.0000001", "1000.0000001"), ("x**(-1000.5)", "-1000.5")]:
+        with pytest.raises(ExpressionError, match=f"exponent {written} of '\\*\\*' at "
+                           "position 2 is too large; at most 1000 in size"):
+            parse_expression(text)
+    parse_expression("x**1000.0")  # exactly the limit is fine
 
 
 def test_size_limits_are_checked_before_parsing(monkeypatch):
