@@ -66,6 +66,27 @@ def test_a_dangling_operator_or_large_exponent_is_named_as_typed(client, text, w
     assert where in error["message"], error["message"]
 
 
+@pytest.mark.parametrize(("text", "seen", "value"), [
+    ("x\u200b*y", "x*y", 1.3 * -0.7), ("\ufeffsin(x)", "sin(x)", math.sin(1.3)),
+    ("x*\u00ady", "x*y", 1.3 * -0.7)])
+def test_invisible_characters_in_an_expression_are_dropped(client, text, seen, value):
+    # A zero-width space pasted inside "x*y" was "unexpected character '\u200b'".
+    response = client.post("/api/demos/autograd-graph/run", json={**EXAMPLE, "expression": text})
+    assert response.status_code == 200, response.text
+    result = response.json()["result"]
+    assert result["expression"] == seen
+    assert result["value"] == pytest.approx(value)
+
+
+def test_an_expression_of_invisible_characters_is_refused_by_name(client):
+    response = client.post("/api/demos/autograd-graph/run",
+                           json={**EXAMPLE, "expression": "\u200b\ufeff"})
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["field"] == "expression"
+    assert "no visible character" in error["message"]
+
+
 def test_division_by_zero_and_log_of_negative_are_shown_not_raised(client):
     body = {**EXAMPLE, "expression": "x/(y - y) + log(y)"}
     response = client.post("/api/demos/autograd-graph/run", json=body)

@@ -14,9 +14,18 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, figure, jsonable
+from app.demos.base import (
+    Chart,
+    Demo,
+    DemoParams,
+    RunContext,
+    RunGenerator,
+    figure,
+    jsonable,
+    visible_symbols,
+)
 from app.demos.base import frame as make_frame
 from app.ml.differentiate import Differentiated, differentiate
 from app.ml.expression import MAX_LENGTH, VARIABLES, parse_expression
@@ -35,6 +44,17 @@ class Params(DemoParams):
     x: Number = Field(1.3, description="Value of x", json_schema_extra={"x-step": 0.05})
     y: Number = Field(-0.7, description="Value of y", json_schema_extra={"x-step": 0.05})
     z: Number = Field(0.45, description="Value of z", json_schema_extra={"x-step": 0.05})
+
+    @field_validator("expression")
+    @classmethod
+    def _visible(cls, text: str) -> str:
+        # A zero-width space pasted inside "x*y" is no "unexpected character" to the
+        # student, who cannot see it: drop invisible characters as the tokeniser does.
+        visible = visible_symbols(text)
+        if visible != text and not visible.strip():
+            raise ValueError("expression: has no visible character (only spaces or "
+                             "invisible characters); type something like sin(x)*y + x**2/y")
+        return visible
 
     @model_validator(mode="after")
     def _parse(self) -> Params:

@@ -10,7 +10,16 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
-from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, figure, rounded
+from app.demos.base import (
+    Chart,
+    Demo,
+    DemoParams,
+    RunContext,
+    RunGenerator,
+    figure,
+    rounded,
+    visible_symbols,
+)
 from app.demos.base import frame as make_frame
 from app.ml.gae import gae_direct
 
@@ -20,8 +29,16 @@ NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
 
 
 def parse_numbers(field: str, text: str) -> list[float]:
-    """Comma- (or space-) separated numbers, each within ±1000, at most 30 of them."""
-    items = [item for item in re.split(r"[,\s;]+", text.strip()) if item]
+    """Comma- (or space-) separated numbers, each within ±1000, at most 30 of them.
+
+    Invisible characters (a zero-width space pasted with the numbers) are dropped first,
+    as the tokeniser of every demo drops them.
+    """
+    visible = visible_symbols(text)
+    items = [item for item in re.split(r"[,\s;]+", visible.strip()) if item]
+    if not items and visible != text:
+        raise ValueError(f"{field}: has no visible number (only spaces or invisible "
+                         "characters); enter at least one number, e.g. 1, 0, 2")
     if not items:
         raise ValueError(f"{field}: enter at least one number, e.g. 1, 0, 2")
     if len(items) > MAX_NUMBERS:

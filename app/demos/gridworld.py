@@ -21,6 +21,7 @@ from app.demos.base import (
     extend,
     figure,
     rounded,
+    visible_symbols,
 )
 from app.demos.base import frame as make_frame
 from app.ml.gridworld import (
@@ -57,6 +58,12 @@ class Params(DemoParams):
     @field_validator("grid")
     @classmethod
     def _valid_grid(cls, text: str) -> str:
+        # Pasted text brings zero-width spaces and byte-order marks nobody can see: drop
+        # them as the tokeniser of every demo does, rather than call them unknown cells.
+        text = visible_symbols(text)
+        if not text.strip():
+            raise ValueError("grid: has no visible cell (only spaces or invisible "
+                             "characters); write rows like S..G")
         parse_grid(text)  # raises "grid: ..." messages the API turns into a 422
         return text
 
