@@ -9,6 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from app.config import ROOT
+from tests.helpers import ServerProcess
 
 pytestmark = pytest.mark.browser
 
@@ -18,10 +19,40 @@ CHART_HAS_DATA = """section => [...section.querySelectorAll('.plot')].some(plot 
     (plot.data || []).some(trace => ['x', 'y', 'z'].some(k => (trace[k] || []).length > 0)))"""
 
 
+# Once KaTeX has been over every formula: the formulas it refused (with throwOnError off
+# it draws them in red and the page looks fine to a test), and any text outside code and
+# formulas that still holds a "$" (math the Markdown did not recognise, shown raw).
+FORMULA_PROBLEMS = r"""() => {
+  const maths = [...document.querySelectorAll('.lesson-body .math')];
+  if (!window.katex || !maths.every(m => m.querySelector('.katex, .katex-error')
+                                        || m.classList.contains('math-error'))) return null;
+  const errors = [...document.querySelectorAll('.katex-error, .math-error')].map(
+    e => (e.getAttribute('title') || '') + ' in ' + e.textContent.slice(0, 60));
+  const body = document.querySelector('.lesson-body');
+  const skip = 'pre, code, .math, .katex, .demo';
+  const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+  const dollars = [];
+  while (walker.nextNode()) {
+    const text = walker.currentNode;  // a price ("$5") is prose, not math
+    if (/\$(?!\d)/.test(text.nodeValue) && !text.parentElement.closest(skip)) {
+      dollars.push(text.nodeValue.trim().slice(0, 80));
+    }
+  }
+  return {formulas: maths.length, errors: errors, raw_dollars: dollars};
+}"""
+
+
+def formula_problems(page: Page) -> dict:
+    """What went wrong with the page's math: {"errors": [...], "raw_dollars": [...]}."""
+    found = page.wait_for_function(FORMULA_PROBLEMS, timeout=15_000).json_value()
+    return {k: v for k, v in found.items() if k != "formulas"}
+
+
 @pytest.mark.parametrize("slug", SLUGS)
 def test_every_demo_of_the_lesson_runs_and_draws(page: Page, slug: str, shots) -> None:
     page.goto(f"/lessons/{slug}")
     expect(page.locator("h1")).to_be_visible()
+    assert formula_problems(page) == {"errors": [], "raw_dollars": []}
     demos = page.locator("section[data-demo]")
     assert demos.count() >= 1, f"{slug} has no live demo"
     for i in range(demos.count()):
@@ -38,6 +69,43 @@ def test_every_demo_of_the_lesson_runs_and_draws(page: Page, slug: str, shots) -
         status = demo.locator(".demo-status")
         assert status.get_attribute("data-kind") != "error", f"{name}: {status.inner_text()}"
         shots(page, f"lesson-{slug}-demo-{i + 1}-{name}", demo)
+
+
+BROKEN = r"""---
+title: Broken math
+summary: A formula KaTeX refuses, and math the Markdown does not see.
+---
+
+## Math
+
+This renders: $a^2 + b^2 = c^2$, and so does a price of $5.
+
+$$
+\frac{1}{2
+$$
+
+A space inside the dollars leaves them raw: $x $.
+
+```demo kmeans
+k: 2
+```
+"""
+
+
+def test_a_broken_formula_or_raw_math_fails_the_lesson_check(browser, tmp_path) -> None:
+    # Before, this lesson rendered red in the browser and every test passed.
+    (tmp_path / "broken.md").write_text(BROKEN)
+    with ServerProcess(lessons_dir=str(tmp_path)) as server:
+        context = browser.new_context(base_url=server.url)
+        try:
+            page = context.new_page()
+            page.goto("/lessons/broken")
+            problems = formula_problems(page)
+        finally:
+            context.close()
+    (error,) = problems["errors"]
+    assert "KaTeX parse error" in error and "\\frac{1}{2" in error
+    assert problems["raw_dollars"] == ["A space inside the dollars leaves them raw: $x $."]
 
 
 AXE_PAGES = ["/"] + [f"/lessons/{slug}" for slug in SLUGS]
