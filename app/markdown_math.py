@@ -74,9 +74,10 @@ def _mark_escaped_dollars(state: StateCore) -> None:
 
 
 def _render_escaped_dollar(self: Any, tokens: Sequence[Token], idx: int, *args: Any) -> str:
-    # A character reference: the page shows "$", and the lesson lint, reading the HTML
-    # source, can tell it from a math delimiter that failed to pair.
-    return "&#36;"
+    # A character reference in its own element: the page shows "$", and both the lesson
+    # lint (reading the HTML) and the browser check (reading the page) can tell it from
+    # a math delimiter that failed to pair.
+    return '<span class="dollar">&#36;</span>'
 
 
 def _render_display_in_line(self: Any, tokens: Sequence[Token], idx: int, *args: Any) -> str:

@@ -86,7 +86,8 @@ def test_an_opening_dollar_needs_a_character_after_it_and_a_closing_one_no_digit
 
 def test_an_escaped_dollar_is_a_dollar_sign_the_html_marks_as_meant():
     page, _ = render(r"A \$5 coffee and \$PATH.")
-    assert "A &#36;5 coffee and &#36;PATH." in page
+    dollar = '<span class="dollar">&#36;</span>'
+    assert f"A {dollar}5 coffee and {dollar}PATH." in page
     assert html.unescape(page).count("$") == 2
 
 

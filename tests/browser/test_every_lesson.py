@@ -29,7 +29,7 @@ FORMULA_PROBLEMS = r"""() => {
   const errors = [...document.querySelectorAll('.katex-error, .math-error')].map(
     e => (e.getAttribute('title') || '') + ' in ' + e.textContent.slice(0, 60));
   const body = document.querySelector('.lesson-body');
-  const skip = 'pre, code, .math, .katex, .demo';
+  const skip = 'pre, code, .math, .katex, .demo, .dollar';  // .dollar: an author's \\$
   const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
   const dollars = [];
   while (walker.nextNode()) {
@@ -78,7 +78,7 @@ summary: A formula KaTeX refuses, and math the Markdown does not see.
 
 ## Math
 
-This renders: $a^2 + b^2 = c^2$, and so does a price of $5.
+This renders: $a^2 + b^2 = c^2$, and so does a price of $5, or \$x written as a dollar.
 
 $$
 \frac{1}{2
