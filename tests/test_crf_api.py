@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from app.demos import crf_tagger
+
 SMALL = {"embedding": 8, "hidden": 8, "epochs": 1, "seed": 11}
 
 
-def test_run_answers_scores_and_the_sentence_tags_then_reuses_the_models(client):
+@pytest.fixture
+def no_trained_models():
+    """Start from an empty model cache: other tests train these same small taggers (one
+    process shares one cache), and this test is about the first run training them."""
+    with crf_tagger._CACHE_LOCK:
+        crf_tagger._CACHE.clear()
+
+
+def test_run_answers_scores_and_the_sentence_tags_then_reuses_the_models(client,
+                                                                         no_trained_models):
     first = client.post("/api/demos/crf-tagger/run",
                         json={**SMALL, "sentence": "Ada Lovelace visited Paris"})
     assert first.status_code == 200, first.text
