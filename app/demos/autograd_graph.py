@@ -24,12 +24,12 @@ from app.demos.base import (
     RunGenerator,
     figure,
     jsonable,
-    visible_symbols,
 )
 from app.demos.base import frame as make_frame
 from app.ml.differentiate import Differentiated, differentiate
 from app.ml.expression import MAX_LENGTH, VARIABLES, parse_expression
 from app.ml.scalar_engine import Value
+from app.ml.tokens import visible_symbols
 
 Number = Annotated[float, Field(ge=-10, le=10, allow_inf_nan=False)]
 MAX_BACKWARD_FRAMES = 40

@@ -32,8 +32,6 @@ import regex
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.ml.tokens import visible_text
-
 Frame = dict[str, Any]
 RunGenerator = Generator[Frame, None, dict[str, Any]]
 
@@ -155,20 +153,6 @@ def animation(
     """An op that draws ``data`` then plays ``frames`` (each a list of traces) in the page."""
     return {"op": "animate", "data": data, "frames": frames, "layout": layout or {},
             "frame_ms": frame_ms}
-
-
-# Joiners and variation selectors glue emoji; visible_text() keeps them for that.
-_EMOJI_GLUE = regex.compile(r"[\u200D\p{Variation_Selector}]+")
-
-
-def visible_symbols(text: str) -> str:
-    """Typed text where no emoji belongs (a grid, numbers, a formula), as the reader sees it.
-
-    Pasted text brings zero-width spaces, byte-order marks and soft hyphens nobody can
-    see: they go as in the shared tokeniser (:func:`app.ml.tokens.visible_text`), and so
-    do joiners and variation selectors, which here glue nothing.
-    """
-    return _EMOJI_GLUE.sub("", visible_text(text))
 
 
 LABEL_CHARS = 12  # longest tick label: a 270-letter word would squash the chart to a stamp

@@ -18,10 +18,10 @@ from app.demos.base import (
     RunGenerator,
     figure,
     rounded,
-    visible_symbols,
 )
 from app.demos.base import frame as make_frame
 from app.ml.gae import gae_direct
+from app.ml.tokens import visible_symbols
 
 MAX_NUMBERS = 30
 MAX_ABS = 1000.0

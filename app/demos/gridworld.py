@@ -21,7 +21,6 @@ from app.demos.base import (
     extend,
     figure,
     rounded,
-    visible_symbols,
 )
 from app.demos.base import frame as make_frame
 from app.ml.gridworld import (
@@ -35,6 +34,7 @@ from app.ml.gridworld import (
     policy_iteration,
     value_iteration,
 )
+from app.ml.tokens import visible_symbols
 
 MAX_FRAMES = 60
 DEFAULT_GRID = "S..#./.#.../.#T#./...#./T...G"

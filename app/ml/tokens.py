@@ -34,6 +34,8 @@ import regex
 _INVISIBLE = regex.compile(
     r"[[\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Cn}\p{Cs}\u2800\U0001D159]"
     r"--[\u200D\p{Variation_Selector}\p{Prepended_Concatenation_Mark}\s]]", regex.V1)
+# What _INVISIBLE keeps for emoji, and text that has no emoji (a grid, a formula) drops.
+_EMOJI_GLUE = regex.compile(r"[\u200D\p{Variation_Selector}]+", regex.V1)
 # Inner apostrophes, hyphens and the Catalan middle dot (col·lega) join word pieces; a
 # prepended mark such as the Arabic number sign U+0600 belongs to the number after it.
 _TOKEN = regex.compile(
@@ -46,6 +48,13 @@ SHOWS_SOMETHING = regex.compile(r"[\p{L}\p{N}\p{P}\p{S}\p{Co}]", regex.V1)
 def visible_text(text: str) -> str:
     """``text`` NFC-normalised, without its invisible characters."""
     return _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+
+
+def visible_symbols(text: str) -> str:
+    """Typed text where no emoji belongs (a grid, numbers, a formula), as the reader sees it:
+    :func:`visible_text` without the joiners and variation selectors it keeps for emoji,
+    since here they glue nothing."""
+    return _EMOJI_GLUE.sub("", visible_text(text))
 
 
 def tokenize(text: str, lower: bool = False) -> list[str]:

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.ml.tokens import SHOWS_SOMETHING, tokenize, visible_text
+from app.ml.tokens import SHOWS_SOMETHING, tokenize, visible_symbols, visible_text
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -73,3 +73,8 @@ def test_no_visible_character_is_lost(text):
     assert drawn("".join(tokens)) == drawn(visible_text(text))
     assert all(SHOWS_SOMETHING.search(token) for token in tokens)
     assert unicodedata.normalize("NFC", "".join(tokens)) == "".join(tokens)
+
+
+def test_text_without_emoji_drops_the_glue_emoji_keep():
+    assert visible_symbols("S.\u200b.\u200dG\ufe0f") == "S..G"
+    assert visible_text("S.\u200b.\u200dG\ufe0f") == "S..\u200dG\ufe0f"
