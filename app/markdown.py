@@ -108,27 +108,24 @@ def read_source(spec: str) -> tuple[str, str]:
     raise LessonError(f"source fence: {path_part} has no top-level function or class {name!r}")
 
 
-def _render_fence(demo_renderer: DemoRenderer) -> Callable[..., str]:
-    def render(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict) -> str:
-        token = tokens[idx]
-        kind, _, arg = token.info.strip().partition(" ")
-        arg = arg.strip()
-        if kind == "demo":
-            return token.meta["html"]  # rendered while parsing, by _render_demos
-        if kind == "source":
-            caption, code = read_source(arg)
-            return (
-                f'<figure class="source"><figcaption>{html.escape(caption)}</figcaption>'
-                f'<pre class="highlight"><code>{highlight_code(code, "python")}</code></pre>'
-                "</figure>\n"
-            )
-        language = html.escape(kind)
+def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict) -> str:
+    token = tokens[idx]
+    kind, _, arg = token.info.strip().partition(" ")
+    arg = arg.strip()
+    if kind == "demo":
+        return token.meta["html"]  # rendered while parsing, by _render_demos
+    if kind == "source":
+        caption, code = read_source(arg)
         return (
-            f'<pre class="highlight" data-lang="{language}"><code>'
-            f"{highlight_code(token.content, kind)}</code></pre>\n"
+            f'<figure class="source"><figcaption>{html.escape(caption)}</figcaption>'
+            f'<pre class="highlight"><code>{highlight_code(code, "python")}</code></pre>'
+            "</figure>\n"
         )
-
-    return render
+    language = html.escape(kind)
+    return (
+        f'<pre class="highlight" data-lang="{language}"><code>'
+        f"{highlight_code(token.content, kind)}</code></pre>\n"
+    )
 
 
 def _render_demos(demo_renderer: DemoRenderer) -> Callable[[StateCore], None]:
@@ -250,7 +247,7 @@ def build_markdown(demo_renderer: DemoRenderer) -> MarkdownIt:
         md.use(container_plugin, name, render=_callout(md, name))
     md.use(container_plugin, "exercise", render=_exercise(md))
     md.use(container_plugin, "solution", render=_solution)
-    md.add_render_rule("fence", _render_fence(demo_renderer))
+    md.add_render_rule("fence", _render_fence)
     return md
 
 
