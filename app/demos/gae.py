@@ -124,7 +124,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
              "y": rounded(chosen)},
             {"type": "bar", "name": "λ = 1 (Monte Carlo)", "x": steps, "y": rounded(mc)},
         ], {"title": {"text": "⚠ γ = 0: λ changes nothing" if note else "",
-                      "font": {"size": 13}}}),
+                      "font": {"size": 13}},
+            **({"margin": {"t": 48}} if note else {})}),  # room for the title
     }, {"gamma_lambda": round(params.gamma * params.lam, 4), "A_0": round(chosen[0], 4),
         **({"note": note} if note else {})})
     return {"advantages": chosen, "td_errors": td, "monte_carlo": mc, "note": note}

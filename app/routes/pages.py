@@ -38,7 +38,7 @@ def lesson_page(request: Request, slug: str) -> HTMLResponse:
             request=request, title="This lesson has a mistake", message=str(exc))
         return HTMLResponse(page, status_code=500)
     if lesson is None:
-        message = f"no lesson named {slug!r}; see /api/lessons"
+        message = f"no lesson named {slug!r}"
         raise HTTPException(404, [error_item("slug", message, "not_found", source="path")])
     previous, following = library.neighbours(slug)
     return templates.TemplateResponse(
