@@ -63,3 +63,24 @@ class RunCache:
     def stats(self) -> dict[str, int]:
         return {"entries": len(self._entries), "bytes": self.bytes,
                 "hits": self.hits, "misses": self.misses}
+
+
+class InProcessCache:
+    """The classroom cache of one server process (the default: no cluster).
+
+    Async like the cluster's shared cache (app/executors/ray_cluster.py), so the job
+    runner treats both alike.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.runs = RunCache(max_bytes)
+        self.max_bytes = max_bytes
+
+    async def get(self, key: str) -> Recording | None:
+        return self.runs.get(key)
+
+    def put(self, key: str, events: list[Event], size: int, offsets: list[float]) -> None:
+        self.runs.put(key, events, size, offsets)
+
+    async def stats(self) -> dict[str, int]:
+        return self.runs.stats()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,17 @@ class Settings(BaseSettings):
     )
     trusted_proxies: str = Field(
         "", description="Comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed."
+    )
+    executor: Literal["processes", "threads"] = Field(
+        "processes", description="Where jobs compute without a cluster: worker processes "
+        "(the default), or threads of the web process (for debugging a demo only).",
+    )
+    ray_address: str = Field(
+        "", description="Run jobs on this Ray cluster: auto, host:port or ray://host:10001.",
+    )
+    ray_namespace: str = Field(
+        "livegrad", pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Replicas with the same namespace on one cluster share finished runs.",
     )
     max_body_bytes: int = Field(
         1_000_000, ge=1024, le=1_000_000_000, description="Largest request body accepted."

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import torch
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
@@ -13,9 +12,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.assets import STATIC
-from app.config import Settings, get_settings, torch_threads_per_job
+from app.config import Settings, get_settings
 from app.errors import error_body, validation_error_body
-from app.jobs import JobRunner, warm_up_torch
+from app.executors import make_cache, make_executor
+from app.jobs import JobRunner
 from app.lessons import LessonLibrary
 from app.limits import ClientKeys, RateLimiter
 from app.openapi import build_openapi
@@ -31,14 +31,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Torch's intra-op pool is process-wide: size it so jobs × threads ≤ cores.
-        torch.set_num_threads(torch_threads_per_job(settings))
-        # Before serving, not in the background: the import holds the GIL for a second,
-        # which would stall every page and stream that arrived meanwhile.
-        warm_up_torch()
+        # Torch runs in the executor's workers, never here: they start (and import and
+        # warm up torch) before the server accepts its first request.
+        executor = make_executor(settings)
+        executor.start()
         app.state.runner = JobRunner(
-            settings.max_jobs, settings.max_queue, settings.job_seconds, settings.max_frames,
-            cache_bytes=int(settings.cache_mb * 2**20),
+            executor, make_cache(settings), settings.max_jobs, settings.max_queue,
+            settings.job_seconds, settings.max_frames,
         )
         yield
         app.state.runner.shutdown()
@@ -66,10 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["health"])
-    def healthz(request: Request) -> dict:
-        """Liveness, cheap: and how many jobs run and wait."""
+    async def healthz(request: Request) -> dict:
+        """Liveness, cheap: where jobs compute, how many workers live, run and wait."""
         runner = request.app.state.runner
-        return {"status": "ok", "jobs": runner.stats(), "cache": runner.cache.stats()}
+        return {"status": "ok", "executor": runner.executor.stats(), "jobs": runner.stats(),
+                "cache": await runner.cache.stats()}
 
     @app.get("/docs", include_in_schema=False)
     def api_docs(request: Request) -> HTMLResponse:

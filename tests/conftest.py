@@ -6,6 +6,10 @@ re-exported here for tests that import them from conftest.
 
 from __future__ import annotations
 
+import itertools
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,16 +17,16 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app.config import Settings, torch_threads_per_job
+from app.config import ROOT, Settings, torch_threads_per_job
 from app.demos import registry
 from tests.helpers import (  # noqa: F401  (re-exported)
     LESSONS,
-    SLOW_PROGRESS,
     TEST_DEMOS,
     LiveServer,
     free_port,
     make_client,
     read_stream,
+    slow_steps,
     sse_events,
 )
 
@@ -58,3 +62,45 @@ def client() -> Iterator[TestClient]:
 @pytest.fixture
 def lessons_dir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[str]:
+    """A real Ray cluster on 127.0.0.1 (``ray start --head``), for the whole session.
+
+    Its workers import ``app`` and ``tests`` from this checkout, and find the slow demo's
+    progress file through the environment, like the pool's workers.
+    """
+    ray_command = str(Path(sys.executable).with_name("ray"))
+    port = free_port()
+    # No token: the cluster listens on loopback only, for this test session.
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
+    subprocess.run(
+        [ray_command, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
+         "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"],
+        cwd=ROOT, env=env, check=True, capture_output=True, timeout=120,
+    )
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        import ray
+
+        ray.shutdown()
+        subprocess.run([ray_command, "stop", "--force"], env=env, capture_output=True,
+                       timeout=120)
+
+
+_namespaces = itertools.count(1)
+
+
+@pytest.fixture(params=["processes", "ray"])
+def executor(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Settings for each executor a server can use: the local worker pool, then Ray.
+
+    Each Ray app gets a namespace of its own, so one test's cached runs are not another's.
+    """
+    if request.param == "processes":
+        return {}
+    address = request.getfixturevalue("ray_cluster")
+    return {"ray_address": address, "ray_namespace": f"test-{next(_namespaces)}"}

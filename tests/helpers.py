@@ -19,49 +19,17 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi.testclient import TestClient
-from pydantic import Field
 
 from app.config import ROOT, Settings
-from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, extend, figure, frame
+from app.demos.base import Demo, RunContext
 from app.main import create_app
 from app.params import parse_params
+from tests.demos import TEST_DEMOS, SlowParams, slow_steps  # noqa: F401 (re-exported)
 
 LESSONS = ROOT / "lessons"
 
 
-# ---- test-only demos: a slow one that obeys ctx, and one that crashes ----------------
-
-
-class SlowParams(DemoParams):
-    steps: int = Field(1000, ge=1, le=100_000, description="Frames to emit")
-    delay: float = Field(0.02, ge=0, le=1, description="Seconds of work per frame")
-
-
-SLOW_PROGRESS: dict[str, int] = {"steps": 0}
-
-
-def _slow_run(params: SlowParams, ctx: RunContext) -> RunGenerator:
-    yield frame(0, 0.0, {"line": figure([{"type": "scatter", "x": [], "y": []}])})
-    step = 0
-    for step in range(1, params.steps + 1):
-        if ctx.should_stop():
-            break
-        time.sleep(params.delay)
-        SLOW_PROGRESS["steps"] += 1
-        yield frame(step, step / params.steps, {"line": extend([0], [[step]], [[step]])})
-    return {"steps": step}
-
-
-def _crash_run(params: DemoParams, ctx: RunContext) -> RunGenerator:
-    yield frame(0, 0.0, {})
-    raise RuntimeError("boom")
-
-
-TEST_DEMOS = [
-    Demo("test-slow", "Slow", "Test demo", SlowParams, [Chart("line", "Line")], _slow_run),
-    Demo("test-crash", "Crash", "Test demo", DemoParams, [], _crash_run),
-]
-
+# ---- test-only demos live in tests/demos.py, importable by worker processes ----------
 
 # ---- time: a fake clock, and waiting for something without a timing claim -------------
 

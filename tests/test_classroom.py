@@ -13,21 +13,21 @@ from app.demos import registry
 from app.jobs import run_key
 from app.pacing import FramePacer
 from tests.helpers import (
-    SLOW_PROGRESS,
     FakeClock,
     LiveServer,
     SlowParams,
     eventually,
     make_client,
     read_stream,
+    slow_steps,
     sse_events,
 )
 
 BODY = {"dataset": "moons", "k": 2, "seed": 5}
 
 
-def test_identical_run_replays_from_the_cache_and_says_so():
-    with make_client() as client:
+def test_identical_run_replays_from_the_cache_and_says_so(executor):
+    with make_client(**executor) as client:
         first = client.post("/api/demos/kmeans/run", json=BODY)
         second = client.post("/api/demos/kmeans/run", json=BODY)
         assert first.headers["x-cache"] == "miss" and second.headers["x-cache"] == "hit"
@@ -36,8 +36,9 @@ def test_identical_run_replays_from_the_cache_and_says_so():
         with client.stream("POST", "/api/demos/kmeans/stream", json=BODY) as response:
             assert response.headers["x-cache"] == "hit"
             replayed = list(sse_events(response.iter_lines()))
-        computed = read_stream(make_client(cache_mb=0).__enter__(), "/api/demos/kmeans/stream",
-                               params={k: str(v) for k, v in BODY.items()})
+        with make_client(cache_mb=0) as uncached:
+            computed = read_stream(uncached, "/api/demos/kmeans/stream",
+                                   params={k: str(v) for k, v in BODY.items()})
         assert replayed[:-1] == computed[:-1]  # the very same frames
         other = client.post("/api/demos/kmeans/run", json={**BODY, "seed": 6})
         assert other.headers["x-cache"] == "miss"
@@ -53,8 +54,8 @@ def test_cache_is_bounded_by_memory():
         assert cache["entries"] < 8
 
 
-def test_identical_requests_arriving_together_compute_once(test_demos):
-    with LiveServer(max_jobs=2, max_queue=4) as server:
+def test_identical_requests_arriving_together_compute_once(executor, test_demos):
+    with LiveServer(max_jobs=2, max_queue=4, **executor) as server:
         body = {"steps": 30, "delay": 0.02}
         answers = []
 
@@ -62,7 +63,7 @@ def test_identical_requests_arriving_together_compute_once(test_demos):
             answers.append(httpx.post(f"{server.url}/api/demos/test-slow/run", json=body,
                                       timeout=30))
 
-        before = SLOW_PROGRESS["steps"]
+        before = slow_steps()
         threads = [threading.Thread(target=ask) for _ in range(4)]
         for t in threads:
             t.start()
@@ -70,7 +71,7 @@ def test_identical_requests_arriving_together_compute_once(test_demos):
             t.join()
         assert [a.status_code for a in answers] == [200] * 4
         assert sorted(a.headers["x-cache"] for a in answers) == ["hit", "hit", "hit", "miss"]
-        assert SLOW_PROGRESS["steps"] - before == 30  # one computation of 30 steps
+        assert slow_steps() - before == 30  # one computation of 30 steps
         assert len({a.json()["frames"] for a in answers}) == 1
 
 
@@ -90,8 +91,9 @@ def test_rate_limit_per_client_and_trusted_proxy_only(test_demos):
             assert response.status_code == status
 
 
-def test_runs_refused_because_the_class_is_full_do_not_count_against_the_rate(test_demos):
-    with LiveServer(max_jobs=1, max_queue=0, rate_per_minute=3) as server, httpx.Client(
+def test_runs_refused_because_the_class_is_full_do_not_count_against_the_rate(executor,
+                                                                             test_demos):
+    with LiveServer(max_jobs=1, max_queue=0, rate_per_minute=3, **executor) as server, httpx.Client(
         base_url=server.url
     ) as http:
         slow = {"steps": 100000, "delay": 0.01}
@@ -144,7 +146,8 @@ def test_a_replayed_stream_keeps_the_pace_of_the_original_run(test_demos):
             original = list(sse_events(response.iter_lines()))
         assert clock.sleeps == []  # computed live: frames go out as they come
         runner = client.app.state.runner
-        offsets = runner.cache.get(run_key(registry()["test-slow"], SlowParams(**body))).offsets
+        key = run_key(registry()["test-slow"], SlowParams(**body))
+        offsets = runner.cache.runs.get(key).offsets
         with client.stream("POST", url, json=body) as response:
             assert response.headers["x-cache"] == "hit"
             replayed = list(sse_events(response.iter_lines()))

@@ -68,7 +68,7 @@ def refusal(request: Request, exc: ParamsError) -> HTTPException:
     return HTTPException(422, exc.errors)
 
 
-def submit(request: Request, response: Response, demo: Demo, raw: Any) -> Subscription:
+async def submit(request: Request, response: Response, demo: Demo, raw: Any) -> Subscription:
     """Validate, check the client's rate, admit: or answer 422 / 429 before any work."""
     try:
         params = parse_params(demo, raw)
@@ -77,17 +77,19 @@ def submit(request: Request, response: Response, demo: Demo, raw: Any) -> Subscr
     runner: JobRunner = request.app.state.runner
     limiter = request.app.state.rate_limiter
     client = request.app.state.client_keys.of(request)
-    computes = runner.would_compute(demo, params)  # replays and shared runs cost nothing
-    if computes and (wait := limiter.wait(client)):
-        raise HTTPException(429, "you started many runs in the last minute; wait a little",
-                            headers={"Retry-After": str(wait)})
+
+    def may_compute() -> None:  # replays and shared runs cost nothing, so never refused
+        if wait := limiter.wait(client):
+            raise HTTPException(429, "you started many runs in the last minute; wait a little",
+                                headers={"Retry-After": str(wait)})
+
     try:
-        subscription = runner.submit(demo, params)
+        subscription = await runner.submit(demo, params, may_compute)
     except RunnerFull as exc:
         raise HTTPException(
             429, str(exc), headers={"Retry-After": str(exc.retry_after)}
         ) from None
-    if computes:
+    if subscription.cache == "miss":
         limiter.record(client)
     response.headers["X-Cache"] = subscription.cache
     return subscription
@@ -124,7 +126,7 @@ async def run_demo(
     ``X-Cache: hit`` says the answer was replayed or shared, ``miss`` that it was computed.
     A client that gives up before the end frees its slot at once, as closing a stream does.
     """
-    subscription = submit(request, response, demo, params if params is not None else {})
+    subscription = await submit(request, response, demo, params if params is not None else {})
     try:
         return await unless_client_leaves(request, final_payload(subscription))
     finally:
@@ -194,7 +196,7 @@ async def stream_job_from_query(
         raw = from_query(demo, request.query_params)
     except ParamsError as exc:  # e.g. a parameter given twice
         raise refusal(request, exc) from None
-    return submit(request, response, demo, raw)
+    return await submit(request, response, demo, raw)
 
 
 async def stream_job_from_body(
@@ -203,7 +205,7 @@ async def stream_job_from_body(
     demo: DemoDep,
     params: Annotated[dict[str, Any], Body()] = None,
 ) -> Subscription:
-    return submit(request, response, demo, params if params is not None else {})
+    return await submit(request, response, demo, params if params is not None else {})
 
 
 StreamFromQuery = Annotated[Subscription, Depends(stream_job_from_query)]

@@ -1,0 +1,183 @@
+"""The cluster executor: jobs run as Ray tasks, on any machine of a Ray cluster.
+
+Chosen by ``LIVEGRAD_RAY_ADDRESS`` (``auto``, ``host:port`` or ``ray://host:10001``).
+Each job is one task with ``num_returns="streaming"``: its events come back one by one
+through Ray's streaming generator while it computes. Stop and disconnect cancel the task
+(Ray raises KeyboardInterrupt inside it); a task that ignores that, or its budget, is
+force-cancelled, which kills its worker process. A worker or node that dies surfaces as
+a Ray error on the next event, and the stream ends with ``error``.
+
+Web replicas pointed at one cluster share finished runs through one named, detached
+actor holding the classroom cache (:class:`app.cache.RunCache`), so a run computed
+through one replica replays through any other.
+
+Ray is an optional extra: ``pip install -e ".[cluster]"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import ray
+import ray.exceptions
+
+from app.cache import Event, RunCache
+from app.executors.job import JobSpec, died_message
+
+log = logging.getLogger("livegrad.executors")
+
+CACHE_ACTOR = "run-cache"
+
+
+def connect(address: str) -> None:
+    """Join the cluster at ``address`` once per process (several apps may share it)."""
+    if not ray.is_initialized():
+        ray.init(address=address, namespace="livegrad", log_to_driver=False,
+                 logging_level=logging.WARNING)
+
+
+@ray.remote(num_returns="streaming", max_retries=0, num_cpus=1)
+def run_on_ray(spec: JobSpec, threads: int):  # noqa: ANN201 (a Ray streaming task)
+    """One job as a Ray task: first who computes it, then the job's events."""
+    from app.demos.base import RunContext
+    from app.executors.job import job_events
+
+    yield "worker", {"pid": os.getpid(), "node": ray.util.get_node_ip_address()}
+    _warm(threads)
+    yield from job_events(spec, RunContext())
+
+
+@ray.remote(num_cpus=1, max_retries=0)
+def warm_up(threads: int) -> int:
+    """Import torch and the demos in a worker before any student waits for them."""
+    _warm(threads)
+    return os.getpid()
+
+
+_warmed: list[int] = []
+
+
+def _warm(threads: int) -> None:
+    if not _warmed:
+        from app.demos import registry
+        from app.executors.job import warm_up_torch
+
+        registry()
+        warm_up_torch(threads)
+        _warmed.append(threads)
+
+
+class RayExecution:
+    def __init__(self, generator: Any, title: str) -> None:
+        self.generator = generator
+        self.title = title
+        self.cancelled = False
+        self.killed_for: str | None = None
+        self.pid: int | None = None
+        self.node: str | None = None
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        with contextlib.suppress(Exception):  # the task may have just finished
+            ray.cancel(self.generator)
+
+    def kill(self, reason: str) -> None:
+        self.killed_for = reason
+        with contextlib.suppress(Exception):
+            ray.cancel(self.generator, force=True)
+
+
+class RayExecutor:
+    """Runs jobs as Ray tasks; at most ``size`` at once from this web replica."""
+
+    name = "ray"
+
+    def __init__(self, address: str, size: int, threads: int = 1) -> None:
+        self.address, self.size, self.threads = address, size, threads
+        self._consumers = ThreadPoolExecutor(max_workers=size, thread_name_prefix="ray-job")
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.lost = 0
+
+    def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        connect(self.address)
+        # Start (and warm) as many workers as this replica may use at once.
+        ray.get([warm_up.remote(self.threads) for _ in range(self.size)])
+
+    def execute(self, spec: JobSpec, on_event: Callable[[Event], None],
+                on_end: Callable[[Event | None], None]) -> RayExecution:
+        execution = RayExecution(run_on_ray.remote(spec, self.threads), spec.demo.title)
+        self._consumers.submit(self._consume, execution, on_event, on_end)
+        return execution
+
+    def _consume(self, execution: RayExecution, on_event: Callable[[Event], None],
+                 on_end: Callable[[Event | None], None]) -> None:
+        loop = self.loop
+        assert loop is not None
+        final: Event | None = None
+        try:
+            for ref in execution.generator:
+                event = ray.get(ref)
+                if event[0] == "worker":
+                    execution.pid, execution.node = event[1]["pid"], event[1]["node"]
+                elif event[0] in ("done", "error"):
+                    final = event
+                else:
+                    loop.call_soon_threadsafe(on_event, event)
+        except (ray.exceptions.RayError, KeyboardInterrupt) as exc:
+            if not execution.cancelled or execution.killed_for:
+                self.lost += 1
+                log.warning("ray task for %s ended: %r", execution.title, exc)
+                final = ("error", {"message": died_message(
+                    execution.title, None, execution.killed_for)})
+        except RuntimeError:  # the loop closed: the server stopped
+            return
+        finally:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(on_end, final)
+
+    def stats(self) -> dict[str, Any]:
+        alive = 0
+        with contextlib.suppress(Exception):
+            alive = sum(1 for node in ray.nodes() if node.get("Alive"))
+        cpus = ray.cluster_resources().get("CPU", 0) if ray.is_initialized() else 0
+        return {"executor": self.name, "workers": self.size, "nodes_alive": alive,
+                "cluster_cpus": cpus, "tasks_lost": self.lost}
+
+    def worker_pids(self) -> list[int]:
+        return []
+
+    def shutdown(self) -> None:
+        self._consumers.shutdown(wait=False, cancel_futures=True)
+
+
+class ClusterCache:
+    """The classroom cache as one named actor on the cluster, shared by every replica.
+
+    The first replica to start creates it (with its own size); later ones find it by
+    name. ``namespace`` separates classes sharing one cluster (and tests from each other).
+    """
+
+    def __init__(self, namespace: str, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.actor = ray.remote(num_cpus=0)(RunCache).options(
+            name=CACHE_ACTOR, namespace=namespace, lifetime="detached", get_if_exists=True,
+        ).remote(max_bytes)
+
+    async def get(self, key: str) -> Any:
+        return await self.actor.get.remote(key)
+
+    def put(self, key: str, events: list[Event], size: int, offsets: list[float]) -> None:
+        self.actor.put.remote(key, events, size, offsets)  # fire and forget
+
+    async def stats(self) -> dict[str, int]:
+        return await self.actor.stats.remote()
+
+    def close(self) -> None:
+        pass
