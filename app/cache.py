@@ -1,13 +1,18 @@
 """The classroom cache: finished runs, replayed to the next student who asks.
 
 Runs are deterministic (same demo, same parameters, same frames), so a finished run
-is kept as its list of events in an LRU bounded by the bytes it holds.
+is kept as its list of events in an LRU bounded by the bytes it holds. On a cluster the
+same store also knows which runs some replica is computing, so that others follow them
+(:class:`SharedRuns`) instead of computing them again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 Event = tuple[str, Any]
@@ -66,21 +71,131 @@ class RunCache:
 
 
 class InProcessCache:
-    """The classroom cache of one server process (the default: no cluster).
+    """The run store of one server process (the default: no cluster, no other replicas).
 
-    Async like the cluster's shared cache (app/executors/ray_cluster.py), so the job
-    runner treats both alike.
+    A run store answers :class:`app.jobs.JobRunner`: is this run finished (replay it),
+    being computed elsewhere (follow it), or ours to compute (claim it)? Alone, nothing is
+    ever computed elsewhere; the cluster's store (:class:`SharedRuns`) is the full story.
     """
+
+    shared = False  # no other replica follows our runs
 
     def __init__(self, max_bytes: int) -> None:
         self.runs = RunCache(max_bytes)
         self.max_bytes = max_bytes
 
-    async def get(self, key: str) -> Recording | None:
-        return self.runs.get(key)
+    async def claim(self, key: str, owner: str, lease: float) -> tuple[str, Recording | None]:
+        recording = self.runs.get(key)
+        return ("cached", recording) if recording is not None else ("claimed", None)
 
-    def put(self, key: str, events: list[Event], size: int, offsets: list[float]) -> None:
-        self.runs.put(key, events, size, offsets)
+    def append(self, key: str, owner: str, events: list[Event]) -> None:
+        pass
+
+    def finish(self, key: str, owner: str, recording: Recording | None) -> None:
+        if recording is not None:
+            self.runs.put(key, recording.events, recording.size, recording.offsets)
+
+    async def follow(self, key: str, start: int, follower: str) -> tuple[list[Event], str]:
+        return [], "gone"
+
+    async def watchers(self, key: str) -> int:
+        return 0
 
     async def stats(self) -> dict[str, int]:
         return self.runs.stats()
+
+
+@dataclass
+class LiveRun:
+    """A run some replica is computing: its events so far, and who follows them."""
+
+    owner: str
+    lease: float  # seconds without news after which the owner is presumed gone
+    events: list[Event] = field(default_factory=list)
+    state: str = "running"  # running → done (ended with its final event) or gone
+    touched: float = field(default_factory=time.monotonic)
+    watchers: dict[str, float] = field(default_factory=dict)  # follower → last poll
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def touch(self) -> None:
+        self.touched = time.monotonic()
+        changed, self.changed = self.changed, asyncio.Event()
+        changed.set()  # wake every follower waiting for news
+
+    def stale(self) -> bool:
+        return self.state == "running" and time.monotonic() - self.touched > self.lease
+
+
+class SharedRuns:
+    """The run store of a cluster: one instance, as a named Ray actor, for every replica.
+
+    It holds finished runs (an LRU, :class:`RunCache`) and the runs being computed: the
+    replica that claims a run computes it and appends its events here; any other replica
+    asked for the same run follows those events instead of computing it again. A run
+    whose owner stops reporting for its lease is given up, and may be claimed anew.
+    """
+
+    WATCH_SECONDS = 3.0  # a follower that has not polled for this long has left
+    ENDED_KEPT = 256  # ended runs kept for followers still reading their tail
+
+    def __init__(self, max_bytes: int) -> None:
+        self.runs = RunCache(max_bytes)
+        self.live: dict[str, LiveRun] = {}
+        self.ended: OrderedDict[str, LiveRun] = OrderedDict()
+
+    async def claim(self, key: str, owner: str, lease: float) -> tuple[str, Recording | None]:
+        recording = self.runs.get(key)
+        if recording is not None:
+            return "cached", recording
+        run = self.live.get(key)
+        if run is not None and not run.stale():
+            return "computing", None
+        if run is not None:
+            self._end(key, run, "gone")
+        self.live[key] = LiveRun(owner, lease)
+        return "claimed", None
+
+    async def append(self, key: str, owner: str, events: list[Event]) -> None:
+        run = self.live.get(key)
+        if run is not None and run.owner == owner:
+            run.events.extend(events)
+            run.touch()
+
+    async def finish(self, key: str, owner: str, recording: Recording | None) -> None:
+        run = self.live.get(key)
+        if run is None or run.owner != owner:
+            return
+        if recording is not None:
+            self.runs.put(key, recording.events, recording.size, recording.offsets)
+        final = bool(run.events) and run.events[-1][0] in ("done", "error")
+        self._end(key, run, "done" if final else "gone")
+
+    def _end(self, key: str, run: LiveRun, state: str) -> None:
+        del self.live[key]
+        run.state = state
+        run.touch()
+        self.ended[key] = run
+        while len(self.ended) > self.ENDED_KEPT:
+            self.ended.popitem(last=False)
+
+    async def follow(self, key: str, start: int, follower: str,
+                     wait: float = 1.0) -> tuple[list[Event], str]:
+        """Events of ``key`` from index ``start``, waiting up to ``wait`` s for news."""
+        run = self.live.get(key) or self.ended.get(key)
+        if run is None:
+            return [], "gone"
+        run.watchers[follower] = time.monotonic()
+        if len(run.events) <= start and run.state == "running":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(run.changed.wait(), wait)
+        return run.events[start:], "gone" if run.stale() else run.state
+
+    async def watchers(self, key: str) -> int:
+        run = self.live.get(key)
+        if run is None:
+            return 0
+        now = time.monotonic()
+        return sum(now - seen < self.WATCH_SECONDS for seen in run.watchers.values())
+
+    async def stats(self) -> dict[str, int]:
+        return {**self.runs.stats(), "computing": len(self.live)}

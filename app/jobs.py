@@ -16,12 +16,13 @@ import asyncio
 import contextlib
 import math
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.cache import Event, event_size
+from app.cache import Event, Recording, event_size
 from app.demos.base import Demo, DemoParams
 from app.executors.job import KILL_AFTER_SECONDS, JobSpec
 
@@ -48,6 +49,8 @@ class Job:
     state: str = "queued"  # queued → running → finished
     cancelled: bool = False
     execution: Any = None  # the executor's handle while running
+    follower: asyncio.Task | None = None  # set when another replica computes this run
+    outbox: list[Event] = field(default_factory=list)  # events not yet in the cluster store
     kill_timer: asyncio.TimerHandle | None = None
     subscribers: list[Subscription] = field(default_factory=list)
     recorded: list[Event] = field(default_factory=list)
@@ -98,7 +101,8 @@ class JobRunner:
     def __init__(self, executor: Any, cache: Any, max_jobs: int, max_queue: int,
                  job_seconds: float, max_frames: int) -> None:
         self.executor = executor
-        self.cache = cache
+        self.cache = cache  # a run store: app.cache.InProcessCache or the cluster's
+        self.replica = uuid.uuid4().hex  # this server, among replicas sharing a store
         self.max_jobs = max_jobs
         self.max_queue = max_queue
         self.job_seconds = job_seconds
@@ -114,26 +118,38 @@ class JobRunner:
 
     async def submit(self, demo: Demo, params: DemoParams,
                      may_compute: Callable[[], None] = lambda: None) -> Subscription:
-        """Replay, join an identical job, or start or queue a new one.
+        """Join an identical job, replay, follow another replica, or start or queue a job.
 
         ``may_compute`` is called only when this request would start a computation, and
         may raise to refuse it (a client over its rate); a full runner raises RunnerFull.
         """
         key = run_key(demo, params)
-        recording = await self.cache.get(key)
-        if recording is not None:
+        shared = self._inflight.get(key)
+        if shared is not None and shared.recording:
+            return shared.subscribe("hit")
+        status, recording = await self.cache.claim(key, self.replica, self._lease())
+        if status == "cached":
             replay = Subscription(None, "hit", replay_offsets=recording.offsets)
             for event in recording.events:
                 replay.events.put_nowait(event)
             return replay
         # From here on nothing awaits: admission is atomic on the event loop.
-        shared = self._inflight.get(key)
+        shared = self._inflight.get(key)  # started here while the store answered
         if shared is not None and shared.recording:
             return shared.subscribe("hit")
-        may_compute()
-        if len(self._running) >= self.max_jobs and len(self._waiting) >= self.max_queue:
-            raise RunnerFull(retry_after=self._retry_after())
         job = Job(demo, params, key, record_limit=self.cache.max_bytes // 4)
+        if status == "computing":  # by another replica: follow it, costing no slot
+            self._inflight[key] = job
+            job.state, job.started = "running", time.monotonic()
+            job.follower = asyncio.ensure_future(self._follow(job))
+            return job.subscribe("hit")
+        try:
+            may_compute()
+            if len(self._running) >= self.max_jobs and len(self._waiting) >= self.max_queue:
+                raise RunnerFull(retry_after=self._retry_after())
+        except BaseException:
+            self.cache.finish(key, self.replica, None)  # give the claim back
+            raise
         self._inflight[key] = job
         subscription = job.subscribe("miss")
         if len(self._running) < self.max_jobs:
@@ -143,6 +159,31 @@ class JobRunner:
             job.publish(("queued", {"position": len(self._waiting)}))
         return subscription
 
+    def _lease(self) -> float:
+        # How long other replicas wait without news before they give up on our run.
+        return self.job_seconds + KILL_AFTER_SECONDS + 10
+
+    async def _follow(self, job: Job) -> None:
+        """Relay the events of a run another replica computes, through the cluster store."""
+        index, state = 0, "running"
+        try:
+            while state == "running" and not job.cancelled:
+                events, state = await self.cache.follow(job.key, index, self.replica)
+                index += len(events)
+                for event in events:
+                    job.publish(event)
+            if state == "gone" and not job.cancelled:
+                job.publish(("error", {"message": "The run you joined was stopped on another "
+                                       "server; press Run again to compute it here."}))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the store is unreachable: say so, do not hang
+            job.publish(("error", {"message": f"Lost the run's stream: {exc}"}))
+        finally:
+            job.state = "finished"
+            if self._inflight.get(job.key) is job:
+                del self._inflight[job.key]
+
     def release(self, subscription: Subscription) -> None:
         """A client left (or pressed Stop); a job nobody listens to is cancelled."""
         job = subscription.job
@@ -151,13 +192,35 @@ class JobRunner:
         job.subscribers.remove(subscription)
         if job.subscribers or job.state == "finished":
             return
-        self._cancel(job)
+        if job.follower is not None:  # nobody here watches another replica's run
+            job.cancelled = True
+            job.follower.cancel()
+        elif self.cache.shared and job.state == "running":
+            # Students on other replicas may be following this run: stop only without them.
+            asyncio.ensure_future(self._cancel_when_unwatched(job))
+            return
+        else:
+            self._cancel(job)
+        self._forget(job)
+
+    def _forget(self, job: Job) -> None:
         if self._inflight.get(job.key) is job:
             del self._inflight[job.key]
         if job.state == "queued" and job in self._waiting:
             self._waiting.remove(job)
             job.state = "finished"
+            self.cache.finish(job.key, self.replica, None)
             self._announce_positions()
+
+    async def _cancel_when_unwatched(self, job: Job) -> None:
+        with contextlib.suppress(Exception):  # an unreachable store: stop the job anyway
+            while job.state != "finished" and not job.subscribers:
+                if await self.cache.watchers(job.key) == 0:
+                    break
+                await asyncio.sleep(1.0)
+        if job.state != "finished" and not job.subscribers:
+            self._cancel(job)
+            self._forget(job)
 
     def _cancel(self, job: Job) -> None:
         """Ask the job to stop; one that has not stopped soon after is killed."""
@@ -186,11 +249,26 @@ class JobRunner:
         self._running.add(job)
         spec = JobSpec(job.demo, job.params, self.job_seconds, self.max_frames)
         job.execution = self.executor.execute(
-            spec, job.publish, lambda final: self._end(job, final))
-        # The demo's own budget check ends it at job_seconds (+ a grace for demos that
-        # forget); one stuck inside a single operation is killed a little after that.
-        self._kill_at(job, self.job_seconds + KILL_AFTER_SECONDS,
-                      f"ran past its time budget of {self.job_seconds:g} s")
+            spec, lambda event: self._publish(job, event), lambda final: self._end(job, final))
+
+    def _publish(self, job: Job, event: Event) -> None:
+        if event[0] == "started":  # a worker has begun: the budget runs from now
+            # The demo's own budget check ends it at job_seconds (+ a grace for demos
+            # that forget); one stuck inside a single operation is killed after that.
+            if not job.cancelled:
+                self._kill_at(job, self.job_seconds + KILL_AFTER_SECONDS,
+                              f"ran past its time budget of {self.job_seconds:g} s")
+            return
+        job.publish(event)
+        if self.cache.shared:  # other replicas may follow: batch events to the store
+            if not job.outbox:
+                asyncio.get_running_loop().call_later(0.05, self._flush, job)
+            job.outbox.append(event)
+
+    def _flush(self, job: Job) -> None:
+        if job.outbox:
+            self.cache.append(job.key, self.replica, job.outbox)
+            job.outbox = []
 
     def _end(self, job: Job, final: Event | None) -> None:
         # The last event and the bookkeeping happen together, so a client that reacts
@@ -198,7 +276,8 @@ class JobRunner:
         if final is not None:
             if final[0] == "done":
                 job.outcome = final[1]
-            job.publish(final)
+            self._publish(job, final)
+        self._flush(job)
         job.state = "finished"
         if job.kill_timer is not None:
             job.kill_timer.cancel()
@@ -206,8 +285,9 @@ class JobRunner:
         if self._inflight.get(job.key) is job:
             del self._inflight[job.key]
         # Only complete, unhurried runs are the deterministic answer worth replaying.
-        if job.outcome and job.outcome.get("stopped") is None and job.recording:
-            self.cache.put(job.key, job.recorded, job.recorded_bytes, job.recorded_at)
+        keep = job.outcome and job.outcome.get("stopped") is None and job.recording
+        self.cache.finish(job.key, self.replica, Recording(
+            job.recorded, job.recorded_bytes, job.recorded_at) if keep else None)
         while self._waiting and len(self._running) < self.max_jobs:
             self._start(self._waiting.popleft())
         self._announce_positions()
@@ -217,8 +297,10 @@ class JobRunner:
             waiting.publish(("queued", {"position": position}))
 
     def shutdown(self) -> None:
-        for job in list(self._running) + list(self._waiting):
+        for job in list(self._running) + list(self._waiting) + list(self._inflight.values()):
             job.cancelled = True
+            if job.follower is not None:
+                job.follower.cancel()
             if job.execution is not None:
                 with contextlib.suppress(Exception):
                     job.execution.cancel()

@@ -60,6 +60,15 @@ def client() -> Iterator[TestClient]:
 
 
 @pytest.fixture
+def in_process_client() -> Iterator[TestClient]:
+    """A client whose jobs run in threads of this process (LIVEGRAD_EXECUTOR=threads), for
+    the few tests that patch a demo or fill its model cache here: worker processes would
+    not see what the test changed."""
+    with make_client(max_jobs=2, max_queue=4, job_seconds=30, executor="threads") as c:
+        yield c
+
+
+@pytest.fixture
 def lessons_dir(tmp_path: Path) -> Path:
     return tmp_path
 

@@ -11,7 +11,7 @@ import pytest
 
 from app.demos import registry
 from app.demos.base import DemoParams
-from app.jobs import encode_frame
+from app.executors.job import encode_frame
 from app.lessons import LessonLibrary, parse_lesson
 from app.params import ParamsError
 from tests.helpers import LESSONS, extreme_params, run_to_done

@@ -221,7 +221,7 @@ def crf_models_in_cache() -> Iterator[dict[str, Any]]:
         crf_tagger._CACHE.pop(key, None)
 
 
-def test_every_sentence_is_tagged_or_refused(client, crf_models_in_cache):
+def test_every_sentence_is_tagged_or_refused(in_process_client, crf_models_in_cache):
     demo = registry()["crf-tagger"]
     text = st.one_of(sentences(), from_schema(demo.schema()["properties"]["sentence"]))
 
@@ -232,7 +232,7 @@ def test_every_sentence_is_tagged_or_refused(client, crf_models_in_cache):
     @example(sentence="zzyzx qwfp")
     def tag(sentence: str) -> None:
         body = {**crf_models_in_cache, "sentence": sentence}
-        response = client.post("/api/demos/crf-tagger/run", json=body)
+        response = in_process_client.post("/api/demos/crf-tagger/run", json=body)
         check_outcome(demo, body, response)
         if response.status_code == 200:
             result = response.json()["result"]

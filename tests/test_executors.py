@@ -12,7 +12,7 @@ import signal
 
 import httpx
 
-from tests.helpers import LiveServer, ServerProcess, eventually, sse_events
+from tests.helpers import HEAVY, LiveServer, ServerProcess, eventually, sse_events
 
 SLOW = {"steps": 100000, "delay": 0.01}  # about 17 minutes if nobody stops it
 
@@ -90,3 +90,21 @@ def test_replicas_on_one_cluster_share_finished_runs(ray_cluster):
         assert computed.headers["x-cache"] == "miss" and replayed.headers["x-cache"] == "hit"
         assert replayed.json()["result"] == computed.json()["result"]
         assert httpx.get(f"{b.url}/healthz").json()["cache"]["hits"] >= 1
+
+
+def test_a_run_computing_through_one_replica_is_followed_not_recomputed_by_another(
+        ray_cluster):
+    body = {**HEAVY, "seed": 8}  # many seconds of work: still computing when B is asked
+    settings = {"ray_address": ray_cluster, "ray_namespace": "test-follow", "max_jobs": 1,
+                "job_seconds": 6}
+    with ServerProcess(**settings) as a, ServerProcess(**settings) as b:
+        with httpx.stream("POST", f"{a.url}/api/demos/kmeans-elbow/stream", json=body,
+                          timeout=60) as computing:
+            events = sse_events(computing.iter_lines())
+            assert next(events)[0] == "frame"
+            followed = httpx.post(f"{b.url}/api/demos/kmeans-elbow/run", json=body,
+                                  timeout=60)
+            assert followed.headers["x-cache"] == "hit"
+            assert httpx.get(f"{b.url}/healthz").json()["jobs"]["running"] == 0
+            original = [data for name, data in events if name == "done"][0]
+        assert followed.json() == original  # the same run: frames, result, its seconds

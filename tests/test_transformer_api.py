@@ -134,7 +134,8 @@ def test_beam_search_refuses_a_width_out_of_range(client):
     assert "beam_width" in response.text and "8" in response.text
 
 
-def test_a_diverged_transformer_reports_nan_loss_and_a_gap_in_the_curve(client, monkeypatch):
+def test_a_diverged_transformer_reports_nan_loss_and_a_gap_in_the_curve(in_process_client,
+                                                                       monkeypatch):
     # No setting of the demo diverges reliably, so the loss is made NaN from step 11 on.
     from app.demos import transformer_train
     from app.ml.tiny_transformer import TrainStep, training_steps
@@ -145,7 +146,8 @@ def test_a_diverged_transformer_reports_nan_loss_and_a_gap_in_the_curve(client, 
 
     monkeypatch.setattr(transformer_train, "training_steps", diverging)
     body = {"steps": 20, "early_stop": False, "seed": 12345}
-    events = read_stream(client, "/api/demos/transformer-train/stream", params=body)
+    events = read_stream(in_process_client, "/api/demos/transformer-train/stream",
+                         params=body)
     frames = [data for event, data in events if event == "frame"]
     losses = [y for f in frames if f["charts"].get("loss", {}).get("op") == "extend"
               for y in f["charts"]["loss"]["y"][0]]

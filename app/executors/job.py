@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,11 +50,14 @@ def encode_frame(frame: dict[str, Any]) -> str:
 def job_events(spec: JobSpec, ctx: RunContext) -> Iterator[Event]:
     """Run ``spec`` to its end, yielding its events; ``ctx.cancelled`` stops it quietly.
 
-    The budget starts now (``ctx.deadline`` is set here, on the clock of the machine
-    that computes). A demo that raises ends with an ``error`` event, not an exception.
+    The first event, ``("started", {"pid", "host"})``, says who computes it; the runner
+    keeps it to itself. The budget starts then (``ctx.deadline`` is set here, on the
+    clock of the machine that computes), so a worker's own start-up is not charged to
+    the student. A demo that raises ends with an ``error`` event, not an exception.
     """
     started = time.monotonic()
     ctx.deadline = started + spec.job_seconds
+    yield "started", {"pid": os.getpid(), "host": socket.gethostname()}
     try:
         outcome = yield from _frames(spec, ctx)
     except Exception as exc:  # a demo bug must end the stream, not hang it
@@ -122,6 +126,3 @@ def died_message(title: str, exitcode: int | None, killed_for: str | None) -> st
         how = f"exited (code {exitcode})" if exitcode is not None else "was lost"
     return f"{title} stopped: the process computing it {how}. Try again or use smaller settings."
 
-
-def worker_identity() -> dict[str, Any]:
-    return {"pid": os.getpid()}

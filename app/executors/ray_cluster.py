@@ -7,9 +7,9 @@ through Ray's streaming generator while it computes. Stop and disconnect cancel 
 force-cancelled, which kills its worker process. A worker or node that dies surfaces as
 a Ray error on the next event, and the stream ends with ``error``.
 
-Web replicas pointed at one cluster share finished runs through one named, detached
-actor holding the classroom cache (:class:`app.cache.RunCache`), so a run computed
-through one replica replays through any other.
+Web replicas pointed at one cluster share runs through one named, detached actor
+(:class:`app.cache.SharedRuns`): a run computed through one replica replays through any
+other, and a run being computed through one is followed, not recomputed, by the others.
 
 Ray is an optional extra: ``pip install -e ".[cluster]"``.
 """
@@ -27,7 +27,7 @@ from typing import Any
 import ray
 import ray.exceptions
 
-from app.cache import Event, RunCache
+from app.cache import Event, SharedRuns
 from app.executors.job import JobSpec, died_message
 
 log = logging.getLogger("livegrad.executors")
@@ -44,11 +44,10 @@ def connect(address: str) -> None:
 
 @ray.remote(num_returns="streaming", max_retries=0, num_cpus=1)
 def run_on_ray(spec: JobSpec, threads: int):  # noqa: ANN201 (a Ray streaming task)
-    """One job as a Ray task: first who computes it, then the job's events."""
+    """One job as a Ray task: the job's events, the first saying who computes it."""
     from app.demos.base import RunContext
     from app.executors.job import job_events
 
-    yield "worker", {"pid": os.getpid(), "node": ray.util.get_node_ip_address()}
     _warm(threads)
     yield from job_events(spec, RunContext())
 
@@ -80,7 +79,6 @@ class RayExecution:
         self.cancelled = False
         self.killed_for: str | None = None
         self.pid: int | None = None
-        self.node: str | None = None
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -124,9 +122,9 @@ class RayExecutor:
         try:
             for ref in execution.generator:
                 event = ray.get(ref)
-                if event[0] == "worker":
-                    execution.pid, execution.node = event[1]["pid"], event[1]["node"]
-                elif event[0] in ("done", "error"):
+                if event[0] == "started":
+                    execution.pid = event[1]["pid"]
+                if event[0] in ("done", "error"):
                     final = event
                 else:
                     loop.call_soon_threadsafe(on_event, event)
@@ -158,26 +156,36 @@ class RayExecutor:
 
 
 class ClusterCache:
-    """The classroom cache as one named actor on the cluster, shared by every replica.
+    """The run store as one named actor on the cluster (:class:`app.cache.SharedRuns`),
+    shared by every replica: finished runs replay anywhere, and a run being computed
+    through one replica is followed, not recomputed, through the others.
 
     The first replica to start creates it (with its own size); later ones find it by
     name. ``namespace`` separates classes sharing one cluster (and tests from each other).
     """
 
+    shared = True
+
     def __init__(self, namespace: str, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.actor = ray.remote(num_cpus=0)(RunCache).options(
+        self.actor = ray.remote(num_cpus=0)(SharedRuns).options(
             name=CACHE_ACTOR, namespace=namespace, lifetime="detached", get_if_exists=True,
         ).remote(max_bytes)
 
-    async def get(self, key: str) -> Any:
-        return await self.actor.get.remote(key)
+    async def claim(self, key: str, owner: str, lease: float) -> tuple[str, Any]:
+        return await self.actor.claim.remote(key, owner, lease)
 
-    def put(self, key: str, events: list[Event], size: int, offsets: list[float]) -> None:
-        self.actor.put.remote(key, events, size, offsets)  # fire and forget
+    def append(self, key: str, owner: str, events: list[Event]) -> None:
+        self.actor.append.remote(key, owner, events)  # fire and forget, in order
+
+    def finish(self, key: str, owner: str, recording: Any) -> None:
+        self.actor.finish.remote(key, owner, recording)
+
+    async def follow(self, key: str, start: int, follower: str) -> tuple[list[Event], str]:
+        return await self.actor.follow.remote(key, start, follower)
+
+    async def watchers(self, key: str) -> int:
+        return await self.actor.watchers.remote(key)
 
     async def stats(self) -> dict[str, int]:
         return await self.actor.stats.remote()
-
-    def close(self) -> None:
-        pass
