@@ -23,6 +23,7 @@ from tests.helpers import (  # noqa: F401  (re-exported)
     LESSONS,
     TEST_DEMOS,
     LiveServer,
+    eventually,
     free_port,
     make_client,
     read_stream,
@@ -74,30 +75,38 @@ def lessons_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[str]:
-    """A real Ray cluster on 127.0.0.1 (``ray start --head``), for the whole session.
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Ray cluster on 127.0.0.1 (``ray start --head --block``), for the session.
 
     Its workers import ``app`` and ``tests`` from this checkout, and find the slow demo's
-    progress file through the environment, like the pool's workers.
+    progress file through the environment, like the pool's workers. It has a temp dir of
+    its own and is stopped by ending its ``ray start`` process, so another Ray on this
+    machine is left alone (``ray stop`` would stop them all).
     """
     ray_command = str(Path(sys.executable).with_name("ray"))
     port = free_port()
     # No token: the cluster listens on loopback only, for this test session.
     os.environ["RAY_AUTH_MODE"] = "disabled"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
-    subprocess.run(
-        [ray_command, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
-         "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"],
-        cwd=ROOT, env=env, check=True, capture_output=True, timeout=120,
+    head = subprocess.Popen(
+        [ray_command, "start", "--head", "--block", f"--port={port}",
+         "--node-ip-address=127.0.0.1", "--num-cpus=2", "--include-dashboard=false",
+         "--disable-usage-stats", f"--temp-dir={tmp_path_factory.mktemp('ray')}"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+    address = f"127.0.0.1:{port}"
     try:
-        yield f"127.0.0.1:{port}"
+        eventually(lambda: head.poll() is not None or subprocess.run(
+            [ray_command, "status", f"--address={address}"], env=env,
+            capture_output=True).returncode == 0, "the Ray head answers")
+        assert head.poll() is None, "ray start --head exited"
+        yield address
     finally:
         import ray
 
         ray.shutdown()
-        subprocess.run([ray_command, "stop", "--force"], env=env, capture_output=True,
-                       timeout=120)
+        head.terminate()  # --block: ending it stops every process of this cluster
+        head.wait(timeout=60)
 
 
 _namespaces = itertools.count(1)
