@@ -37,6 +37,9 @@ def test_jobs_compute_outside_the_web_process(executor, test_demos):
         pids = {frame["metrics"]["pid"] for frame in frames}
         assert len(frames) == 4 and len(pids) == 1 and os.getpid() not in pids
         assert health(http)["executor"]["executor"] == ("ray" if executor else "processes")
+        if executor:  # the cluster's nodes, as /healthz reports them
+            eventually(lambda: health(http)["executor"].get("nodes_alive") == 1, "one node")
+            assert health(http)["executor"]["cluster_cpus"] == 2
 
 
 def test_a_worker_killed_mid_run_ends_the_stream_with_an_error_and_is_replaced(

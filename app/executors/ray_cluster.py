@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -101,10 +102,13 @@ class RayExecutor:
         self._consumers = ThreadPoolExecutor(max_workers=size, thread_name_prefix="ray-job")
         self.loop: asyncio.AbstractEventLoop | None = None
         self.lost = 0
+        self._cluster: dict[str, Any] = {}
+        self._closed = threading.Event()
 
     def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         connect(self.address)
+        threading.Thread(target=self._watch_cluster, name="ray-nodes", daemon=True).start()
         # Start (and warm) as many workers as this replica may use at once.
         ray.get([warm_up.remote(self.threads) for _ in range(self.size)])
 
@@ -141,17 +145,25 @@ class RayExecutor:
                 loop.call_soon_threadsafe(on_end, final)
 
     def stats(self) -> dict[str, Any]:
-        alive = 0
-        with contextlib.suppress(Exception):
-            alive = sum(1 for node in ray.nodes() if node.get("Alive"))
-        cpus = ray.cluster_resources().get("CPU", 0) if ray.is_initialized() else 0
-        return {"executor": self.name, "workers": self.size, "nodes_alive": alive,
-                "cluster_cpus": cpus, "tasks_lost": self.lost}
+        return {"executor": self.name, "workers": self.size, **self._cluster,
+                "tasks_lost": self.lost}
+
+    def _watch_cluster(self) -> None:
+        """Ask the cluster about its nodes every few seconds, off the event loop:
+        /healthz must stay cheap, and each question is a round trip to the head."""
+        while True:
+            with contextlib.suppress(Exception):
+                nodes = [node for node in ray.nodes() if node.get("Alive")]
+                self._cluster = {"nodes_alive": len(nodes), "cluster_cpus": sum(
+                    node.get("Resources", {}).get("CPU", 0) for node in nodes)}
+            if self._closed.wait(2.0):
+                return
 
     def worker_pids(self) -> list[int]:
         return []
 
     def shutdown(self) -> None:
+        self._closed.set()
         self._consumers.shutdown(wait=False, cancel_futures=True)
 
 
