@@ -54,6 +54,9 @@ def worker_main(conn: Connection, threads: int) -> None:
     from app.demos.base import RunContext
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server to handle
+    # Workers fill every core; the web process beside them must still answer at once
+    # (a lesson page's p95 with two busy workers: 30 ms at equal priority, 10-19 ms here).
+    os.nice(10)
     registry()
     warm_up_torch(threads)
     jobs: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()

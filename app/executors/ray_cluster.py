@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,10 +38,21 @@ CACHE_ACTOR = "run-cache"
 
 
 def connect(address: str) -> None:
-    """Join the cluster at ``address`` once per process (several apps may share it)."""
-    if not ray.is_initialized():
-        ray.init(address=address, namespace="livegrad", log_to_driver=False,
-                 logging_level=logging.WARNING)
+    """Join the cluster at ``address`` once per process (several apps may share it).
+
+    ``ray.init`` on the main thread installs its own SIGTERM handler (``sys.exit``),
+    which would cut uvicorn's graceful shutdown short (open streams dropped, a traceback,
+    exit code 15 on ``docker stop``): the server's handlers are put back afterwards.
+    """
+    if ray.is_initialized():
+        return
+    main = threading.current_thread() is threading.main_thread()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    ray.init(address=address, namespace="livegrad", log_to_driver=False,
+             logging_level=logging.WARNING)
+    if main:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 @ray.remote(num_returns="streaming", max_retries=0, num_cpus=1)
@@ -97,6 +109,8 @@ class RayExecutor:
 
     name = "ray"
 
+    # One torch thread per task, as each task asks Ray for one CPU: Ray then never puts
+    # more torch threads on a node than it has cores.
     def __init__(self, address: str, size: int, threads: int = 1) -> None:
         self.address, self.size, self.threads = address, size, threads
         self._consumers = ThreadPoolExecutor(max_workers=size, thread_name_prefix="ray-job")
