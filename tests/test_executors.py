@@ -93,6 +93,8 @@ def test_replicas_on_one_cluster_share_finished_runs(ray_cluster):
         assert computed.headers["x-cache"] == "miss" and replayed.headers["x-cache"] == "hit"
         assert replayed.json()["result"] == computed.json()["result"]
         assert httpx.get(f"{b.url}/healthz").json()["cache"]["hits"] >= 1
+    # Stopped as docker stop does (SIGTERM): a graceful shutdown, not Ray's sys.exit(15).
+    assert a.process.returncode == b.process.returncode == -signal.SIGTERM
 
 
 def test_a_run_computing_through_one_replica_is_followed_not_recomputed_by_another(
