@@ -107,7 +107,7 @@ def worker_main(conn: Connection, threads: int) -> None:
 class Execution:
     """A job handed to a worker: the runner may cancel it, or kill its worker."""
 
-    def __init__(self, pool: ProcessPool, worker: Worker, spec: JobSpec,
+    def __init__(self, pool: ProcessPool, worker: Worker | None, spec: JobSpec,
                  on_event: Callable[[Event], None], on_end: Callable[[Event | None], None]):
         self.id = next(_job_ids)
         self.pool, self.worker, self.spec = pool, worker, spec
@@ -115,17 +115,19 @@ class Execution:
         self.cancelled = False
         self.final: Event | None = None
 
-    @property
-    def pid(self) -> int | None:
-        return self.worker.process.pid
-
     def cancel(self) -> None:
         self.cancelled = True
-        self.worker.send(("cancel", self.id))
+        if self.worker is not None:  # else it waits for a worker: _assign passes it on
+            self.worker.send(("cancel", self.id))
 
     def kill(self, reason: str) -> None:
         """The job ignored its budget or a cancel: end its worker; a new one replaces it."""
-        self.worker.kill(reason)
+        if self.worker is not None:
+            self.worker.kill(reason)
+        elif self in self.pool.waiting:  # never started: nothing to kill, just end it
+            self.pool.waiting.remove(self)
+            self.on_end(None if self.cancelled else ("error", {"message": died_message(
+                self.spec.demo.title, None, reason)}))
 
 
 class Worker:
@@ -190,7 +192,7 @@ class ProcessPool:
                 on_end: Callable[[Event | None], None]) -> Execution:
         free = next((w for w in self.workers if w.execution is None and w.killed_for is None),
                     None)
-        execution = Execution(self, free, spec, on_event, on_end)  # type: ignore[arg-type]
+        execution = Execution(self, free, spec, on_event, on_end)
         if free is None:  # a worker is being replaced: the job waits for it
             self.waiting.append(execution)
         else:
