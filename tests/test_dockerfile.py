@@ -2,13 +2,15 @@
 
 Docker cannot build in CI, so these tests read the Dockerfile instead: hadolint
 must pass, and each promise (slim base, CPU torch, non-root user, port,
-healthcheck, command) is a check function. Every check is also run against a
-mutated copy of the real Dockerfile that breaks exactly that promise, which
-proves the check can fail.
+healthcheck, command, Ray for deploy/compose.yaml) is a check function. Every check
+is also run against a mutated copy of the real Dockerfile that breaks exactly that
+promise, which proves the check can fail. Last, what the image installs must cover
+what app/ imports.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shlex
@@ -18,9 +20,11 @@ import sys
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -105,13 +109,15 @@ def check_cpu_torch(ins: list[Instruction]) -> None:
     raise AssertionError("no RUN pip install of torch in the final stage")
 
 
+# `pip install .`, `-e .`, `-e ".[cluster]"`, `'.[${EXTRAS}]'`: the project itself.
+PROJECT_INSTALL = re.compile(r"pip install\b.*\s[\"']?\.(\s|$|\[|[\"'])")
+
+
 def check_torch_before_project(ins: list[Instruction]) -> None:
     """torch must be installed before `pip install .`, or PyPI's CUDA build comes in."""
     runs = [s.args for s in final_stage(ins) if s.keyword == "RUN"]
     torch_at = next((i for i, r in enumerate(runs) if re.search(r"\btorch==", r)), None)
-    project_at = next(
-        (i for i, r in enumerate(runs) if re.search(r"pip install\b.*\s\.(\s|$|\[)", r)), None
-    )
+    project_at = next((i for i, r in enumerate(runs) if PROJECT_INSTALL.search(r)), None)
     assert torch_at is not None, "torch is never installed"
     assert project_at is not None, "the project (`pip install .`) is never installed"
     assert torch_at < project_at, "the project is installed before the CPU torch"
@@ -185,6 +191,40 @@ def check_copies_app_files(ins: list[Instruction]) -> None:
         assert src not in ignored, f".dockerignore excludes {src}, which the Dockerfile copies"
 
 
+def project_extras(ins: list[Instruction]) -> set[str]:
+    """The extras the project is installed with, build args resolved to their defaults."""
+    stage = final_stage(ins)
+    args: dict[str, str] = {}
+    for step in stage:
+        if step.keyword == "ARG":
+            name, _, default = step.args.partition("=")
+            args[name.strip()] = default.strip().strip("\"'")
+    project = next((s.args for s in stage if s.keyword == "RUN" and PROJECT_INSTALL.search(s.args)),
+                   None)
+    assert project is not None, "the project (`pip install .`) is never installed"
+    words = [re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), ""), w)
+             for w in shlex.split(project)]
+    spec = next((w for w in words if w == "." or w.startswith(".[")), ".")
+    inside = spec[2:-1] if spec.startswith(".[") else ""
+    return {e.strip() for e in inside.split(",") if e.strip()}
+
+
+def check_cluster_extra(ins: list[Instruction]) -> None:
+    """deploy/compose.yaml runs Ray nodes from this image: Ray is in it by default, and it
+    does not phone home (LiveGrad is offline by design)."""
+    extras = project_extras(ins)
+    assert "cluster" in extras, f"the image installs extras {extras or '{}'}, not [cluster] (Ray)"
+    optional = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert any(Requirement(r).name == "ray" for r in optional.get("cluster", [])), (
+        "pyproject.toml's [cluster] extra does not install ray"
+    )
+    env = " ".join(s.args for s in final_stage(ins) if s.keyword == "ENV")
+    assert re.search(r"\bRAY_USAGE_STATS_ENABLED[= ]0\b", env), (
+        "ENV RAY_USAGE_STATS_ENABLED=0 is missing: Ray would try to report usage"
+    )
+
+
 CHECKS: dict[str, Callable[[list[Instruction]], None]] = {
     "slim_python_base": check_slim_python_base,
     "cpu_torch": check_cpu_torch,
@@ -195,6 +235,7 @@ CHECKS: dict[str, Callable[[list[Instruction]], None]] = {
     "cmd_runs_app": check_cmd_runs_app,
     "env": check_env,
     "copies_app_files": check_copies_app_files,
+    "cluster_extra": check_cluster_extra,
 }
 
 
@@ -282,9 +323,10 @@ MUTANTS = [
     ("torch_before_project", r"(?m)^RUN pip install --no-cache-dir torch.*$", ""),
     (
         "torch_before_project",
-        r"pip install --no-cache-dir -e \.",
+        r"pip install --no-cache-dir -e \S+",
         "pip install --no-cache-dir -e .[test]",
     ),
+    ("torch_before_project", r"pip install --no-cache-dir -e \S+", 'pip install -e ".[test]"'),
     ("non_root_user_before_cmd", r"(?m)^USER .*$", ""),
     ("non_root_user_before_cmd", r"(?m)^USER .*$", "USER root"),
     ("non_root_user_before_cmd", r"(?m)^USER .*$", "USER 0:0"),
@@ -304,6 +346,10 @@ MUTANTS = [
     ("cmd_runs_app", r'"--port", "8000"\]', '"--port", "9000"]'),
     ("env", r"PYTHONUNBUFFERED=1", "PYTHONUNBUFFERED=0"),
     ("copies_app_files", r"(?m)^COPY templates/.*$", ""),
+    ("cluster_extra", r"(?m)^ARG LIVEGRAD_EXTRAS=.*$", "ARG LIVEGRAD_EXTRAS="),
+    ("cluster_extra", r"(?m)^ARG LIVEGRAD_EXTRAS=.*$", "ARG LIVEGRAD_EXTRAS=bench"),
+    ("cluster_extra", r'-e "\.\[\$\{LIVEGRAD_EXTRAS\}\]"', "-e ."),
+    ("cluster_extra", r"RAY_USAGE_STATS_ENABLED=0", "RAY_USAGE_STATS_ENABLED=1"),
 ]
 
 
@@ -319,3 +365,86 @@ def test_check_fails_on_broken_dockerfile(
     assert count == 1, f"mutation {pattern!r} no longer matches the Dockerfile; update it"
     with pytest.raises(AssertionError):
         CHECKS[name](parse(mutated))
+
+
+# --- what the image installs covers what app/ imports -------------------------------
+
+
+def imported_modules(folder: Path) -> dict[str, str]:
+    """Top-level names of the absolute imports in ``folder``'s Python files → one file each."""
+    found: dict[str, str] = {}
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name.split(".")[0], str(path.relative_to(ROOT)))
+    return found
+
+
+def installed_closure(requirements: list[str]) -> set[str]:
+    """Distributions ``pip install`` of ``requirements`` brings in (read from this venv)."""
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    seen: set[str] = set()
+    todo = [(Requirement(r), "") for r in requirements]
+    while todo:
+        req, extra = todo.pop()
+        if req.marker and not req.marker.evaluate({"extra": extra}):
+            continue
+        key = norm(req.name)
+        extras = sorted(req.extras)
+        if (key, tuple(extras)) in seen:
+            continue
+        seen.add((key, tuple(extras)))
+        try:
+            requires = metadata.requires(req.name) or []
+        except metadata.PackageNotFoundError:
+            continue  # not installed here; nothing to follow
+        for line in requires:
+            for wanted in [""] + extras:
+                todo.append((Requirement(line), wanted))
+    return {name for name, _ in seen}
+
+
+def image_requirements(extras: set[str]) -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    optional = project.get("optional-dependencies", {})
+    return project["dependencies"] + [r for e in sorted(extras) for r in optional.get(e, [])]
+
+
+def missing_from_image(requirements: list[str]) -> list[str]:
+    """Modules app/ imports that no distribution of ``requirements`` provides."""
+    installed = installed_closure(requirements)
+    providers = metadata.packages_distributions()
+    missing = []
+    for module, where in imported_modules(ROOT / "app").items():
+        if module in sys.stdlib_module_names or module in {"app", "__future__"}:
+            continue
+        names = {re.sub(r"[-_.]+", "-", d).lower() for d in providers.get(module, [])}
+        if not names & installed:
+            missing.append(f"{where} imports {module} (from {sorted(names) or 'nowhere'})")
+    return missing
+
+
+def test_the_image_installs_what_app_imports(dockerfile_text: str) -> None:
+    """`pip install .` in the image brings only pyproject's dependencies (+ the extras it
+    names), not the [test] extra this venv has: an import they miss breaks the image."""
+    requirements = image_requirements(project_extras(parse(dockerfile_text)))
+    missing = missing_from_image(requirements)
+    assert not missing, (
+        "not installed by the Dockerfile's `pip install` (add it to pyproject.toml's "
+        "dependencies): " + "; ".join(missing)
+    )
+
+
+def test_the_import_check_can_fail() -> None:
+    requirements = image_requirements({"cluster"})
+    without = [r for r in requirements if Requirement(r).name not in {"pygments", "ray"}]
+    missing = " ".join(missing_from_image(without))
+    assert "imports ray " in missing and "imports pygments " in missing, missing
