@@ -91,6 +91,9 @@ class InProcessCache:
     def append(self, key: str, owner: str, events: list[Event]) -> None:
         pass
 
+    def touch(self, owner: str, keys: list[str]) -> None:
+        pass
+
     def finish(self, key: str, owner: str, recording: Recording | None) -> None:
         if recording is not None:
             self.runs.put(key, recording.events, recording.size, recording.offsets)
@@ -147,11 +150,10 @@ class SharedRuns:
         recording = self.runs.get(key)
         if recording is not None:
             return "cached", recording
-        run = self.live.get(key)
-        if run is not None and not run.stale():
+        for stale in [k for k, run in self.live.items() if run.stale()]:
+            self._end(stale, self.live[stale], "gone")  # its owner went away
+        if key in self.live:
             return "computing", None
-        if run is not None:
-            self._end(key, run, "gone")
         self.live[key] = LiveRun(owner, lease)
         return "claimed", None
 
@@ -160,6 +162,14 @@ class SharedRuns:
         if run is not None and run.owner == owner:
             run.events.extend(events)
             run.touch()
+
+    async def touch(self, owner: str, keys: list[str]) -> None:
+        """The owner is alive and still means to compute ``keys`` (queued or running)."""
+        now = time.monotonic()
+        for key in keys:
+            run = self.live.get(key)
+            if run is not None and run.owner == owner:
+                run.touched = now
 
     async def finish(self, key: str, owner: str, recording: Recording | None) -> None:
         run = self.live.get(key)
@@ -198,4 +208,5 @@ class SharedRuns:
         return sum(now - seen < self.WATCH_SECONDS for seen in run.watchers.values())
 
     async def stats(self) -> dict[str, int]:
-        return {**self.runs.stats(), "computing": len(self.live)}
+        return {**self.runs.stats(),
+                "computing": sum(not run.stale() for run in self.live.values())}

@@ -51,7 +51,9 @@ class Settings(BaseSettings):
         "(the default), or threads of the web process (for debugging a demo only).",
     )
     ray_address: str = Field(
-        "", description="Run jobs on this Ray cluster: auto, host:port or ray://host:10001.",
+        "", pattern=r"^(auto|[A-Za-z0-9_.\-\[\]:]+:[0-9]{1,5})?$",
+        description="Run jobs on this Ray cluster: auto (this machine is one of its nodes) "
+        "or the head's host:port. Not ray://: Ray Client cannot stream a task's results.",
     )
     ray_namespace: str = Field(
         "livegrad", pattern=r"^[A-Za-z0-9_.-]{1,64}$",

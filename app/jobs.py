@@ -26,6 +26,13 @@ from app.cache import Event, Recording, event_size
 from app.demos.base import Demo, DemoParams
 from app.executors.job import KILL_AFTER_SECONDS, JobSpec
 
+# Time a worker may take to begin a job handed to it (a Ray cluster may first start a
+# worker process and import torch), on top of the job's budget.
+STARTUP_SECONDS = 30.0
+
+
+HEARTBEAT_SECONDS = 5.0  # how often a replica tells the cluster store it is alive
+
 
 class RunnerFull(Exception):
     """Every slot is busy and the queue is full: the client should retry later."""
@@ -110,6 +117,9 @@ class JobRunner:
         self._running: set[Job] = set()
         self._waiting: deque[Job] = deque()
         self._inflight: dict[str, Job] = {}
+        self._beating: asyncio.Task | None = None
+        if cache.shared:
+            self._beating = asyncio.ensure_future(self._heartbeat())
 
     def stats(self) -> dict[str, int]:
         return {"running": len(self._running), "queued": len(self._waiting)}
@@ -156,22 +166,35 @@ class JobRunner:
             self._start(job)
         else:
             self._waiting.append(job)
-            job.publish(("queued", {"position": len(self._waiting)}))
+            self._publish(job, ("queued", {"position": len(self._waiting)}))
         return subscription
 
     def _lease(self) -> float:
-        # How long other replicas wait without news before they give up on our run.
-        return self.job_seconds + KILL_AFTER_SECONDS + 10
+        # How long other replicas wait without news before they give up on our run:
+        # a few heartbeats (queued and running runs are touched every HEARTBEAT_SECONDS).
+        return 4 * HEARTBEAT_SECONDS
+
+    async def _heartbeat(self) -> None:
+        """Tell the cluster store, every few seconds, which runs this replica still owns."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            owned = [key for key, job in self._inflight.items() if job.follower is None]
+            if owned:
+                self.cache.touch(self.replica, owned)
 
     async def _follow(self, job: Job) -> None:
         """Relay the events of a run another replica computes, through the cluster store."""
-        index, state = 0, "running"
+        index, state, news = 0, "running", time.monotonic()
         try:
             while state == "running" and not job.cancelled:
                 events, state = await self.cache.follow(job.key, index, self.replica)
                 index += len(events)
                 for event in events:
                     job.publish(event)
+                if events:
+                    news = time.monotonic()
+                elif time.monotonic() - news > self._lease():  # the store is unreachable
+                    state = "gone"
             if state == "gone" and not job.cancelled:
                 job.publish(("error", {"message": "The run you joined was stopped on another "
                                        "server; press Run again to compute it here."}))
@@ -250,12 +273,18 @@ class JobRunner:
         spec = JobSpec(job.demo, job.params, self.job_seconds, self.max_frames)
         job.execution = self.executor.execute(
             spec, lambda event: self._publish(job, event), lambda final: self._end(job, final))
+        # A worker that never begins (frozen, or stuck starting up) is killed too.
+        self._kill_at(job, self.job_seconds + KILL_AFTER_SECONDS + STARTUP_SECONDS,
+                      "did not start in time")
 
     def _publish(self, job: Job, event: Event) -> None:
         if event[0] == "started":  # a worker has begun: the budget runs from now
             # The demo's own budget check ends it at job_seconds (+ a grace for demos
             # that forget); one stuck inside a single operation is killed after that.
             if not job.cancelled:
+                if job.kill_timer is not None:
+                    job.kill_timer.cancel()
+                    job.kill_timer = None
                 self._kill_at(job, self.job_seconds + KILL_AFTER_SECONDS,
                               f"ran past its time budget of {self.job_seconds:g} s")
             return
@@ -294,9 +323,11 @@ class JobRunner:
 
     def _announce_positions(self) -> None:
         for position, waiting in enumerate(self._waiting, start=1):
-            waiting.publish(("queued", {"position": position}))
+            self._publish(waiting, ("queued", {"position": position}))
 
     def shutdown(self) -> None:
+        if self._beating is not None:
+            self._beating.cancel()
         for job in list(self._running) + list(self._waiting) + list(self._inflight.values()):
             job.cancelled = True
             if job.follower is not None:

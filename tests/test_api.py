@@ -169,7 +169,7 @@ def test_time_budget_stops_a_job_and_says_so(executor, test_demos):
 
 def test_full_runner_queues_then_refuses_with_retry_after(executor, test_demos):
     with LiveServer(max_jobs=1, max_queue=1, **executor) as server, httpx.Client(
-            base_url=server.url) as http:
+            base_url=server.url, timeout=60) as http:
         slow = {"steps": 2000, "delay": 0.01}
         first = http.send(http.build_request("POST", "/api/demos/test-slow/stream", json=slow),
                           stream=True)
@@ -205,7 +205,7 @@ STEPS_AFTER_LEAVING = 50
 
 def test_disconnect_stops_the_job_within_a_step(executor, test_demos):
     with LiveServer(max_jobs=1, max_queue=0, **executor) as server, httpx.Client(
-            base_url=server.url) as http:
+            base_url=server.url, timeout=60) as http:
         with http.stream("GET", "/api/demos/test-slow/stream",
                          params={"steps": 100000, "delay": 0.01}) as response:
             events = sse_events(response.iter_lines())
@@ -234,7 +234,7 @@ def test_a_client_that_gives_up_on_run_frees_its_slot(executor, test_demos):
     and a student closing a tab is not a server error in the teacher's log."""
     errors = Recorded()
     with LiveServer(max_jobs=1, max_queue=0, **executor) as server, httpx.Client(
-            base_url=server.url) as http:
+            base_url=server.url, timeout=60) as http:
         logging.getLogger("uvicorn.error").addHandler(errors)  # after uvicorn set up logging
         body = {"steps": 100000, "delay": 0.01}  # about 17 minutes if nobody stops it
         before = slow_steps()
@@ -276,3 +276,12 @@ def test_static_assets_are_gzipped_once_and_cached_for_a_year(client):
     stream = client.get("/api/demos/kmeans/stream", params={"k": 2},
                         headers={"accept-encoding": "gzip"})
     assert "content-encoding" not in stream.headers  # never buffer a stream to compress it
+
+
+def test_a_run_of_exactly_the_frame_limit_finishes_and_one_more_frame_is_cut(test_demos):
+    with make_client(max_jobs=1, max_frames=4) as client:
+        exact = client.post("/api/demos/test-slow/run", json={"steps": 3, "delay": 0}).json()
+        assert exact["frames"] == 4 and exact["stopped"] is None  # frame 0, then 3 steps
+        assert exact["result"] == {"steps": 3}
+        over = client.post("/api/demos/test-slow/run", json={"steps": 4, "delay": 0}).json()
+        assert over["frames"] == 4 and over["stopped"] == "frame_limit"

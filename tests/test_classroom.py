@@ -94,7 +94,7 @@ def test_rate_limit_per_client_and_trusted_proxy_only(test_demos):
 def test_runs_refused_because_the_class_is_full_do_not_count_against_the_rate(executor,
                                                                              test_demos):
     with LiveServer(max_jobs=1, max_queue=0, rate_per_minute=3, **executor) as server, httpx.Client(
-        base_url=server.url
+        base_url=server.url, timeout=60
     ) as http:
         slow = {"steps": 100000, "delay": 0.01}
         with http.stream("POST", "/api/demos/test-slow/stream", json=slow) as response:

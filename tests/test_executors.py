@@ -11,7 +11,10 @@ import os
 import signal
 
 import httpx
+import pytest
+from pydantic import ValidationError
 
+from app.config import Settings
 from tests.helpers import HEAVY, LiveServer, ServerProcess, eventually, sse_events
 
 SLOW = {"steps": 100000, "delay": 0.01}  # about 17 minutes if nobody stops it
@@ -113,3 +116,10 @@ def test_a_run_computing_through_one_replica_is_followed_not_recomputed_by_anoth
             assert httpx.get(f"{b.url}/healthz").json()["jobs"]["running"] == 0
             original = [data for name, data in events if name == "done"][0]
         assert followed.json() == original  # the same run: frames, result, its seconds
+
+
+@pytest.mark.parametrize("address", ["ray://head:10001", "http://head:8265", "head"])
+def test_a_ray_address_that_cannot_stream_is_refused_at_start(address):
+    with pytest.raises(ValidationError, match="ray_address"):
+        Settings(ray_address=address)
+    assert Settings(ray_address="10.0.0.5:6379").ray_address == "10.0.0.5:6379"

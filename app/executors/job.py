@@ -79,9 +79,6 @@ def _frames(spec: JobSpec, ctx: RunContext) -> Iterator[Event]:
         while True:
             if ctx.cancelled.is_set():
                 return None
-            if frames >= spec.max_frames:
-                stopped = "frame_limit"
-                break
             if time.monotonic() > ctx.deadline + GRACE_SECONDS:
                 stopped = "time_budget"
                 break
@@ -89,6 +86,9 @@ def _frames(spec: JobSpec, ctx: RunContext) -> Iterator[Event]:
                 frame = next(generator)
             except StopIteration as stop:
                 result = stop.value or {}
+                break
+            if frames >= spec.max_frames:  # a run of exactly max_frames frames finishes
+                stopped = "frame_limit"
                 break
             frames += 1
             yield "frame", encode_frame(frame)

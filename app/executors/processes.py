@@ -164,6 +164,8 @@ class Worker:
                 loop.call_soon_threadsafe(self.pool.received, self, message)
         except (EOFError, OSError):
             pass
+        except RuntimeError:  # the event loop is closed: the server has stopped
+            return
         self.process.join(timeout=5)
         with contextlib.suppress(RuntimeError):  # the loop is closed: the server stopped
             loop.call_soon_threadsafe(self.pool.died, self)

@@ -1,6 +1,7 @@
 """The cluster executor: jobs run as Ray tasks, on any machine of a Ray cluster.
 
-Chosen by ``LIVEGRAD_RAY_ADDRESS`` (``auto``, ``host:port`` or ``ray://host:10001``).
+Chosen by ``LIVEGRAD_RAY_ADDRESS`` (``auto`` or the head's ``host:port``; not ``ray://``,
+since Ray Client cannot stream a task's results).
 Each job is one task with ``num_returns="streaming"``: its events come back one by one
 through Ray's streaming generator while it computes. Stop and disconnect cancel the task
 (Ray raises KeyboardInterrupt inside it); a task that ignores that, or its budget, is
@@ -35,6 +36,7 @@ from app.executors.job import JobSpec, died_message
 log = logging.getLogger("livegrad.executors")
 
 CACHE_ACTOR = "run-cache"
+STORE_SECONDS = 2.0  # the longest a request waits for the shared run store
 
 
 def connect(address: str) -> None:
@@ -194,24 +196,46 @@ class ClusterCache:
 
     def __init__(self, namespace: str, max_bytes: int) -> None:
         self.max_bytes = max_bytes
+        # Ray restarts the store if its process dies (empty: finished runs are lost, not
+        # the service); until then, and while it is slow, every question has a default.
         self.actor = ray.remote(num_cpus=0)(SharedRuns).options(
             name=CACHE_ACTOR, namespace=namespace, lifetime="detached", get_if_exists=True,
+            max_restarts=-1,
+            # On the head, which the cluster cannot lose anyway: not on a worker node that
+            # a teacher may scale away or that may run out of memory.
+            resources={"node:__internal_head__": 0.001},
         ).remote(max_bytes)
 
+    async def _ask(self, method: str, *args: Any, default: Any) -> Any:
+        try:
+            return await asyncio.wait_for(getattr(self.actor, method).remote(*args),
+                                          STORE_SECONDS)
+        except Exception as exc:  # timeout, a dead or restarting store
+            log.warning("the shared run store did not answer %s: %r", method, exc)
+            return default
+
+    def _tell(self, method: str, *args: Any) -> None:
+        with contextlib.suppress(Exception):  # fire and forget, in order
+            getattr(self.actor, method).remote(*args)
+
     async def claim(self, key: str, owner: str, lease: float) -> tuple[str, Any]:
-        return await self.actor.claim.remote(key, owner, lease)
+        # Without an answer, compute here: a class keeps working, only unshared.
+        return await self._ask("claim", key, owner, lease, default=("claimed", None))
 
     def append(self, key: str, owner: str, events: list[Event]) -> None:
-        self.actor.append.remote(key, owner, events)  # fire and forget, in order
+        self._tell("append", key, owner, events)
+
+    def touch(self, owner: str, keys: list[str]) -> None:
+        self._tell("touch", owner, keys)
 
     def finish(self, key: str, owner: str, recording: Any) -> None:
-        self.actor.finish.remote(key, owner, recording)
+        self._tell("finish", key, owner, recording)
 
     async def follow(self, key: str, start: int, follower: str) -> tuple[list[Event], str]:
-        return await self.actor.follow.remote(key, start, follower)
+        return await self._ask("follow", key, start, follower, default=([], "running"))
 
     async def watchers(self, key: str) -> int:
-        return await self.actor.watchers.remote(key)
+        return await self._ask("watchers", key, default=0)
 
-    async def stats(self) -> dict[str, int]:
-        return await self.actor.stats.remote()
+    async def stats(self) -> dict[str, Any]:
+        return await self._ask("stats", default={"error": "the shared run store did not answer"})
