@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         "livegrad", pattern=r"^[A-Za-z0-9_.-]{1,64}$",
         description="Replicas with the same namespace on one cluster share finished runs.",
     )
+    stream_buffer_mb: float = Field(
+        256, ge=1, le=65_536, description="Memory for events slow connections have not read "
+        "yet (MB, whole server); past it, the page furthest behind is cut off.",
+    )
     max_body_bytes: int = Field(
         1_000_000, ge=1024, le=1_000_000_000, description="Largest request body accepted."
     )

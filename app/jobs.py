@@ -71,13 +71,13 @@ class Job:
     def recording(self) -> bool:
         return self.recorded_bytes <= self.record_limit
 
-    def subscribe(self, cache: str) -> Subscription:
+    def subscribe(self, cache: str, buffers: StreamBuffers) -> Subscription:
         """A new listener: it first receives everything the job has said so far."""
-        subscription = Subscription(self, cache)
+        subscription = buffers.subscription(self, cache, source=self)
         for event in self.recorded:
-            subscription.events.put_nowait(event)
+            subscription.put(event)
         if self.state == "queued" and self.last_queued:
-            subscription.events.put_nowait(self.last_queued)
+            subscription.put(self.last_queued)
         self.subscribers.append(subscription)
         return subscription
 
@@ -89,25 +89,114 @@ class Job:
             self.recorded_at.append(time.monotonic() - self.started)
             self.recorded_bytes += event_size(event)
         for subscription in self.subscribers:
-            subscription.events.put_nowait(event)
+            subscription.put(event)
+
+
+FELL_BEHIND = ("This page fell too far behind its stream (a slow connection?), so the "
+               "server stopped sending it. Press Run again.")
 
 
 @dataclass(eq=False)
 class Subscription:
+    """One client's view of a job (or of a replay): the events it has not read yet."""
+
     job: Job | None  # None: a replay from the cache
     cache: str  # "hit" (cache or shared job) or "miss" (this request computes)
+    buffers: StreamBuffers
+    source: Any = None  # the job or recording whose events these are (shared, not copied)
     events: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
     # A replay from the cache: when each event happened in the original run, so a
     # stream shows training at the speed it trained (the result arrives at once).
     replay_offsets: list[float] | None = None
+    backlog: int = 0  # bytes of events queued and not yet read
+    checked: int = 0  # the backlog when the buffers were last checked
+    cut_off: bool = False
+
+    def put(self, event: Event) -> None:
+        if self.cut_off:
+            return
+        self.events.put_nowait(event)
+        self.backlog += event_size(event)
+        self.buffers.grew(self)
+
+    async def next_event(self) -> Event:
+        event = await self.events.get()
+        if not self.cut_off:
+            self.backlog -= event_size(event)
+            self.checked = min(self.checked, self.backlog)
+        return event
+
+    def cut(self) -> None:
+        """Drop what this slow reader has not read, and tell it so."""
+        self.cut_off = True
+        self.backlog = self.checked = 0
+        while not self.events.empty():
+            self.events.get_nowait()
+        self.events.put_nowait(("error", {"message": FELL_BEHIND}))
+
+
+class StreamBuffers:
+    """Bounds the memory that events waiting for slow readers hold, across the server.
+
+    Events are shared, not copied: every reader of one job (or of one cached recording)
+    holds references into the same run, so the memory held for a source is its furthest
+    -behind reader's backlog. When the sum passes ``max_bytes``, readers are cut off
+    (their stream ends with an ``error``), the one whose cut frees most first.
+    """
+
+    CHECK_EVERY = 256 * 1024  # bytes a backlog grows between two checks
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.readers: set[Subscription] = set()
+
+    def subscription(self, job: Job | None, cache: str, source: Any, **extra: Any
+                     ) -> Subscription:
+        subscription = Subscription(job, cache, self, source=source, **extra)
+        self.readers.add(subscription)
+        return subscription
+
+    def forget(self, subscription: Subscription) -> None:
+        self.readers.discard(subscription)
+
+    def held(self) -> int:
+        furthest: dict[int, int] = {}
+        for reader in self.readers:
+            key = id(reader.source)
+            furthest[key] = max(furthest.get(key, 0), reader.backlog)
+        return sum(furthest.values())
+
+    def grew(self, subscription: Subscription) -> None:
+        if subscription.backlog - subscription.checked < self.CHECK_EVERY:
+            return
+        subscription.checked = subscription.backlog
+        while self.held() > self.max_bytes and (victim := self._most_freeing()) is not None:
+            victim.cut()
+            self.forget(victim)
+
+    def _most_freeing(self) -> Subscription | None:
+        """The reader whose cut frees most: the furthest behind of its source, by as much
+        as it trails the next reader of that source. A class watching one paced run is
+        never cut (cutting one of them frees nothing); a lone stalled reader is."""
+        by_source: dict[int, list[Subscription]] = {}
+        for reader in self.readers:
+            by_source.setdefault(id(reader.source), []).append(reader)
+        best, freed = None, 0
+        for group in by_source.values():
+            group.sort(key=lambda reader: reader.backlog, reverse=True)
+            gain = group[0].backlog - (group[1].backlog if len(group) > 1 else 0)
+            if gain > freed:
+                best, freed = group[0], gain
+        return best
 
 
 class JobRunner:
     """Admits, queues, runs (through ``executor``), shares, caches and cancels jobs."""
 
     def __init__(self, executor: Any, cache: Any, max_jobs: int, max_queue: int,
-                 job_seconds: float, max_frames: int) -> None:
+                 job_seconds: float, max_frames: int, stream_buffer_bytes: int = 2**28) -> None:
         self.executor = executor
+        self.buffers = StreamBuffers(stream_buffer_bytes)
         self.cache = cache  # a run store: app.cache.InProcessCache or the cluster's
         self.replica = uuid.uuid4().hex  # this server, among replicas sharing a store
         self.max_jobs = max_jobs
@@ -136,23 +225,24 @@ class JobRunner:
         key = run_key(demo, params)
         shared = self._inflight.get(key)
         if shared is not None and shared.recording:
-            return shared.subscribe("hit")
+            return shared.subscribe("hit", self.buffers)
         status, recording = await self.cache.claim(key, self.replica, self._lease())
         if status == "cached":
-            replay = Subscription(None, "hit", replay_offsets=recording.offsets)
+            replay = self.buffers.subscription(None, "hit", source=recording,
+                                               replay_offsets=recording.offsets)
             for event in recording.events:
-                replay.events.put_nowait(event)
+                replay.put(event)
             return replay
         # From here on nothing awaits: admission is atomic on the event loop.
         shared = self._inflight.get(key)  # started here while the store answered
         if shared is not None and shared.recording:
-            return shared.subscribe("hit")
+            return shared.subscribe("hit", self.buffers)
         job = Job(demo, params, key, record_limit=self.cache.max_bytes // 4)
         if status == "computing":  # by another replica: follow it, costing no slot
             self._inflight[key] = job
             job.state, job.started = "running", time.monotonic()
             job.follower = asyncio.ensure_future(self._follow(job))
-            return job.subscribe("hit")
+            return job.subscribe("hit", self.buffers)
         try:
             may_compute()
             if len(self._running) >= self.max_jobs and len(self._waiting) >= self.max_queue:
@@ -161,7 +251,7 @@ class JobRunner:
             self.cache.finish(key, self.replica, None)  # give the claim back
             raise
         self._inflight[key] = job
-        subscription = job.subscribe("miss")
+        subscription = job.subscribe("miss", self.buffers)
         if len(self._running) < self.max_jobs:
             self._start(job)
         else:
@@ -209,6 +299,7 @@ class JobRunner:
 
     def release(self, subscription: Subscription) -> None:
         """A client left (or pressed Stop); a job nobody listens to is cancelled."""
+        self.buffers.forget(subscription)
         job = subscription.job
         if job is None or subscription not in job.subscribers:
             return

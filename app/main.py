@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runner = JobRunner(
             executor, make_cache(settings), settings.max_jobs, settings.max_queue,
             settings.job_seconds, settings.max_frames,
+            stream_buffer_bytes=int(settings.stream_buffer_mb * 2**20),
         )
         yield
         app.state.runner.shutdown()

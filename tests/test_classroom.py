@@ -173,3 +173,33 @@ def test_frame_pacer_waits_for_the_later_of_the_demo_pace_and_the_recording():
             released.append(round(clock.now(), 9))
     # 0.1 s apart at least (the demo's pace), never before the recorded offset.
     assert released == [0.0, 0.1, 0.5, 0.6, 0.7]
+
+
+def test_slow_readers_hold_bounded_memory_and_the_furthest_behind_is_cut_off():
+    from app.cache import event_size
+    from app.jobs import FELL_BEHIND, StreamBuffers
+
+    frame = ("frame", "x" * 100_000)  # 100 kB
+    buffers = StreamBuffers(max_bytes=2_000_000)
+    shared_run, own_run = object(), object()
+    # Thirty readers of one run share its events: they hold one run's worth, not thirty.
+    class_ = [buffers.subscription(None, "hit", source=shared_run) for _ in range(30)]
+    for _ in range(15):
+        for reader in class_:
+            reader.put(frame)
+    assert buffers.held() == 15 * event_size(frame)  # about 1.5 MB
+    assert not any(reader.cut_off for reader in class_)
+    # One stalled reader of a run of its own pushes the total past 2 MB: it alone is cut.
+    stalled = buffers.subscription(None, "miss", source=own_run)
+    for _ in range(20):
+        stalled.put(frame)
+    assert stalled.cut_off and not any(reader.cut_off for reader in class_)
+    assert buffers.held() <= 2_000_000
+    assert stalled.events.qsize() == 1  # what it had queued is gone; one message is left
+    assert stalled.events.get_nowait() == ("error", {"message": FELL_BEHIND})
+    # A reader that keeps up frees what it read.
+    reader = class_[0]
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own, whatever runs in this one
+        for _ in range(15):
+            thread.submit(asyncio.run, reader.next_event()).result()
+    assert reader.backlog == 0

@@ -136,7 +136,7 @@ async def run_demo(
 async def final_payload(subscription: Subscription) -> dict[str, Any]:
     """Wait for the job's ``done`` payload; an ``error`` event becomes a 500."""
     while True:
-        event, payload = await subscription.events.get()
+        event, payload = await subscription.next_event()
         if event == "done":
             return payload
         if event == "error":
@@ -177,7 +177,7 @@ async def job_events(
     pacer = FramePacer(clock, demo.frame_seconds, subscription.replay_offsets)
     try:
         for index in itertools.count():
-            event, payload = await subscription.events.get()
+            event, payload = await subscription.next_event()
             if event == "frame":
                 await pacer.wait_for_turn(index)
                 yield ServerSentEvent(raw_data=payload, event="frame")
