@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,6 +23,10 @@ SLOW = {"steps": 100000, "delay": 0.01}  # about 17 minutes if nobody stops it
 
 def health(http: httpx.Client) -> dict:
     return http.get("/healthz").json()
+
+
+def zombie(pid: int) -> bool:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def a_short_run_works(http: httpx.Client) -> None:
@@ -123,3 +128,26 @@ def test_a_ray_address_that_cannot_stream_is_refused_at_start(address):
     with pytest.raises(ValidationError, match="ray_address"):
         Settings(ray_address=address)
     assert Settings(ray_address="10.0.0.5:6379").ray_address == "10.0.0.5:6379"
+
+
+def test_workers_outlive_a_killed_forkserver_and_health_stays_true(test_demos):
+    from multiprocessing import forkserver
+
+    with LiveServer(max_jobs=2, max_queue=0) as server, httpx.Client(
+            base_url=server.url, timeout=60) as http:
+        a_short_run_works(http)
+        pid = forkserver._forkserver._forkserver_pid
+        os.kill(pid, signal.SIGKILL)
+        eventually(lambda: zombie(pid), "the forkserver died")  # multiprocessing reaps it
+        assert health(http)["executor"]["workers_alive"] == 2  # they still are
+        a_short_run_works(http)
+        with http.stream("POST", "/api/demos/test-slow/stream", json=SLOW) as response:
+            events = sse_events(response.iter_lines())
+            os.kill(next(events)[1]["metrics"]["pid"], signal.SIGKILL)
+            message = list(events)[-1][1]["message"]
+        # Its exit status went with the forkserver: "lost", not a made-up "code 255".
+        assert message == ("Slow stopped: the process computing it was lost. Try again or "
+                           "use smaller settings.")
+        # Its replacement needs a new forkserver; meanwhile pages and health answer.
+        eventually(lambda: health(http)["executor"]["workers_alive"] == 2, "a new worker")
+        a_short_run_works(http)

@@ -141,6 +141,8 @@ class Worker:
         self.process.start()
         child_end.close()  # the child holds the only other end: its death closes the pipe
         self.execution: Execution | None = None
+        self.alive = True  # until its pipe closes: the one sign that holds without the
+        # forkserver (a worker outlives a killed forkserver; is_alive() then says no)
         self.ready = False
         self.killed_for: str | None = None
         self.send_lock = threading.Lock()
@@ -166,6 +168,7 @@ class Worker:
             pass
         except RuntimeError:  # the event loop is closed: the server has stopped
             return
+        self.alive = False
         self.process.join(timeout=5)
         with contextlib.suppress(RuntimeError):  # the loop is closed: the server stopped
             loop.call_soon_threadsafe(self.pool.died, self)
@@ -230,17 +233,36 @@ class ProcessPool:
             return
         execution = worker.execution
         self.workers.remove(worker)
+        # 255: the forkserver that reports a worker's exit status is itself gone.
+        exitcode = None if worker.process.exitcode == 255 else worker.process.exitcode
         if not self.closing:
-            log.warning("worker %s exited with %s", worker.process.pid, worker.process.exitcode)
+            log.warning("worker %s exited with %s", worker.process.pid, exitcode)
             self.restarts += 1
-            replacement = Worker(self)
-            self.workers.append(replacement)
+            # Off the event loop: if the forkserver died too, starting it again imports
+            # torch for seconds, and pages and streams must not wait for that.
+            self.loop.run_in_executor(None, self._replace)
         if execution is not None:
-            message = died_message(execution.spec.demo.title, worker.process.exitcode,
-                                   worker.killed_for)
+            message = died_message(execution.spec.demo.title, exitcode, worker.killed_for)
             self._end(execution, None if execution.cancelled else ("error", {"message": message}))
-        if not self.closing:
-            self._next(replacement)
+
+    def _replace(self) -> None:
+        """A new worker, started in a thread; it joins the pool on the event loop."""
+        try:
+            worker = Worker(self)
+        except Exception:
+            log.exception("could not start a replacement worker")
+            return
+        try:
+            self.loop.call_soon_threadsafe(self._joined, worker)
+        except RuntimeError:  # the server stopped meanwhile
+            worker.kill("was not needed")
+
+    def _joined(self, worker: Worker) -> None:
+        if self.closing:
+            worker.send(("exit",))
+            return
+        self.workers.append(worker)
+        self._next(worker)
 
     def _end(self, execution: Execution, final: Event | None) -> None:
         execution.on_end(final)
@@ -250,7 +272,7 @@ class ProcessPool:
             self._assign(self.waiting.pop(0), worker)
 
     def stats(self) -> dict[str, Any]:
-        alive = sum(w.process.is_alive() for w in self.workers)
+        alive = sum(w.alive for w in self.workers)
         return {"executor": self.name, "workers": self.size, "workers_alive": alive,
                 "worker_restarts": self.restarts}
 
