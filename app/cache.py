@@ -153,7 +153,10 @@ class SharedRuns:
         for stale in [k for k, run in self.live.items() if run.stale()]:
             self._end(stale, self.live[stale], "gone")  # its owner went away
         if key in self.live:
-            return "computing", None
+            # Identical requests racing on one replica each get "claimed"; the first to
+            # go on starts the job and the others join it there, never following their
+            # own replica's run through the store (nobody would compute it).
+            return ("claimed" if self.live[key].owner == owner else "computing"), None
         self.live[key] = LiveRun(owner, lease)
         return "claimed", None
 

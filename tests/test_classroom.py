@@ -69,7 +69,7 @@ def test_identical_requests_arriving_together_compute_once(executor, test_demos)
             t.start()
         for t in threads:
             t.join()
-        assert [a.status_code for a in answers] == [200] * 4
+        assert [a.status_code for a in answers] == [200] * 4, [a.text[:300] for a in answers]
         assert sorted(a.headers["x-cache"] for a in answers) == ["hit", "hit", "hit", "miss"]
         assert slow_steps() - before == 30  # one computation of 30 steps
         assert len({a.json()["frames"] for a in answers}) == 1
@@ -98,7 +98,8 @@ def test_runs_refused_because_the_class_is_full_do_not_count_against_the_rate(ex
     ) as http:
         slow = {"steps": 100000, "delay": 0.01}
         with http.stream("POST", "/api/demos/test-slow/stream", json=slow) as response:
-            assert next(sse_events(response.iter_lines()))[0] == "frame"  # start 1 of 3
+            events = sse_events(response.iter_lines())  # kept: dropping it closes the stream
+            assert next(events)[0] == "frame"  # start 1 of 3
             for seed in (1, 2):  # the one slot is busy: refused, nothing started
                 busy = http.post("/api/demos/test-slow/run", json={**slow, "seed": seed})
                 assert busy.status_code == 429 and "busy" in busy.json()["detail"][0]["message"]
@@ -203,3 +204,15 @@ def test_slow_readers_hold_bounded_memory_and_the_furthest_behind_is_cut_off():
         for _ in range(15):
             thread.submit(asyncio.run, reader.next_event()).result()
     assert reader.backlog == 0
+
+
+def test_the_cluster_store_never_sends_a_replica_to_follow_its_own_run():
+    from app.cache import SharedRuns
+
+    async def claims() -> list[str]:
+        store = SharedRuns(max_bytes=2**20)
+        return [(await store.claim("k", owner, lease=20))[0] for owner in ("a", "a", "b")]
+
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own, whatever runs in this one
+        assert thread.submit(asyncio.run, claims()).result() == ["claimed", "claimed",
+                                                                  "computing"]
