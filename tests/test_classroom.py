@@ -178,7 +178,7 @@ def test_frame_pacer_waits_for_the_later_of_the_demo_pace_and_the_recording():
 
 def test_slow_readers_hold_bounded_memory_and_the_furthest_behind_is_cut_off():
     from app.cache import event_size
-    from app.jobs import FELL_BEHIND, StreamBuffers
+    from app.streams import FELL_BEHIND, StreamBuffers
 
     frame = ("frame", "x" * 100_000)  # 100 kB
     buffers = StreamBuffers(max_bytes=2_000_000)

@@ -48,7 +48,7 @@ def worker_main(conn: Connection, threads: int) -> None:
 
     A listener thread reads the pipe, so a ``cancel`` reaches a job while it computes.
     Messages in: ``("run", id, pickled JobSpec)``, ``("cancel", id)``, ``("exit",)``.
-    Out: ``("ready", pid)``, ``(id, event)`` for each event, ``(id, None)`` at the end.
+    Out: ``(id, event)`` for each event, then ``(id, None)`` at the end.
     """
     from app.demos import registry
     from app.demos.base import RunContext
@@ -82,7 +82,6 @@ def worker_main(conn: Connection, threads: int) -> None:
                 return
 
     threading.Thread(target=listen, name="listen", daemon=True).start()
-    conn.send(("ready", os.getpid()))
     while (message := jobs.get()) is not None:
         _, job_id, payload = message
         ctx = RunContext()
@@ -143,7 +142,6 @@ class Worker:
         self.execution: Execution | None = None
         self.alive = True  # until its pipe closes: the one sign that holds without the
         # forkserver (a worker outlives a killed forkserver; is_alive() then says no)
-        self.ready = False
         self.killed_for: str | None = None
         self.send_lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, name="worker-pipe", daemon=True)
@@ -212,16 +210,13 @@ class ProcessPool:
             worker.send(("cancel", execution.id))
 
     def received(self, worker: Worker, message: tuple) -> None:
-        if message[0] == "ready":
-            worker.ready = True
-            return
         job_id, event = message
         execution = worker.execution
         if execution is None or execution.id != job_id:
             return
         if event is None:
             worker.execution = None
-            self._end(execution, execution.final)
+            execution.on_end(execution.final)
             self._next(worker)
         elif event[0] in ("done", "error"):
             execution.final = event
@@ -243,7 +238,7 @@ class ProcessPool:
             self.loop.run_in_executor(None, self._replace)
         if execution is not None:
             message = died_message(execution.spec.demo.title, exitcode, worker.killed_for)
-            self._end(execution, None if execution.cancelled else ("error", {"message": message}))
+            execution.on_end(None if execution.cancelled else ("error", {"message": message}))
 
     def _replace(self) -> None:
         """A new worker, started in a thread; it joins the pool on the event loop."""
@@ -264,9 +259,6 @@ class ProcessPool:
         self.workers.append(worker)
         self._next(worker)
 
-    def _end(self, execution: Execution, final: Event | None) -> None:
-        execution.on_end(final)
-
     def _next(self, worker: Worker) -> None:
         if self.waiting and worker.execution is None:
             self._assign(self.waiting.pop(0), worker)
@@ -275,9 +267,6 @@ class ProcessPool:
         alive = sum(w.alive for w in self.workers)
         return {"executor": self.name, "workers": self.size, "workers_alive": alive,
                 "worker_restarts": self.restarts}
-
-    def worker_pids(self) -> list[int]:
-        return [w.process.pid for w in self.workers if w.process.pid]
 
     def shutdown(self) -> None:
         self.closing = True

@@ -175,9 +175,6 @@ class RayExecutor:
             if self._closed.wait(2.0):
                 return
 
-    def worker_pids(self) -> list[int]:
-        return []
-
     def shutdown(self) -> None:
         self._closed.set()
         self._consumers.shutdown(wait=False, cancel_futures=True)

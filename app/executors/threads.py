@@ -74,8 +74,5 @@ class ThreadPool:
         return {"executor": self.name, "workers": self.size, "workers_alive": self.size,
                 "worker_restarts": 0}
 
-    def worker_pids(self) -> list[int]:
-        return []
-
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -14,9 +14,10 @@ from pydantic import BaseModel
 from app.demos import get_demo, registry
 from app.demos.base import Demo
 from app.errors import ErrorBody, error_item
-from app.jobs import JobRunner, RunnerFull, Subscription
+from app.jobs import JobRunner, RunnerFull
 from app.pacing import Clock, FramePacer
 from app.params import ParamsError, from_query, parse_params
+from app.streams import Subscription
 
 router = APIRouter(prefix="/api", tags=["api"])
 T = TypeVar("T")
