@@ -376,6 +376,9 @@
       this.say("Done: " + data.frames + " frames in " + formatValue(Number(seconds.toFixed(2))) +
                " s" + note + ".", "done");
     } else if (event === "error") {
+      // Draw what arrived first: a frame drawn later would put "Running…" over the error.
+      this.record.finished = true;
+      this.flush();
       this.say(data.message, "error");
     }
   };
