@@ -209,8 +209,9 @@ CHARTS = [
           "colour = softmax weight."),
     Chart("head", "One head's weights (softmax rows sum to 1)", {},
           "Heatmap of the selected head: each row is a query token's distribution over keys."),
-    Chart("scores", "Raw scores QKᵀ/√d before the softmax", {},
-          "Heatmap of the selected head's scaled scores; masked entries are blank."),
+    Chart("scores", "Scores QKᵀ/(√d_k·τ) before the softmax (τ = temperature)", {},
+          "Heatmap of the selected head's scores, divided by the square root of the head width "
+          "and by the temperature; masked entries are blank."),
     Chart("output", "Output vectors (after W_O)", {},
           "Heatmap: one row per token, one column per feature of the attention output."),
 ]
@@ -219,7 +220,7 @@ demo = Demo(
     slug="attention",
     title="Self-attention, head by head",
     description="Type a sentence and look at how each token spreads its attention over the "
-    "others: the softmax weights of every head, the raw scores behind them, and the mixed "
+    "others: the softmax weights of every head, the scores behind them, and the mixed "
     "output vectors.",
     Params=Params,
     charts=CHARTS,

@@ -50,7 +50,7 @@ def test_sdpa_matches_torch_functional_and_temperature_sharpens():
     mine = scaled_dot_product_attention(q, k, v)
     theirs = nn.functional.scaled_dot_product_attention(q, k, v)
     torch.testing.assert_close(mine.output, theirs, atol=1e-10, rtol=0)
-    # Raw scores are Q Kᵀ / √d exactly; temperature divides them further.
+    # Raw scores are Q Kᵀ / √d_k exactly; temperature divides them further.
     torch.testing.assert_close(mine.scores, q @ k.transpose(-2, -1) / 8 ** 0.5)
     cold = scaled_dot_product_attention(q, k, v, temperature=0.25)
     hot = scaled_dot_product_attention(q, k, v, temperature=4.0)
