@@ -115,12 +115,13 @@ def test_gradient_flow_vanishes_for_sigmoid_and_survives_with_relu(client):
     assert 0.1 < relu["first_to_last_ratio"] < 10
 
 
-def test_log_sliders_and_jacobian_check(client):
+def test_log_sliders_and_jacobian_over_http(client):
     schema = client.get("/api/demos/gradient-flow").json()["params"]["properties"]
     assert schema["lr"]["x-scale"] == "log" and schema["std"]["x-scale"] == "log"
+    # What the jacobian demo shows (softmax with v = ones gives zero bars, ...) is checked
+    # in tests/lesson_claims/test_autograd.py; here, that the API answers with its shape.
     response = client.post("/api/demos/jacobian/run",
                            json={"function": "softmax", "n_inputs": 5, "vector": "ones"})
     result = response.json()["result"]
     assert result["max_abs_diff"] < 1e-12
-    assert all(abs(v) < 1e-12 for v in result["vjp"])  # softmax outputs always sum to 1
     assert len(result["jacobian"]) == 5 and result["backward_passes"] == 5

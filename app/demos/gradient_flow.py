@@ -1,8 +1,9 @@
 """Demo `gradient-flow`: a deep MLP trains live while every layer's gradient norm is shown.
 
 Bars (log scale, input layer on the left) show ‖∂loss/∂W‖ for each layer at the
-current step; a falling staircase is a vanishing gradient, a rising one an exploding
-gradient. The loss curve shows what that does to learning.
+current step, black dashes the same norms at step 1; a falling staircase is a
+vanishing gradient, a rising one an exploding gradient. The loss curve shows what that
+does to learning.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from app.demos.base import (
     extend,
     figure,
     jsonable,
-    rounded,
     seeded,
 )
 from app.demos.base import frame as make_frame
@@ -56,6 +56,12 @@ def finite_or_none(values: list[float]) -> list[float | None]:
 
 
 
+def significant(values: list[float | None], digits: int = 4) -> list[float | None]:
+    """Round to ``digits`` significant digits: a fixed number of decimals would send a
+    norm of 1e-13 as 0, an empty bar that claims an underflow that did not happen."""
+    return [None if v is None else float(f"{v:.{digits}g}") for v in values]
+
+
 def log_range(norms: list[float]) -> list[float] | None:
     """Whole decades around the drawable norms (Plotly log ranges are in log10 units)."""
     shown = [v for v in finite_or_none(norms) if v is not None]
@@ -64,21 +70,28 @@ def log_range(norms: list[float]) -> list[float] | None:
     return [math.floor(math.log10(min(shown))) - 0.2, math.ceil(math.log10(max(shown))) + 0.2]
 
 
-def bars(norms: list[float], step: int) -> dict[str, Any]:
+def bars(norms: list[float], step: int, first: list[float]) -> dict[str, Any]:
+    """This step's norms as bars, and step 1's as black dashes: training changes the
+    staircase, and the dashes keep the gradient flow at initialisation in view."""
     layers = list(range(1, len(norms) + 1))
     colours = ["#4e79a7"] * len(norms)
     colours[0], colours[-1] = "#e15759", "#59a14f"  # input and output layers stand out
     yaxis: dict[str, Any] = {"type": "log", "exponentformat": "power", "dtick": 1,
                              "title": {"text": "‖∂loss/∂W‖", "standoff": 6}}
-    decades = log_range(norms)
+    decades = log_range(norms + first)
     if decades is not None:
         yaxis["range"] = decades
         span = decades[1] - decades[0]
         yaxis["dtick"] = 1 if span <= 10 else 2 if span <= 20 else 5
     return figure([{
-        "type": "bar", "x": layers, "y": rounded(finite_or_none(norms), 12),
+        "type": "bar", "x": layers, "y": significant(finite_or_none(norms)),
         "marker": {"color": colours}, "name": f"step {step}",
         "hovertext": [f"layer {i + 1}: ‖∂loss/∂W‖ = {jsonable(v)}" for i, v in enumerate(norms)],
+        "hoverinfo": "text"}, {
+        "type": "scatter", "mode": "markers", "x": layers,
+        "y": significant(finite_or_none(first)), "name": "step 1",
+        "marker": {"symbol": "line-ew", "size": 18, "line": {"width": 3, "color": "#111"}},
+        "hovertext": [f"layer {i + 1} at step 1: {jsonable(v)}" for i, v in enumerate(first)],
         "hoverinfo": "text"}],
         {"yaxis": yaxis, "showlegend": False, "margin": {"l": 80},
          "xaxis": {"title": {"text": f"layer, input → output (step {step})"},
@@ -102,12 +115,13 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             first, first_loss = record.grad_norms, record.loss
         last = record
         ratio = first_to_last_ratio(record.grad_norms)
-        charts = {"grad_norms": bars(record.grad_norms, record.step)}
+        charts = {"grad_norms": bars(record.grad_norms, record.step, first)}
         if math.isfinite(record.loss):
             charts["loss"] = extend([0], [[record.step]], [[round(record.loss, 6)]])
         yield make_frame(record.step, record.step / params.steps, charts, {
             "loss": jsonable(record.loss), "accuracy": record.accuracy,
-            "first/last hidden grad": jsonable(ratio)})
+            "first/last hidden grad": jsonable(ratio),
+            "first/last at step 1": jsonable(first_to_last_ratio(first))})
         if not math.isfinite(record.loss) or ctx.should_stop():
             break
     assert last is not None
@@ -143,7 +157,8 @@ demo = Demo(
     title="Gradient flow through a deep network",
     description="A deep MLP learns the two-moons data with plain SGD. Bars show each "
     "layer's weight-gradient norm at the current step, input layer first (red), output "
-    "layer last (green), on a log scale. Empty bars are exactly zero: the gradient "
+    "layer last (green), on a log scale; black dashes mark the norms at step 1. Empty "
+    "bars are exactly zero: the gradient "
     "underflowed. Non-finite numbers appear as inf / nan.",
     Params=Params,
     charts=CHARTS,

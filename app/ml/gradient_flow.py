@@ -29,7 +29,8 @@ class DeepMLP(nn.Module):
 
     Hidden layers optionally normalise their input with LayerNorm ("pre-norm", as in
     modern transformers) and add a residual connection ``h + act(W norm(h) + b)``,
-    which gives the gradient a path that skips the layer's Jacobian.
+    which gives the gradient a path that skips the layer's Jacobian. With both, the
+    stream is normalised once more before the output layer, as transformers do.
     """
 
     def __init__(self, depth: int, width: int, activation: Activation = "relu",
@@ -45,6 +46,11 @@ class DeepMLP(nn.Module):
         self.norms = nn.ModuleList(
             nn.LayerNorm(width, elementwise_affine=False) if layer_norm else nn.Identity()
             for _ in range(depth - 2))
+        # Pre-norm transformers end with one more norm: every residual layer adds to the
+        # stream (19 positive sigmoid outputs at depth 20), and without it the output
+        # layer would start from huge logits.
+        self.final_norm = (nn.LayerNorm(width, elementwise_affine=False)
+                           if layer_norm and residual else nn.Identity())
         self.activation = ACTIVATIONS[activation]
         self.residual = residual
 
@@ -55,7 +61,7 @@ class DeepMLP(nn.Module):
             # h (which grows along a residual stream) cannot blow up its weight gradient.
             update = self.activation(linear(norm(h)))
             h = h + update if self.residual else update
-        return self.linears[-1](h)
+        return self.linears[-1](self.final_norm(h))
 
 
 def initialise(model: DeepMLP, scheme: Init, std: float, generator: torch.Generator) -> None:
