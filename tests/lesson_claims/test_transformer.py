@@ -23,10 +23,6 @@ from tests.lesson_claims.claims import Run, fence, lesson_says, run_demo
 SLUG = "transformer"
 
 
-def says(sentence: str) -> None:
-    lesson_says(SLUG, sentence)
-
-
 _RUNS: dict[str, Run] = {}
 
 
@@ -46,7 +42,8 @@ def attention(**change) -> Run:
 
 
 def test_every_row_sums_to_one():
-    says("Every row of every map sums to 1: each query distributes one unit of attention.")
+    lesson_says(SLUG, "Every row of every map sums to 1: each query distributes one unit of "
+                      "attention.")
     # Seeds 0–2, each head: every softmax row sums to 1 up to the 6-decimal rounding.
     for seed in range(3):
         for head in attention(seed=seed).result["weights"]:
@@ -55,8 +52,8 @@ def test_every_row_sums_to_one():
 
 
 def test_causal_blanks_the_upper_triangle_and_the_first_row_is_a_single_one():
-    says("Switch on `causal`. The upper triangle goes blank: a token may only look at itself "
-         "and earlier tokens. The first row becomes a single 1.")
+    lesson_says(SLUG, "Switch on `causal`. The upper triangle goes blank: a token may only look "
+                      "at itself and earlier tokens. The first row becomes a single 1.")
     # Seeds 0–1: exact, by construction of the mask (weights 0, scores null = blank).
     for seed in range(2):
         result = attention(seed=seed, causal=True).result
@@ -72,14 +69,16 @@ def mean_max_weight(r: Run) -> float:
 
 
 def test_temperature_sharpens_and_flattens_the_rows_but_not_the_scores_pattern():
-    says("Move `temperature` down to 0.2: the rows sharpen. The mean max weight under the "
-         "charts (the largest weight of a row, averaged over all rows and heads) rises from "
-         "about 0.2 to between 0.5 and 0.75, and a row whose largest score stands well clear "
-         "of the rest puts almost all its weight there.")
-    says("Move it up to 5: the rows turn into near-uniform averages, with a mean max weight "
-         "near 0.11")
-    says("The scores chart keeps its pattern — all its values are divided by $\\tau$, and its "
-         "colour scale follows them — while the softmax weights change.")
+    lesson_says(SLUG, "Move `temperature` down to 0.2: the rows sharpen. The mean max weight "
+                      "under the charts (the largest weight of a row, averaged over all rows "
+                      "and heads) rises from about 0.2 to between 0.5 and 0.75, and a row whose "
+                      "largest score stands well clear of the rest puts almost all its weight "
+                      "there.")
+    lesson_says(SLUG, "Move it up to 5: the rows turn into near-uniform averages, with a mean "
+                      "max weight near 0.11")
+    lesson_says(SLUG, "The scores chart keeps its pattern — all its values are divided by "
+                      "$\\tau$, and its colour scale follows them — while the softmax weights "
+                      "change.")
     # Seeds 0–2. Measured mean max weight: τ = 1: 0.19–0.27; τ = 0.2: 0.50–0.75 (its
     # largest single weight 0.993–0.999); τ = 5: 0.107–0.117 (uniform: 1/11 = 0.091).
     for seed in range(3):
@@ -97,12 +96,12 @@ def test_temperature_sharpens_and_flattens_the_rows_but_not_the_scores_pattern()
 
 
 def test_identical_words_give_each_other_their_own_weight_but_self_is_not_always_best():
-    says("The three copies of \"the\" are one and the same vector, and so are the two copies "
-         "of \"mat\": their rows are identical, and each gives its twin exactly the weight it "
-         "gives itself.")
-    says("In most rows the largest weight does go to the word itself (or its twin), but count "
-         "the rows of each head where it does not.")
-    says("Switch `positional` back on and the twins are no longer identical.")
+    lesson_says(SLUG, "The three copies of \"the\" are one and the same vector, and so are the "
+                      "two copies of \"mat\": their rows are identical, and each gives its twin "
+                      "exactly the weight it gives itself.")
+    lesson_says(SLUG, "In most rows the largest weight does go to the word itself (or its "
+                      "twin), but count the rows of each head where it does not.")
+    lesson_says(SLUG, "Switch `positional` back on and the twins are no longer identical.")
     # Seeds 0–2, 4 heads × 11 rows each. Twins: exact equality. The largest weight goes to
     # the same word in 38, 42 and 39 of 44 rows (bound: at least 3 in 4), and on every
     # seed at least one row's largest weight goes to a different word.
@@ -126,8 +125,8 @@ def test_identical_words_give_each_other_their_own_weight_but_self_is_not_always
 
 
 def test_every_head_has_its_own_map():
-    says("Change `heads` from 1 to 8 (with `d_model` a multiple of `heads`): each head has its "
-         "own map, because each sees different features.")
+    lesson_says(SLUG, "Change `heads` from 1 to 8 (with `d_model` a multiple of `heads`): each "
+                      "head has its own map, because each sees different features.")
     # Seeds 0–1, d_model 32 from the fence: no two of the 8 heads' maps are equal.
     for seed in range(2):
         maps = attention(seed=seed, heads=8).result["weights"]
@@ -136,9 +135,9 @@ def test_every_head_has_its_own_map():
 
 
 def test_without_positions_swapping_two_words_permutes_the_map():
-    says("Without positions the map is the same table with rows and columns permuted along "
-         "with the words")
-    says("With positions the embeddings change, so the weights change too.")
+    lesson_says(SLUG, "Without positions the map is the same table with rows and columns "
+                      "permuted along with the words")
+    lesson_says(SLUG, "With positions the embeddings change, so the weights change too.")
     # Seed 0; swap "cat" (position 1) and "warm" (position 10). Exact up to rounding.
     text = fence(SLUG, "attention")["text"].split()
     swapped = list(text)
@@ -167,8 +166,8 @@ def tokens_of(tensor: list) -> list[list[float]]:
 
 
 def test_batchnorm_gives_every_column_mean_0_and_std_1():
-    says("BatchNorm rescales that column like any other — every column of its output has mean "
-         "0 and standard deviation 1.")
+    lesson_says(SLUG, "BatchNorm rescales that column like any other — every column of its "
+                      "output has mean 0 and standard deviation 1.")
     # Seeds 0–2, loud feature included; exact up to BatchNorm's ε = 1e-5.
     for seed in range(3):
         rows = tokens_of(norms(seed=seed).result["batch_output"])
@@ -178,11 +177,12 @@ def test_batchnorm_gives_every_column_mean_0_and_std_1():
 
 
 def test_layernorm_keeps_the_loud_feature_loud_in_most_tokens():
-    says("In LayerNorm the loud feature dominates most tokens' mean and standard deviation, so "
-         "after normalisation it still stands out, near $\\pm 2.2$ (with six features no entry "
-         "can go beyond $\\sqrt 5 \\approx 2.24$), while the other five features are squashed "
-         "close together. In the few tokens where feature 0 happens to land near the others, "
-         "it does not stand out.")
+    lesson_says(SLUG, "In LayerNorm the loud feature dominates most tokens' mean and standard "
+                      "deviation, so after normalisation it still stands out, near $\\pm 2.2$ "
+                      "(with six features no entry can go beyond $\\sqrt 5 \\approx 2.24$), "
+                      "while the other five features are squashed close together. In the few "
+                      "tokens where feature 0 happens to land near the others, it does not "
+                      "stand out.")
     # Seeds 0–2, 12 tokens each. "Stands out": |feature 0| > 1.9 and the other five have a
     # standard deviation below 0.5 (unsquashed they would have about 1): measured in 8, 10
     # and 9 tokens (bound: 7, a majority). "Does not stand out": |feature 0| < 1 in at
@@ -199,9 +199,9 @@ def test_layernorm_keeps_the_loud_feature_loud_in_most_tokens():
 
 
 def test_without_the_loud_feature_the_two_outputs_look_much_more_alike():
-    says("Set `loud_scale` to 1 and `loud_offset` to 0 and the two outputs look much more "
-         "alike — no column or row stands out in either — though not equal, because each "
-         "subtracts different means.")
+    lesson_says(SLUG, "Set `loud_scale` to 1 and `loud_offset` to 0 and the two outputs look "
+                      "much more alike — no column or row stands out in either — though not "
+                      "equal, because each subtracts different means.")
     # Seeds 0–2. Correlation of the LayerNorm and BatchNorm outputs, entry by entry:
     # loud 0.50–0.65, quiet 0.81–0.87; mean |LN − BN| stays 0.42–0.47 when quiet (not equal).
     # "No column stands out": LN's feature 0 is no longer pinned near ±2.2 (its mean |value|
@@ -223,9 +223,9 @@ def test_without_the_loud_feature_the_two_outputs_look_much_more_alike():
 
 
 def test_one_token_batchnorm_outputs_zeros_layernorm_still_normalises():
-    says("Set `batch` to 1 and `sequence` to 1: BatchNorm now has a single entry per feature and "
-         "outputs all zeros, while LayerNorm still gives its one token mean 0 and standard "
-         "deviation 1")
+    lesson_says(SLUG, "Set `batch` to 1 and `sequence` to 1: BatchNorm now has a single entry "
+                      "per feature and outputs all zeros, while LayerNorm still gives its one "
+                      "token mean 0 and standard deviation 1")
     for seed in range(2):  # seeds 0–1; exact up to ε = 1e-5
         result = norms(seed=seed, batch=1, sequence=1).result
         assert tokens_of(result["batch_output"]) == [[0.0] * 6]
@@ -264,11 +264,11 @@ def heldout(r: Run) -> list[tuple[int, float]]:
 
 
 def test_the_anti_diagonal_forms_gradually_as_the_accuracy_climbs():
-    says("at first every row is a blur, close to uniform. The anti-diagonal then emerges "
-         "gradually, getting darker step by step while the held-out accuracy climbs steadily "
-         "over about 200 steps — there is no single moment when it jumps. With one layer the "
-         "anti-diagonal ends up holding only about 45% of each row's weight, yet that is "
-         "enough for 95%.")
+    lesson_says(SLUG, "at first every row is a blur, close to uniform. The anti-diagonal then "
+                      "emerges gradually, getting darker step by step while the held-out "
+                      "accuracy climbs steadily over about 200 steps — there is no single "
+                      "moment when it jumps. With one layer the anti-diagonal ends up holding "
+                      "only about 45% of each row's weight, yet that is enough for 95%.")
     # Seeds 0–2 with the fence's settings. Anti-diagonal mass (mean over heads; uniform =
     # 0.125): first map (step 20) 0.12–0.17, when the accuracy first passes 50% (step
     # 90–110) 0.26–0.30, at the end 0.43–0.47. Reached 95% at step 190–230; from 50% to
@@ -293,8 +293,8 @@ def test_the_anti_diagonal_forms_gradually_as_the_accuracy_climbs():
 
 
 def test_copy_is_solved_fast_without_a_diagonal_map():
-    says("Switch `task` to `copy`: it is solved within a few dozen steps, and the maps do not "
-         "become the main diagonal; they stay diffuse.")
+    lesson_says(SLUG, "Switch `task` to `copy`: it is solved within a few dozen steps, and the "
+                      "maps do not become the main diagonal; they stay diffuse.")
     # Seeds 0–2: 95% first reached at step 10–30 (bound 50); main-diagonal mass per head
     # 0.21–0.30 (bound 0.5; a diagonal map would have 1, a uniform one 0.125).
     for seed in range(3):
@@ -304,8 +304,8 @@ def test_copy_is_solved_fast_without_a_diagonal_map():
 
 
 def test_sort_takes_as_long_as_reverse_with_more_diffuse_maps():
-    says("With `sort`, the run takes about as long as reverse, and its maps are more diffuse "
-         "than reverse's")
+    lesson_says(SLUG, "With `sort`, the run takes about as long as reverse, and its maps are "
+                      "more diffuse than reverse's")
     # Seeds 0–1. Reached 95% at 190/220 (sort) against 190/210 (reverse): bound within
     # ±30%. Mean row entropy of the final maps: sort 1.83–1.86 nats, reverse 1.26–1.33
     # (uniform: 2.08); bound: sort at least 0.3 nats higher.
@@ -317,9 +317,10 @@ def test_sort_takes_as_long_as_reverse_with_more_diffuse_maps():
 
 
 def test_two_layers_learn_faster_and_the_second_layer_holds_the_anti_diagonal():
-    says("Raise `layers` to 2: the run reaches 95% in about half the steps, and the work is "
-         "split between the layers: a clean anti-diagonal (about 90% of each row's weight) "
-         "forms in both heads of the second layer, while the first layer's maps stay diffuse.")
+    lesson_says(SLUG, "Raise `layers` to 2: the run reaches 95% in about half the steps, and "
+                      "the work is split between the layers: a clean anti-diagonal (about 90% "
+                      "of each row's weight) forms in both heads of the second layer, while the "
+                      "first layer's maps stay diffuse.")
     # Seeds 0–2. Reached 95% at 80–100 against 190–230 with one layer (bound: at most 0.6×).
     # Anti-diagonal mass: layer 2 heads 0.87–0.94 (bound 0.8), layer 1 heads 0.15–0.22
     # (bound 0.3).
@@ -332,9 +333,10 @@ def test_two_layers_learn_faster_and_the_second_layer_holds_the_anti_diagonal():
 
 
 def test_a_high_learning_rate_is_faster_on_most_seeds():
-    says("Push `lr` up to 0.03, the top of the slider: this small model tolerates it, and on "
-         "most seeds it learns several times faster (95% within about 50 steps instead of "
-         "about 200), though on some seeds it first sits on a plateau for a while.")
+    lesson_says(SLUG, "Push `lr` up to 0.03, the top of the slider: this small model tolerates "
+                      "it, and on most seeds it learns several times faster (95% within about "
+                      "50 steps instead of about 200), though on some seeds it first sits on a "
+                      "plateau for a while.")
     # Seeds 0–4: reached 95% at steps 40, 170, 40, 40, 50 (the default lr: 190–230).
     # Bounds: at most 50 on at least 3 of 5 seeds; every seed reaches it; at least one
     # seed plateaus (past step 100) first.
@@ -345,8 +347,8 @@ def test_a_high_learning_rate_is_faster_on_most_seeds():
 
 
 def test_a_low_learning_rate_is_slow():
-    says("Down to 0.0003: slow — after all 800 steps the held-out accuracy is still only "
-         "between 70% and 85%.")
+    lesson_says(SLUG, "Down to 0.0003: slow — after all 800 steps the held-out accuracy is "
+                      "still only between 70% and 85%.")
     # Seeds 0–1 (2.7 s of CPU each): 0.846 and 0.804 after 800 steps (seeds 2–4: 0.73–0.79).
     for seed in range(2):
         r = train(seed=seed, lr=0.0003)
@@ -355,8 +357,8 @@ def test_a_low_learning_rate_is_slow():
 
 
 def test_without_positions_reverse_levels_off_near_31_percent():
-    says("The held-out accuracy climbs to about 31% within a hundred steps and stays there for "
-         "the rest of the run, far below the 95% goal.")
+    lesson_says(SLUG, "The held-out accuracy climbs to about 31% within a hundred steps and "
+                      "stays there for the rest of the run, far below the 95% goal.")
     # Seeds 0–2, the second fence (400 steps). At step 100: 0.301–0.323; every evaluation
     # from then on 0.301–0.329; the end 0.309–0.317. Bounds: 0.28–0.35 from step 100 on.
     for seed in range(3):
@@ -367,7 +369,7 @@ def test_without_positions_reverse_levels_off_near_31_percent():
 
 
 def test_the_best_guess_without_positions_is_right_31_8_percent_of_the_time():
-    says("with 8 tokens drawn from 10 that is right 31.8% of the time on average")
+    lesson_says(SLUG, "with 8 tokens drawn from 10 that is right 31.8% of the time on average")
     # The bound the demo's plateau meets: guess the most common of the other seven tokens.
     # 4000 random sequences × 8 positions (seed 0): 0.318 ± 0.003 (one standard error 0.002).
     tokens = torch.randint(0, 10, (4000, 8), generator=torch.Generator().manual_seed(0))
@@ -380,14 +382,14 @@ def test_the_best_guess_without_positions_is_right_31_8_percent_of_the_time():
 
 
 def test_copy_without_positions_still_reaches_100_percent():
-    says("so try `task: copy` with `none` too: it still reaches 100%.")
+    lesson_says(SLUG, "so try `task: copy` with `none` too: it still reaches 100%.")
     # Seeds 0–2, the second fence plus task copy: held-out accuracy 1.0 by step 30.
     for seed in range(3):
         assert max(acc for _, acc in heldout(train(2, seed=seed, task="copy"))) == 1.0
 
 
 def test_sort_without_positions_levels_off_near_30_percent():
-    says("Sort fails like reverse and levels off near 30% too")
+    lesson_says(SLUG, "Sort fails like reverse and levels off near 30% too")
     # Seeds 0–1, the second fence plus task sort: 0.302 and 0.289 at step 400, 0.286–0.302
     # at every evaluation from step 100 on. Bounds 0.25–0.35.
     for seed in range(2):
@@ -405,8 +407,9 @@ def beam(**change) -> Run:
 
 
 def test_greedy_takes_the_a_beam_of_two_a_beam_of_three_my():
-    says("Greedy decoding commits to \"the\" and never recovers; a beam of 2 keeps \"a\" as well; "
-         "only a beam of 3 keeps \"my\" long enough to see that it pays off.")
+    lesson_says(SLUG, "Greedy decoding commits to \"the\" and never recovers; a beam of 2 keeps "
+                      "\"a\" as well; only a beam of 3 keeps \"my\" long enough to see that it "
+                      "pays off.")
     # Seeds 0–1 (150 training steps each, 1.6 s of CPU): width 1 returns a "the …" sentence
     # (p ≈ 0.03), width 2 "a small/big cat slept ." (p ≈ 0.16), widths 3–8 "my cat sat ."
     # (p ≈ 0.27), the exact best-first answer.
@@ -421,9 +424,10 @@ def test_greedy_takes_the_a_beam_of_two_a_beam_of_three_my():
 
 
 def test_length_penalty_two_makes_the_widest_beam_prefer_a_longer_sentence():
-    says("Try a length penalty of 1, where the score is the average log-probability per word "
-         "(the widest beam still picks \"my cat sat .\"), and then 2. Which sentence does the "
-         "widest beam pick at 2, and why is it no longer the most probable one?")
+    lesson_says(SLUG, "Try a length penalty of 1, where the score is the average "
+                      "log-probability per word (the widest beam still picks \"my cat sat .\"), "
+                      "and then 2. Which sentence does the widest beam pick at 2, and why is it "
+                      "no longer the most probable one?")
     # Seeds 0–1, beam width 8: α = 1 keeps "my cat sat ."; α = 2 returns a five-word
     # "a … cat slept ." (p ≈ 0.16) although "my cat sat ." (p ≈ 0.27) is more probable.
     for seed in range(2):
