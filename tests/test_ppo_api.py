@@ -40,14 +40,6 @@ def test_ppo_rejects_out_of_range_params_naming_the_field(client):
     assert "clip_eps" in response.text
 
 
-def test_gae_advantages_equal_the_direct_sum(client):
-    body = {"rewards": "1, 0, 2", "values": "0.5, 1, 1", "gamma": 1.0, "lam": 0.5}
-    result = client.post("/api/demos/gae/run", json=body).json()["result"]
-    assert result["advantages"] == [1.75, 0.5, 1.0]  # the lesson's exercise
-    assert result["td_errors"] == [1.5, 0.0, 1.0]
-    assert result["monte_carlo"] == [2.5, 1.0, 1.0]
-
-
 def test_gae_text_is_parsed_never_evaluated(client):
     for bad in ["1, 2, __import__('os')", "1e999", "nan", ",".join(["1"] * 31), "2000"]:
         response = client.post("/api/demos/gae/run", json={"rewards": bad})

@@ -45,6 +45,9 @@ class Params(DemoParams):
     kl_beta: float = Field(1.0, ge=0.01, le=10.0, description="KL penalty weight β",
                            json_schema_extra={"x-scale": "log",
                                               "x-show-if": {"variant": "kl"}})
+    target_kl: float = Field(0.0, ge=0.0, le=0.1, description="Early stopping: end an update "
+                             "before a gradient step once the KL exceeds 1.5 × target_kl "
+                             "(0 = off)")
     epochs: int = Field(3, ge=1, le=20, description="Epochs over each rollout")
     minibatches: int = Field(2, ge=1, le=16, description="Minibatches per epoch")
     n_envs: int = Field(16, ge=1, le=128, description="Environments simulated in parallel")
@@ -75,7 +78,8 @@ class Params(DemoParams):
 
     def config(self) -> PPOConfig:
         fields = PPOConfig.__dataclass_fields__
-        return PPOConfig(**{k: v for k, v in self.model_dump().items() if k in fields})
+        values = {k: v for k, v in self.model_dump().items() if k in fields}
+        return PPOConfig(**values | {"target_kl": self.target_kl or None})  # 0 means off
 
 
 THETA_GRID = torch.linspace(-THETA_LIMIT, THETA_LIMIT, 41)
@@ -215,6 +219,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             "mean_return_20": round(mean_20, 2), "episodes": len(all_returns),
             "env_steps": stats.env_steps, "steps_per_second": round(stats.steps_per_second),
             "approx_kl": round(stats.approx_kl, 5), "clip_fraction": round(stats.clip_fraction, 3),
+            "gradient_steps": stats.gradient_steps,
             "learning_rate": round(stats.learning_rate, 6),
         })
     states = play_episode(model, params.seed)

@@ -1,10 +1,12 @@
 """Proximal Policy Optimisation on the batched CartPole, top to bottom.
 
-1. the networks: a small actor (state -> logit of "push right") and a separate critic;
+1. the networks (``app.ml.ppo_policy``): a small actor (state -> logit of "push right")
+   and a separate critic;
 2. the rollout: play ``n_steps`` in ``n_envs`` environments with the current policy;
 3. advantages by GAE (``app.ml.gae``) and value targets;
 4. the update: a few epochs of minibatch gradient steps on the clipped (or KL-penalty)
-   surrogate, the value loss and an entropy bonus, with gradient clipping;
+   surrogate, the value loss and an entropy bonus, with gradient clipping, and optional
+   early stopping once the policy has moved too far (``target_kl``);
 5. :func:`train`, which yields one :class:`UpdateStats` per update.
 
 Every random draw uses an explicit ``torch.Generator`` so runs are reproducible even
@@ -13,7 +15,6 @@ when several run in threads at once.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from torch import Tensor, nn
 
 from app.ml.cartpole import SOLVED_RETURN, BatchedCartPole
 from app.ml.gae import gae
+from app.ml.ppo_policy import ActorCritic, entropy, kl_divergence, log_prob
 
 
 @dataclass
@@ -43,6 +45,9 @@ class PPOConfig:
     """How far the probability ratio may move from 1 before the clipped loss stops pushing."""
     kl_beta: float = 1.0
     """Weight of the KL penalty (kl variant only)."""
+    target_kl: float | None = None
+    """Early stopping: end the update before a gradient step once the minibatch's mean
+    KL(old||new) exceeds 1.5 * target_kl (Stable-Baselines3's rule). None: never stop."""
     epochs: int = 3
     """Passes over each rollout."""
     minibatches: int = 2
@@ -71,57 +76,7 @@ class PPOConfig:
     """Stop as soon as the mean return of the last 20 episodes reaches 475."""
 
 
-# ---------------------------------------------------------------- 1. networks
-
-
-ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
-
-
-def mlp(sizes: list[int], last_gain: float, activation: str) -> nn.Sequential:
-    """MLP with orthogonal weights and zero biases (the init PPO implementations use)."""
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        linear = nn.Linear(n_in, n_out)
-        last = i == len(sizes) - 2
-        nn.init.orthogonal_(linear.weight, gain=last_gain if last else math.sqrt(2))
-        nn.init.zeros_(linear.bias)
-        layers += [linear] if last else [linear, ACTIVATIONS[activation]()]
-    return nn.Sequential(*layers)
-
-
-class ActorCritic(nn.Module):
-    """Separate actor and critic, so the critic's large errors never bend the policy."""
-
-    def __init__(self, hidden: int = 64, activation: str = "relu") -> None:
-        super().__init__()
-        # A tiny last-layer gain makes the first policy ~50/50 everywhere: pure exploration.
-        self.actor = mlp([4, hidden, hidden, 1], last_gain=0.01, activation=activation)
-        self.critic = mlp([4, hidden, hidden, 1], last_gain=1.0, activation=activation)
-
-    def logit(self, obs: Tensor) -> Tensor:
-        """Log-odds of pushing right; P(right) = sigmoid(logit)."""
-        return self.actor(obs).squeeze(-1)
-
-    def value(self, obs: Tensor) -> Tensor:
-        """The critic's estimate of the discounted return from ``obs``."""
-        return self.critic(obs).squeeze(-1)
-
-
-def log_prob(logit: Tensor, action: Tensor) -> Tensor:
-    """log pi(a|s) for a in {0., 1.}: a*l - log(1 + e^l), i.e. log sigmoid(+-l)."""
-    return action * logit - F.softplus(logit)
-
-
-def entropy(logit: Tensor) -> Tensor:
-    """Entropy of the two-action policy, in nats (at most log 2)."""
-    return F.softplus(logit) - torch.sigmoid(logit) * logit
-
-
-def kl_divergence(old_logit: Tensor, new_logit: Tensor) -> Tensor:
-    """KL(pi_old || pi_new) per state, exactly, for two actions."""
-    # sum_a p_old(a) (log p_old(a) - log p_new(a)) with the log_prob formula above.
-    return (torch.sigmoid(old_logit) * (old_logit - new_logit)
-            - F.softplus(old_logit) + F.softplus(new_logit))
+# ---------------------------------------------------------------- 1. networks: app/ml/ppo_policy.py
 
 
 # ---------------------------------------------------------------- 2. rollout
@@ -187,6 +142,7 @@ class UpdateStats:
     entropy: float
     approx_kl: float
     clip_fraction: float
+    gradient_steps: int  # epochs * minibatches, or fewer if target_kl stopped the update
     steps_per_second: float
     learning_rate: float
     solved: bool = False
@@ -217,7 +173,11 @@ def update(model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig,
            should_stop: Callable[[], bool] = lambda: False) -> dict[str, float] | None:
     """Advantages, then ``epochs`` passes of ``minibatches`` gradient steps each.
 
-    Returns the mean losses, or None if ``should_stop()`` turned true between epochs
+    The KL and losses of each minibatch are measured before its step. With ``target_kl``
+    set, the update ends as soon as a minibatch's mean KL(old||new) exceeds
+    1.5 * target_kl, without taking that step (as Stable-Baselines3 does; it estimates
+    the KL from the sampled actions, here it is exact). Returns the mean losses and the
+    number of gradient steps taken, or None if ``should_stop()`` turned true between epochs
     (a large rollout takes seconds to learn from; a student's Stop should not wait).
     """
     with torch.no_grad():
@@ -233,7 +193,7 @@ def update(model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig,
         old_log_prob = log_prob(rollout.logits, rollout.actions)
     data = [x.reshape(-1, *x.shape[2:]) for x in (rollout.obs, rollout.actions, rollout.logits,
                                                   old_log_prob, advantages, returns)]
-    totals = torch.zeros(5)
+    totals, measured, steps = torch.zeros(5), 0, 0
     for _ in range(cfg.epochs):
         if should_stop():
             return None
@@ -254,17 +214,28 @@ def update(model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig,
             else:  # no bonus: keep the entropy out of the graph, report it only
                 ent = entropy(new_logit.detach()).mean()
                 loss = pg_loss + cfg.vf_coef * v_loss
+            totals += torch.stack([pg_loss.detach(), v_loss.detach(), ent.detach(), kl.detach(),
+                                   clipped])
+            measured += 1
+            # Clipping removes the incentive to move far, not the possibility: once the
+            # policy has drifted past 1.5 * target_kl, skip this step and the rest.
+            if cfg.target_kl is not None and float(kl) > 1.5 * cfg.target_kl:
+                return finish(totals, measured, steps)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             # Clip each network on its own: the critic's big gradients must not shrink the actor's.
             nn.utils.clip_grad_norm_(model.actor.parameters(), cfg.max_grad_norm)
             nn.utils.clip_grad_norm_(model.critic.parameters(), cfg.max_grad_norm)
             optimizer.step()
-            totals += torch.stack([pg_loss.detach(), v_loss.detach(), ent.detach(), kl.detach(),
-                                   clipped])
-    means = (totals / (cfg.epochs * cfg.minibatches)).tolist()
+            steps += 1
+    return finish(totals, measured, steps)
+
+
+def finish(totals: Tensor, measured: int, steps: int) -> dict[str, float]:
+    """Mean losses over the minibatches measured (the one that stopped early included)."""
+    means = (totals / measured).tolist()
     return dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"),
-                    means, strict=True))
+                    means, strict=True)) | {"gradient_steps": steps}
 
 
 # ---------------------------------------------------------------- 5. training loop

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import replace
 
 import pytest
 import torch
@@ -12,8 +13,18 @@ from torch.distributions import Bernoulli
 from torch.distributions import kl_divergence as torch_kl
 
 from app.demos.base import seeded
-from app.ml.cartpole import MAX_STEPS, reset_states, step
-from app.ml.ppo import ActorCritic, PPOConfig, entropy, kl_divergence, log_prob, policy_loss, train
+from app.ml import ppo
+from app.ml.cartpole import MAX_STEPS, BatchedCartPole, reset_states, step
+from app.ml.ppo import (
+    ActorCritic,
+    PPOConfig,
+    collect_rollout,
+    entropy,
+    kl_divergence,
+    log_prob,
+    policy_loss,
+    train,
+)
 
 LOGITS = torch.linspace(-6, 6, 25, dtype=torch.float64)
 
@@ -151,3 +162,40 @@ def test_stop_is_heard_between_epochs_of_an_update():
 
     assert list(train(cfg, 0, model, stop_at_third_check)) == []  # no stats for half an update
     assert model.rows_seen == [5, 5]  # one epoch of two minibatches, then it stopped
+
+
+def update_recording_kls(monkeypatch, cfg: PPOConfig) -> tuple[dict, list[float]]:
+    """One update of a fixed model and rollout; returns its stats and each measured KL."""
+    kls: list[float] = []
+
+    def recording_policy_loss(*args):
+        loss, kl, clipped = policy_loss(*args)
+        kls.append(float(kl))
+        return loss, kl, clipped
+
+    monkeypatch.setattr(ppo, "policy_loss", recording_policy_loss)
+    with seeded(0):
+        model = ActorCritic()
+    generator = torch.Generator().manual_seed(0)
+    env = BatchedCartPole(cfg.n_envs, generator)
+    rollout, _ = collect_rollout(model, env, env.state, cfg.n_steps, generator)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, eps=1e-5)
+    return ppo.update(model, optimizer, cfg, rollout, generator), kls
+
+
+def test_target_kl_ends_the_update_before_the_first_step_past_one_and_a_half_targets(
+        monkeypatch):
+    # Stable-Baselines3's rule: measure the minibatch KL before each step; once it exceeds
+    # 1.5 * target_kl, take no step and end the update (all remaining epochs included).
+    cfg = PPOConfig(clip_eps=0.5, epochs=20)
+    free, free_kls = update_recording_kls(monkeypatch, cfg)
+    assert free["gradient_steps"] == 40 and len(free_kls) == 40
+    target = 0.01
+    first_over = next(i for i, kl in enumerate(free_kls) if kl > 1.5 * target)
+    assert 0 < first_over < 39  # the rule has something to do in this update
+    braked, braked_kls = update_recording_kls(monkeypatch, replace(cfg, target_kl=target))
+    assert braked["gradient_steps"] == first_over  # the step that crossed was not taken
+    assert braked_kls == pytest.approx(free_kls[:first_over + 1], abs=1e-9)
+    assert braked["approx_kl"] == pytest.approx(sum(braked_kls) / len(braked_kls), abs=1e-7)
+    never, _ = update_recording_kls(monkeypatch, replace(cfg, target_kl=1.0))
+    assert never["gradient_steps"] == 40
