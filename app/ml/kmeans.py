@@ -136,24 +136,30 @@ def assign_to_nearest(points: Tensor, centroids: Tensor) -> tuple[Tensor, Tensor
 def update_centroids(points: Tensor, labels: Tensor, centroids: Tensor) -> Tensor:
     """Update step: move every centroid to the mean of the points assigned to it.
 
-    A centroid with no points has no mean. It is re-seeded at the point farthest from
-    its own centroid: that point is the worst served, so giving it a centre of its own
-    lowers the inertia the most, and the empty centre gets back into play instead of
-    staying wasted (or becoming 0/0 = NaN).
+    A centroid with no points has no mean. As in scikit-learn, it is re-seeded at the
+    point farthest from its own centroid (measured before the update), and that point
+    leaves its old cluster before the means are taken. That is the same as handing the
+    point to the empty cluster and then updating: the point's cost drops to 0 and the
+    means can only lower the rest, so the next assignment's inertia is at most the
+    current one minus that point's current cost, the largest single cost there is.
     """
     k = centroids.shape[0]
     sums = torch.zeros_like(centroids).index_add_(0, labels, points)
     counts = torch.bincount(labels, minlength=k)
-    new_centroids = centroids.clone()
-    filled = counts > 0
-    new_centroids[filled] = sums[filled] / counts[filled, None].to(points.dtype)
-
-    empty = torch.nonzero(~filled).flatten()
+    empty = torch.nonzero(counts == 0).flatten()
     if len(empty) > 0:
-        # The farthest points, one per empty cluster, taken from the old assignment.
+        # The farthest points, one per empty cluster, taken from the current assignment.
         distances = ((points - centroids[labels]) ** 2).sum(dim=1)
         farthest = distances.argsort(descending=True)[: len(empty)]
-        new_centroids[empty] = points[farthest]
+        donors = labels[farthest]
+        sums.index_add_(0, donors, -points[farthest])
+        counts = counts.index_add(0, donors, -torch.ones_like(donors))
+        sums[empty] = points[farthest]
+        counts[empty] = 1
+    new_centroids = centroids.clone()
+    # A cluster whose only point was handed over keeps its centre (it owns no point).
+    filled = counts > 0
+    new_centroids[filled] = sums[filled] / counts[filled, None].to(points.dtype)
     return new_centroids
 
 

@@ -203,7 +203,48 @@ def test_empty_cluster_is_reseeded_at_farthest_point():
     centroids = torch.tensor([[0.0, 0.0], [100.0, 100.0]])  # the second one attracts nobody
     labels, _ = assign_to_nearest(points, centroids)
     new = update_centroids(points, labels, centroids)
-    assert torch.equal(new, torch.tensor([[10 / 3, 0.0], [9.0, 0.0]]))
+    # The farthest point (9, 0) leaves its cluster before the mean is taken.
+    assert torch.equal(new, torch.tensor([[0.5, 0.0], [9.0, 0.0]]))
+
+
+def test_empty_cluster_repair_lowers_the_inertia_by_the_largest_cost():
+    """The lesson's bound: after the repair, the next assignment's inertia is at most the
+    current one minus the handed-over points' current costs (against the old centres).
+    Without taking the point out of its old cluster it failed: points 0, 0, 0, 10 with
+    centres 0 and 100 went from 100 to 18.75, not to 0."""
+    generator = torch.Generator().manual_seed(0)
+    repaired = 0
+    for _ in range(300):
+        n, k = int(torch.randint(3, 30, (1,), generator=generator)), 4
+        points = torch.randn(n, 2, generator=generator, dtype=torch.float64)
+        centroids = torch.randn(k, 2, generator=generator, dtype=torch.float64)
+        centroids[:2] += 20 * torch.randn(2, 2, generator=generator, dtype=torch.float64)
+        labels, distances = assign_to_nearest(points, centroids)
+        n_empty = int((torch.bincount(labels, minlength=k) == 0).sum())
+        if n_empty == 0:
+            continue
+        repaired += 1
+        largest = distances.sort(descending=True).values[:n_empty].sum()
+        after = assign_to_nearest(points, update_centroids(points, labels, centroids))[1]
+        assert after.sum() <= distances.sum() - largest + 1e-9
+    assert repaired > 100
+    points = torch.tensor([[0.0], [0.0], [0.0], [10.0]])
+    labels = torch.zeros(4, dtype=torch.long)
+    new = update_centroids(points, labels, torch.tensor([[0.0], [100.0]]))
+    assert torch.equal(new, torch.tensor([[0.0], [10.0]]))
+
+
+def test_empty_cluster_repair_matches_sklearn():
+    """One Lloyd iteration from a start with empty clusters: the same centres as
+    scikit-learn, which also takes the farthest point out of its old cluster."""
+    points = points_of("blobs", n=200, seed=2).double()
+    start = torch.cat([points[[0, 60, 120]], torch.tensor([[40.0, 40.0], [-40.0, 40.0]],
+                                                          dtype=torch.float64)])
+    labels, _ = assign_to_nearest(points, start)
+    assert (torch.bincount(labels, minlength=5) == 0).sum() == 2
+    ours = update_centroids(points, labels, start)
+    model = KMeans(n_clusters=5, init=start.numpy(), n_init=1, max_iter=1).fit(points.numpy())
+    assert torch.allclose(ours, torch.from_numpy(model.cluster_centers_), atol=1e-12)
 
 
 @pytest.mark.parametrize("init", ["random", "k-means++"])
