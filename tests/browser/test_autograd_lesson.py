@@ -101,6 +101,9 @@ def test_gradient_flow_bars_vanish_for_a_deep_sigmoid_net(page: Page, shots: Cal
     chart = page.evaluate(
         """(sel) => { const div = document.querySelector(sel)
             .querySelector('.plot[data-chart="grad_norms"]');
-          return {type: div._fullLayout.yaxis.type, bars: div.data[0].y.length}; }""", FLOW)
-    assert chart == {"type": "log", "bars": 20}
+          return {type: div._fullLayout.yaxis.type, bars: div.data[0].y.length,
+                  dashes: div.data[1].name, dashed: div.data[1].y.length}; }""", FLOW)
+    assert chart == {"type": "log", "bars": 20, "dashes": "step 1", "dashed": 20}
+    expect(demo.locator(".demo-metrics div", has=page.locator("dt", has_text="at step 1"))
+           .locator("dd")).to_contain_text("e-11")
     shots(page, "gradient-flow", demo)

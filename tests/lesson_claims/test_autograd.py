@@ -252,11 +252,21 @@ def test_sigmoid_stack_loss_drops_to_ln2_and_stays(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_sigmoid_staircase_still_falls_four_decades_at_step_60(seed):
-    lesson_says(SLUG, "by step 60 the bars still fall more than four decades")
-    final = flow(seed).result["final_grad_norms"]
-    assert decades(final) > 4  # measured 4.4-5.0
-    assert final[0] < final[-1] * 1e-4
+def test_sigmoid_bars_sink_by_step_60_and_still_fall_four_decades(seed):
+    lesson_says(SLUG, "By step 60 the bars have sunk below their dashes, the more the nearer "
+                "they are to the output: at $\\ln 2$ even the output layer's gradient is below "
+                "$10^{-6}$, while the input layer's is still near $10^{-12}$. The staircase "
+                "still falls more than four decades.")
+    run = flow(seed)
+    first, final = run.result["grad_norms"], run.result["final_grad_norms"]
+    # Measured over seeds 0-4: step 60 / step 1 is 1.0 for the input layer, 0.2-0.6 for
+    # layer 2, below 1e-5 from layer 10 on; the output layer goes from 0.31-1.2 to
+    # 4e-8-1.2e-7; the input layer is at 0.9e-12-1.7e-12; spans 4.4-5.0 decades.
+    shrink = [b / a for a, b in zip(first, final, strict=True)]
+    assert all(b <= a * 1.01 for a, b in zip(shrink, shrink[1:10], strict=False))
+    assert max(shrink[9:]) < 1e-4 and final[-1] < 1e-6
+    assert 3e-13 < final[0] < 3e-12
+    assert decades(final) > 4
 
 
 @pytest.mark.parametrize("seed", SEEDS)
