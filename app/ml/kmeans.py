@@ -115,7 +115,7 @@ def init_centroids(points: Tensor, k: int, init: str, generator: torch.Generator
     if init == "random":
         return random_init(points, k, generator)
     if init == "k-means++":
-        # scikit-learn's default number of local trials: 2 + ln(k).
+        # scikit-learn's default number of local trials: 2 + floor(ln k).
         return kmeans_plus_plus_init(points, k, generator, n_local_trials=2 + int(math.log(k)))
     raise ValueError(f"unknown init {init!r}; choose 'random' or 'k-means++'")
 
