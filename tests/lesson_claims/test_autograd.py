@@ -246,7 +246,7 @@ def test_sigmoid_stack_loss_drops_to_ln2_and_stays(seed):
                 "of a coin toss, and stays there")
     losses = flow(seed).metric("loss")
     # Measured: below 0.70 by step 1-3 (loss at step 1: 0.70-0.94); from step 10 on,
-    # within 1e-4 of ln 2 on every seed.
+    # within 5e-7 of ln 2 on every seed (bound 1e-3: "stays there" to the eye).
     assert min(losses[:5]) < 0.70
     assert all(abs(loss - LN2) < 1e-3 for loss in losses[10:])
 
@@ -294,7 +294,8 @@ def test_residual_sigmoid_flattens_the_staircase_but_starts_high_and_swings(seed
     assert 1 / 7 < step_one_ratio(run) < 1 / 3
     losses = run.metric("loss")
     # Starts at 2.3-12 (a plain sigmoid stack: 0.70-0.94) and peaks at 130-160 within
-    # the first 80 steps; then it settles: accuracy 0.86-0.90 at step 150.
+    # the first 80 steps; then it settles: median loss of steps 101-150 0.27-0.36,
+    # accuracy 0.86-0.90 at step 150.
     assert losses[0] > 2 and max(losses[:80]) > 50
     assert sorted(losses[100:])[len(losses[100:]) // 2] < 0.6  # median of the last 50
     assert run.result["accuracy"] >= 0.84
