@@ -429,9 +429,9 @@ def test_greedy_takes_the_a_beam_of_two_a_beam_of_three_my():
 
 def test_length_penalty_two_makes_the_widest_beam_prefer_a_longer_sentence():
     lesson_says(SLUG, "Try a length penalty of 1, where the score is the average "
-                      "log-probability per word (the widest beam still picks \"my cat sat .\"), "
-                      "and then 2. Which sentence does the widest beam pick at 2, and why is it "
-                      "no longer the most probable one?")
+                      "log-probability per word (the final \".\" counts as one; the widest "
+                      "beam still picks \"my cat sat .\"), and then 2. Which sentence does the "
+                      "widest beam pick at 2, and why is it no longer the most probable one?")
     # Seeds 0–1, beam width 8: α = 1 keeps "my cat sat ."; α = 2 returns a five-word
     # "a … cat slept ." (p ≈ 0.16) although "my cat sat ." (p ≈ 0.27) is more probable.
     for seed in range(2):
