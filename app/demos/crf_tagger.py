@@ -1,6 +1,7 @@
 """Demo `crf-tagger`: a BiLSTM-CRF and a BiLSTM-softmax tagger trained side by side.
 
-Both see the same batches of the synthetic NER corpus (app/ml/ner_data.py). The run
+Both see the same batches of the synthetic NER corpus (app/ml/ner_data.py); the
+training loop is app/ml/tagger_training.py, and this module draws what it yields. The run
 streams both losses, both dev entity F1 curves, how many invalid BIO transitions each
 decodes, and the CRF's transition matrix. At the end it tags the student's sentence
 with both models and draws the CRF's Viterbi lattice with the best path on top.
@@ -34,14 +35,9 @@ from app.demos.base import (
     short_labels,
 )
 from app.demos.base import frame as make_frame
-from app.ml.bilstm_tagger import (
-    BiLSTMTagger,
-    Vocabulary,
-    evaluate,
-    make_batch,
-    shuffled_batches,
-)
+from app.ml.bilstm_tagger import BiLSTMTagger, Vocabulary, make_batch
 from app.ml.ner_data import TAGS, invalid_transitions, make_corpus, tokenize
+from app.ml.tagger_training import BatchDone, train_side_by_side
 
 BATCH_SIZE = 64
 MAX_TOKENS = 60
@@ -133,24 +129,9 @@ def curve_figures(trained: Trained) -> dict:
     return {"loss": figure(loss), "f1": figure(f1), "invalid": figure(bad)}
 
 
-def parameter_groups(model: BiLSTMTagger, lr: float, crf_scale: int) -> list[dict]:
-    """Adam moves each weight by at most about ``lr`` per step, whatever its gradient.
-    Forbidden transitions must travel well below zero within a run of 24 steps an epoch
-    for Viterbi to avoid them, so the 99 CRF scores get ``crf_scale`` times the
-    step of the network under them."""
-    crf = list(model.crf.parameters()) if model.crf is not None else []
-    rest = [p for p in model.parameters() if all(p is not c for c in crf)]
-    groups = [{"params": rest, "lr": lr}]
-    return groups + [{"params": crf, "lr": lr * crf_scale}] if crf else groups
-
-
 def train(params: Params, ctx: RunContext, trained: Trained) -> RunGenerator:
-    """Train both taggers on the same batches, yielding frames as they learn."""
+    """Train both taggers on the same batches (app/ml/tagger_training.py), drawing them."""
     train_set, vocab, dev_batches, gold = corpus()
-    generator = torch.Generator().manual_seed(params.seed)
-    lr, scale = params.learning_rate, params.crf_lr_scale
-    optimisers = {h: torch.optim.Adam(parameter_groups(m, lr, scale))
-                  for h, m in trained.models.items()}
     empty = {h: ([], []) for h in HEADS}
     trained.loss = {h: ([], []) for h in HEADS}
     trained.f1 = {h: [] for h in HEADS}
@@ -159,37 +140,35 @@ def train(params: Params, ctx: RunContext, trained: Trained) -> RunGenerator:
     yield make_frame(0, 0.0, curve_figures(blank))
     start = time.monotonic()
     step = 0
-    n_batches = -(-len(train_set) // BATCH_SIZE)
-    for epoch in range(params.epochs):
-        for b, indices in enumerate(shuffled_batches(len(train_set), BATCH_SIZE, generator)):
-            batch = make_batch(vocab, [train_set[i] for i in indices])
-            losses = []
-            for head in HEADS:
-                loss = trained.models[head].loss(batch, params.dropout, generator)
-                optimisers[head].zero_grad()
-                loss.backward()
-                optimisers[head].step()
-                losses.append(round(loss.item(), 4))
-                trained.loss[head][0].append(round(epoch + (b + 1) / n_batches, 3))
-                trained.loss[head][1].append(losses[-1])
+    events = train_side_by_side(
+        trained.models, train_set, vocab, dev_batches, gold, epochs=params.epochs,
+        lr=params.learning_rate, crf_scale=params.crf_lr_scale, dropout=params.dropout,
+        batch_size=BATCH_SIZE, generator=torch.Generator().manual_seed(params.seed))
+    for event in events:
+        if isinstance(event, BatchDone):
             step += 1
+            done = event.epoch + (event.batch + 1) / event.batches_per_epoch
+            x = round(done, 3)
+            losses = [round(event.losses[h], 4) for h in HEADS]
+            for head, loss in zip(HEADS, losses, strict=True):
+                trained.loss[head][0].append(x)
+                trained.loss[head][1].append(loss)
             if ctx.should_stop():
                 return
-            if b % 3 == 2:
-                x = round(epoch + (b + 1) / n_batches, 3)
-                yield make_frame(step, (epoch + (b + 1) / n_batches) / params.epochs, {
+            if event.batch % 3 == 2:
+                yield make_frame(step, done / params.epochs, {
                     "loss": extend([0, 1], [[x], [x]], [[losses[0]], [losses[1]]]),
                     "transitions": transition_figure(trained.models["crf"]),
-                }, {"epoch": epoch + 1, "crf_loss": losses[0], "softmax_loss": losses[1]})
-        metrics: dict = {"epoch": epoch + 1}
+                }, {"epoch": event.epoch + 1, "crf_loss": losses[0], "softmax_loss": losses[1]})
+            continue
+        metrics: dict = {"epoch": event.epoch + 1}
         for head in HEADS:
-            f1, bad, _ = evaluate(trained.models[head], dev_batches, gold)
-            trained.f1[head].append(round(f1, 4))
-            trained.invalid[head].append(bad)
-            metrics[f"{head}_dev_f1"] = round(f1, 4)
-            metrics[f"{head}_invalid"] = bad
-        epochs_x = [[epoch + 1], [epoch + 1]]
-        yield make_frame(step, (epoch + 1) / params.epochs, {
+            trained.f1[head].append(round(event.f1[head], 4))
+            trained.invalid[head].append(event.invalid[head])
+            metrics[f"{head}_dev_f1"] = trained.f1[head][-1]
+            metrics[f"{head}_invalid"] = event.invalid[head]
+        epochs_x = [[event.epoch + 1], [event.epoch + 1]]
+        yield make_frame(step, (event.epoch + 1) / params.epochs, {
             "f1": extend([0, 1], epochs_x, [[trained.f1[h][-1]] for h in HEADS]),
             "invalid": extend([0, 1], epochs_x, [[trained.invalid[h][-1]] for h in HEADS]),
             "transitions": transition_figure(trained.models["crf"]),

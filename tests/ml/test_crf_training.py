@@ -46,3 +46,36 @@ def test_trained_transitions_encode_the_bio_grammar() -> None:
     starts = crf.start_transitions.detach()
     inside = [starts[TAGS.index(f"I-{t}")] for t in TYPES]
     assert max(inside) < starts[TAGS.index("O")]
+
+
+def test_side_by_side_training_steps_every_model_then_scores_it_each_epoch() -> None:
+    from app.ml.bilstm_tagger import BiLSTMTagger, Vocabulary, make_batch
+    from app.ml.ner_data import make_corpus
+    from app.ml.tagger_training import (
+        BatchDone,
+        EpochDone,
+        parameter_groups,
+        train_side_by_side,
+    )
+
+    train, dev = make_corpus(n_train=100, n_dev=20)
+    vocab = Vocabulary([tokens for tokens, _ in train])
+    torch.manual_seed(0)
+    models = {h: BiLSTMTagger(len(vocab), 8, 8, use_crf=h == "crf") for h in ("crf", "softmax")}
+    # The 99 CRF scores get crf_scale times the network's step; the softmax head has none.
+    groups = parameter_groups(models["crf"], 0.02, 5)
+    assert [g["lr"] for g in groups] == [0.02, 0.1]
+    assert sum(p.numel() for p in groups[1]["params"]) == 99
+    assert len(parameter_groups(models["softmax"], 0.02, 5)) == 1
+
+    events = list(train_side_by_side(
+        models, train, vocab, [make_batch(vocab, dev)], [tags for _, tags in dev], epochs=2,
+        lr=0.02, crf_scale=5, dropout=0.2, batch_size=64,
+        generator=torch.Generator().manual_seed(0)))
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["BatchDone", "BatchDone", "EpochDone"] * 2  # 100 sentences: 2 batches
+    first, last = events[0], events[-2]
+    assert isinstance(first, BatchDone) and isinstance(last, BatchDone)
+    assert all(last.losses[h] < first.losses[h] for h in models)
+    assert all(isinstance(e, EpochDone) and set(e.f1) == set(models)
+               for e in events[2::3])
