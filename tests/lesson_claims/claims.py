@@ -51,15 +51,16 @@ def lesson_says(slug: str, sentence: str) -> None:
     )
 
 
-def fences(slug: str) -> list[tuple[str, dict[str, Any]]]:
-    """Every ``demo`` fence of a lesson, in order: (demo slug, its presets)."""
+@functools.cache
+def fences(slug: str) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """Every ``demo`` fence of a lesson, in order: (demo slug, its presets); read-only."""
     tokens = MarkdownIt("commonmark").parse(lesson_source(slug))
     found = []
     for token in tokens:
         kind, _, arg = token.info.strip().partition(" ")
         if token.type == "fence" and kind == "demo":
             found.append((arg.strip(), load_yaml(token.content) or {}))
-    return found
+    return tuple(found)
 
 
 def fence(slug: str, demo: str, number: int = 1) -> dict[str, Any]:
