@@ -64,7 +64,7 @@ def _circles(n_points: int, generator: torch.Generator) -> tuple[torch.Tensor, t
 
 # The linear map that stretches the anisotropic blobs: row vectors times this matrix
 # have std ~0.95 along (0.78, -0.62) and ~0.13 across it. Multiplying the points by its
-# inverse (whitening with a known stretch) makes the blobs round again.
+# inverse (undoing the known stretch) makes the blobs round again.
 ANISOTROPIC_SHEAR = torch.tensor([[0.74, -0.59], [0.08, 0.10]], dtype=torch.float64)
 
 
