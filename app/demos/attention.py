@@ -150,7 +150,8 @@ def heatmap_grid(maps: list[list[list[float]]], labels: list[str], titles: list[
 def embed(params: Params, tokens: list[str]) -> torch.Tensor:
     x = torch.stack([token_embedding(t, params.d_model, params.seed) for t in tokens])
     if params.positional:
-        # Scaled to the embeddings' size (their entries are ~N(0, 1)) so positions matter.
+        # Added unscaled: sines and cosines in [-1, 1] are on the scale of the embeddings'
+        # N(0, 1) entries, so positions matter without drowning the words.
         x = x + sinusoidal_encoding(len(tokens), params.d_model).double()
     return x.unsqueeze(0)
 
