@@ -3,8 +3,8 @@
 The physics, termination, reward, truncation and reset distribution are those of
 gymnasium's ``CartPole-v1`` (tested state by state in ``tests/ml/test_cartpole.py``).
 Batching is the whole point: one call to :func:`step` advances every environment, so
-simulating 64 carts costs about as much as simulating one, and PPO's time goes to
-learning rather than to a Python loop over environments.
+a step of 16 carts costs about 1.3 times a step of one (64 carts: under 1.5 times), and
+PPO's time goes to learning rather than to a Python loop over environments.
 
 A state row is ``[x, x_dot, theta, theta_dot]``: cart position (m), cart velocity,
 pole angle from upright (rad) and angular velocity. Action 0 pushes left, 1 right.

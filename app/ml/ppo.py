@@ -184,8 +184,8 @@ def update(model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig,
         n_steps, n_envs = rollout.rewards.shape
         both = model.value(torch.cat([rollout.obs, rollout.final_obs]).reshape(-1, 4))
         values, next_values = both.reshape(2, n_steps, n_envs)
-        # Adam moves each weight by about lr per step, so a critic that must output ~100
-        # needs thousands of steps to get there; scaled rewards keep its targets near 1.
+        # Scaled, CartPole's values lie in [0, 1] whatever gamma is (unscaled they reach
+        # 1 / (1 - gamma) = 100): the critic's targets start at its outputs' scale.
         rewards = rollout.rewards * (1 - cfg.gamma) if cfg.scale_rewards else rollout.rewards
         advantages = gae(rewards, values, next_values, rollout.terminated,
                          rollout.done, cfg.gamma, cfg.gae_lambda)
@@ -223,7 +223,7 @@ def update(model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig,
                 return finish(totals, measured, steps)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            # Clip each network on its own: the critic's big gradients must not shrink the actor's.
+            # Clip each network on its own: a large critic gradient must not scale the actor's.
             nn.utils.clip_grad_norm_(model.actor.parameters(), cfg.max_grad_norm)
             nn.utils.clip_grad_norm_(model.critic.parameters(), cfg.max_grad_norm)
             optimizer.step()

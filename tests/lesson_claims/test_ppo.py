@@ -1,23 +1,33 @@
 """What lessons/ppo.md says the gridworld, gae and ppo-cartpole demos show, checked.
 
 PPO runs cost about a second of CPU each, so the full runs are few and shared through a
-cache (the defaults of seeds 0 to 4 serve four claims), and claims about the first
+cache (the defaults of seeds 0 to 4 serve five claims), and claims about the first
 phase of training read only the first 20 updates of a run (`first_updates`): the same
-frames a student sees at the start of that run.
+frames a student sees at the start of that run. The full runs also record the gradient
+norms the update clips. Claims about CPU cost are measured at the end of the file, in
+lockstep and as least times, because the machine is shared.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import statistics
+import time
 from collections import deque
+from unittest import mock
 
 import pytest
+import torch
 
 from app.demos import registry
-from app.demos.base import RunContext
+from app.demos.base import RunContext, seeded
+from app.ml.cartpole import BatchedCartPole
+from app.ml.gae import gae
 from app.ml.gridworld import MOVES, build, q_from_v, value_iteration
+from app.ml.ppo import collect_rollout, update
+from app.ml.ppo_policy import ActorCritic
 from app.params import parse_params
 from tests.lesson_claims.claims import fence, lesson_says, run_demo
 
@@ -72,15 +82,22 @@ def test_policy_iteration_needs_fewer_iterations_only_once_moves_slip():
     lesson_says(SLUG, "it needs about as many iterations as value iteration needs sweeps "
                 "(8 against 9)")
     lesson_says(SLUG, "With `slip` at 0.3, value iteration needs 24 sweeps to settle and "
-                "policy iteration still 6")
+                "policy iteration only 6")
+    lesson_says(SLUG, "the demo stops at the first sweep that moves no value by more than "
+                "$10^{-4}$")
     # Deterministic. Measured: slip 0 -> 9 sweeps vs 8 iterations; slip 0.3 -> 24 vs 6.
     base = fence(SLUG, "gridworld")
     pi = {"algorithm": "policy iteration"}
     vi0, pi0 = (run_demo("gridworld", base | p).result["iterations"] for p in ({}, pi))
     assert abs(vi0 - pi0) <= 2 and (vi0, pi0) == (9, 8)
     slip = base | {"slip": 0.3}
-    vi3, pi3 = (run_demo("gridworld", slip | p).result["iterations"] for p in ({}, pi))
+    vi3_run = run_demo("gridworld", slip)
+    vi3, pi3 = vi3_run.result["iterations"], run_demo("gridworld", slip | pi).result[
+        "iterations"]
     assert vi3 >= 3 * pi3 and (vi3, pi3) == (24, 6)
+    # "Settle": the 24th sweep is the first to move no value by more than 1e-4.
+    changes = vi3_run.metric("max_change")[:-1]  # one per sweep (the last frame repeats)
+    assert len(changes) == 24 and changes[-1] <= 1e-4 < min(changes[:-1])
 
 
 def test_slipping_turns_the_arrows_along_the_cliff_away_from_the_traps():
@@ -109,9 +126,11 @@ def greedy_path_reaches_goal(grid: str, policy: list[int], steps: int = 200) -> 
 
 
 def test_a_positive_step_reward_makes_lingering_pay():
-    lesson_says(SLUG, "no arrow leads to the goal any more")
+    lesson_says(SLUG, "more than even the step into the goal pays ($0.2 + 1 = 1.2$), so no "
+                "arrow leads to the goal any more")
     lesson_says(SLUG, "At 0.1 the goal still wins")
-    # Deterministic, slip 0. Lingering is worth 0.2 / (1 - 0.9) = 2 > the goal's 1.
+    # Deterministic, slip 0. Lingering is worth 0.2 / (1 - 0.9) = 2 > the 1.2 that the
+    # step into the goal pays (its reward 1 plus the step reward 0.2).
     base = fence(SLUG, "gridworld")
     grid = registry()["gridworld"].Params().grid
     lingering = run_demo("gridworld", base | {"step_reward": 0.2}).result
@@ -210,9 +229,22 @@ def test_the_gae_exercise_numbers():
 # ---------------------------------------------------------------- PPO
 
 
+GRAD_NORMS: dict[tuple, list[float]] = {}  # per full run: actor, critic, actor, ...
+
+
 @functools.cache
 def full_run(seed: int, **changes):
-    return run_demo("ppo-cartpole", fence(SLUG, "ppo-cartpole") | changes | {"seed": seed})
+    """A whole run; the gradient norms the update clips are recorded on the way."""
+    norms = GRAD_NORMS.setdefault((seed, *sorted(changes.items())), [])
+    clip = torch.nn.utils.clip_grad_norm_
+
+    def spy(parameters, max_norm, *args, **kwargs):
+        norm = clip(parameters, max_norm, *args, **kwargs)
+        norms.append(float(norm))  # the norm before clipping
+        return norm
+
+    with mock.patch.object(torch.nn.utils, "clip_grad_norm_", spy):
+        return run_demo("ppo-cartpole", fence(SLUG, "ppo-cartpole") | changes | {"seed": seed})
 
 
 @functools.cache
@@ -224,6 +256,18 @@ def first_updates(seed: int, n: int = 20, **changes) -> tuple[dict, ...]:
     return tuple(itertools.islice(frames, 1, n + 1))
 
 
+def demo_frames_stream(seed: int, **changes):
+    """A fresh run of the demo with the fence's settings and ``changes``: its frames."""
+    demo = registry()["ppo-cartpole"]
+    values = demo.defaults() | fence(SLUG, "ppo-cartpole") | changes | {"seed": seed}
+    return demo.run(parse_params(demo, values), RunContext())
+
+
+def demo_frames(seed: int, n: int, **changes) -> list[dict]:
+    """Frame 0 (before training) and the first ``n`` update frames of a fresh run."""
+    return list(itertools.islice(demo_frames_stream(seed, **changes), n + 1))
+
+
 def mean(seed: int, metric: str, n: int = 20, **changes) -> float:
     return statistics.mean(f["metrics"][metric] for f in first_updates(seed, n, **changes))
 
@@ -231,11 +275,43 @@ def mean(seed: int, metric: str, n: int = 20, **changes) -> float:
 def test_default_seeds_solve_in_the_stated_number_of_updates():
     lesson_says(SLUG, "Seeds 0 to 4 need about 21 500 to 41 500 environment steps, that is "
                 "42 to 81 updates")
-    # Measured updates 43, 48, 81, 69, 42 (solved at 22 016 ... 41 472 steps).
+    # Deterministic (one thread). Measured updates 43, 48, 81, 69, 42: solved at
+    # 22 016, 24 576, 41 472, 35 328 and 21 504 steps.
     updates = [full_run(s).result["updates"] for s in RUN_FIVE]
     steps = [full_run(s).result["solved_at_step"] for s in RUN_FIVE]
-    assert all(40 <= u <= 85 for u in updates) and min(updates) <= 45 and max(updates) >= 78
+    assert (min(updates), max(updates)) == (42, 81)
     assert all(21_000 <= s <= 42_000 for s in steps)
+    assert steps == [512 * u for u in updates]
+
+
+def test_annealing_has_barely_begun_when_a_default_run_solves():
+    lesson_says(SLUG, "195 updates by default")
+    lesson_says(SLUG, "A run that stops when solved ends after 42 to 81 updates (seeds 0 to "
+                "4), while the rate is still about 60 to 80 % of its start")
+    # Seeds 0-4 (shared runs). The rate of update k is 1e-2 * (1 - (k - 1) / 195):
+    # measured 79 % of the start at update 42, 59 % at update 81.
+    start = (registry()["ppo-cartpole"].defaults() | fence(SLUG, "ppo-cartpole"))[
+        "learning_rate"]
+    left = [full_run(s).metric("learning_rate")[-1] / start for s in RUN_FIVE]
+    assert 0.57 <= min(left) <= 0.62 and 0.77 <= max(left) <= 0.81
+    assert full_run(0, stop_when_solved=False).result["updates"] == 195
+
+
+def test_the_gradient_cap_binds_on_the_actor_now_and_then_never_on_the_critic():
+    lesson_says(SLUG, "With the defaults (seeds 0 to 4) the cap binds on the actor on 3 to "
+                "17 % of its gradient steps and never on the critic, whose gradient norm is "
+                "typically more than ten times smaller")
+    # Seeds 0-4 (shared runs). Measured: actor clipped on 8.5, 16.7, 6.6, 9.2, 2.8 % of
+    # its steps; critic norms at most 0.24 (cap 0.5); median actor / median critic norm
+    # 14, 22, 27, 27, 12.
+    for seed in RUN_FIVE:
+        full_run(seed)
+        norms = GRAD_NORMS[(seed,)]
+        actor, critic = norms[0::2], norms[1::2]
+        clipped = sum(n > 0.5 for n in actor) / len(actor)
+        assert 0.025 <= clipped <= 0.175, (seed, clipped)
+        assert max(critic) < 0.5
+        assert statistics.median(actor) > 10 * statistics.median(critic), seed
 
 
 def test_training_stops_as_soon_as_the_mean_crosses_the_threshold():
@@ -248,14 +324,14 @@ def test_training_stops_as_soon_as_the_mean_crosses_the_threshold():
 def test_relu_needs_fewer_updates_than_tanh_but_not_on_every_seed():
     lesson_says(SLUG, "ReLU units solved seeds 0 to 4 in 283 updates in total where tanh "
                 "units needed 427")
-    lesson_says(SLUG, "though not on every seed")
-    # Seeds 0-4. Measured relu 43, 48, 81, 69, 42; tanh 93, 108, 54, 94, 78 (seed 2:
-    # tanh is faster). Bound: relu's total at most 80 % of tanh's (measured 66 %).
+    lesson_says(SLUG, "ReLU was not faster on every seed, though: on seed 2 tanh needed "
+                "fewer updates")
+    # Seeds 0-4, deterministic. Measured relu 43, 48, 81, 69, 42; tanh 93, 108, 54, 94, 78.
     relu = [full_run(s).result["updates"] for s in RUN_FIVE]
     tanh = [full_run(s, activation="tanh").result["updates"] for s in RUN_FIVE]
     assert all(full_run(s, activation="tanh").result["solved_at_step"] for s in RUN_FIVE)
-    assert sum(relu) <= 0.8 * sum(tanh)
-    assert any(t <= r for r, t in zip(relu, tanh, strict=True))
+    assert (sum(relu), sum(tanh)) == (283, 427)
+    assert [s for s in RUN_FIVE if tanh[s] < relu[s]] == [2]
 
 
 def test_tanh_seed_8_stalls():
@@ -270,12 +346,13 @@ def test_a_wide_clip_and_20_epochs_make_the_kl_jump_not_the_clip_fraction():
                 "the default's")
     lesson_says(SLUG, "The clip fraction barely moves")
     # Seeds 0, 1, first 20 updates. Measured KL 0.088 vs 0.012 (7x) and 0.170 vs 0.0093
-    # (18x); clip fraction 0.101 vs 0.130 and 0.122 vs 0.114.
+    # (18x); clip fraction 0.101 vs 0.130 and 0.122 vs 0.114 (ratios 0.78 and 1.07).
     wide = {"clip_eps": 0.5, "epochs": 20}
     for seed in (0, 1):
         ratio = mean(seed, "approx_kl", **wide) / mean(seed, "approx_kl")
         assert 5 <= ratio <= 20, (seed, ratio)
-        assert abs(mean(seed, "clip_fraction", **wide) - mean(seed, "clip_fraction")) < 0.05
+        clip_ratio = mean(seed, "clip_fraction", **wide) / mean(seed, "clip_fraction")
+        assert 0.75 <= clip_ratio <= 1.25, (seed, clip_ratio)
 
 
 def test_target_kl_ends_updates_early_and_keeps_the_kl_near_target():
@@ -289,17 +366,17 @@ def test_target_kl_ends_updates_early_and_keeps_the_kl_near_target():
         assert mean(seed, "gradient_steps", **wide) == 40
         assert 2 <= mean(seed, "gradient_steps", **wide, target_kl=0.01) <= 7
         braked = mean(seed, "approx_kl", **wide, target_kl=0.01)
-        assert braked <= 0.02 and braked <= mean(seed, "approx_kl", **wide) / 4
+        assert 0.005 <= braked <= 0.015 and braked <= mean(seed, "approx_kl", **wide) / 4
 
 
 def test_target_kl_is_a_brake_not_a_wall():
-    lesson_says(SLUG, "several of seed 1's first 20 updates (7 of them) report a mean KL "
+    lesson_says(SLUG, "several of seed 1's first 20 updates (6 of them) report a mean KL "
                 "over 0.015")
-    # Seed 1, first 20 updates, clip 0.5, 20 epochs, target_kl 0.01. Measured: 7 updates
-    # above 1.5 * 0.01 (up to 0.024). Bound: 4 to 10, "several".
+    # Seed 1, first 20 updates, clip 0.5, 20 epochs, target_kl 0.01, deterministic.
+    # Measured: 6 updates above 1.5 * 0.01 (0.018 to 0.024).
     frames = first_updates(1, clip_eps=0.5, epochs=20, target_kl=0.01)
     above = sum(f["metrics"]["approx_kl"] > 0.015 for f in frames)
-    assert 4 <= above <= 10
+    assert above == 6
 
 
 def test_a_narrow_clip_moves_the_policy_less_and_climbs_slower_at_first():
@@ -309,10 +386,32 @@ def test_a_narrow_clip_moves_the_policy_less_and_climbs_slower_at_first():
     # clip fraction 0.26, 0.25; mean of the last 20 returns at update 20: 138 vs 195,
     # 132 vs 178.
     for seed in (0, 1):
-        assert mean(seed, "approx_kl", clip_eps=0.05) <= mean(seed, "approx_kl") / 4
-        assert 0.2 <= mean(seed, "clip_fraction", clip_eps=0.05) <= 0.35
+        fall = mean(seed, "approx_kl") / mean(seed, "approx_kl", clip_eps=0.05)
+        assert 5 <= fall <= 10, (seed, fall)  # measured 8.0 and 5.8
+        assert 0.2 <= mean(seed, "clip_fraction", clip_eps=0.05) <= 0.3
         narrow = first_updates(seed, clip_eps=0.05)[-1]["metrics"]["mean_return_20"]
         assert narrow < first_updates(seed)[-1]["metrics"]["mean_return_20"]
+
+
+def test_lambda_one_still_bootstraps_at_the_end_of_the_rollout():
+    lesson_says(SLUG, "Monte Carlo, up to the end of the 32-step rollout, where even "
+                "$\\lambda = 1$ bootstraps from $V$")
+    # The advantage code the update runs, on a 32-step rollout of one environment with
+    # no episode end: lambda 1 gives the discounted rewards to the rollout's end plus
+    # gamma^k times the value of the state reached there, minus V(s_t).
+    demo = registry()["ppo-cartpole"]
+    steps = parse_params(demo, demo.defaults() | fence(SLUG, "ppo-cartpole")).n_steps
+    gamma, generator = 0.99, torch.Generator().manual_seed(0)
+    rewards = torch.rand(steps, 1, generator=generator, dtype=torch.float64)
+    values = torch.rand(steps, 1, generator=generator, dtype=torch.float64)
+    next_values = torch.cat([values[1:], torch.full((1, 1), 5.0, dtype=torch.float64)])
+    never = torch.zeros(steps, 1, dtype=torch.bool)
+    advantages = gae(rewards, values, next_values, never, never, gamma, 1.0)[:, 0]
+    for t in range(steps):
+        ahead = steps - t
+        bootstrapped = sum(gamma**k * float(rewards[t + k]) for k in range(ahead)) + (
+            gamma**ahead * 5.0)
+        assert float(advantages[t]) == pytest.approx(bootstrapped - float(values[t]))
 
 
 def value_losses(seed: int, **changes) -> list[float]:
@@ -332,11 +431,145 @@ def test_gae_lambda_one_learns_faster_and_has_the_larger_value_loss():
         assert mc >= 2 * td, (seed, td, mc)
         td_loss = statistics.mean(value_losses(seed, gae_lambda=0.0))
         mc_loss = statistics.mean(value_losses(seed, gae_lambda=1.0))
-        assert mc_loss >= 3 * td_loss, (seed, td_loss, mc_loss)
+        assert mc_loss >= 5 * td_loss, (seed, td_loss, mc_loss)
 
 
 def test_without_stopping_seed_0_ends_at_500():
-    lesson_says(SLUG, "with seed 0, every one of the last 20 episodes reaches 500")
+    lesson_says(SLUG, "training goes on for the whole budget, 195 updates of 512 steps "
+                "(99 840 of the 100 000): with seed 0, every one of the last 20 episodes "
+                "reaches 500")
     # Seed 0 only (3.7 s of CPU): 195 updates. Measured final mean of the last 20: 500.0.
     run = full_run(0, stop_when_solved=False)
-    assert run.result["updates"] == 195 and run.result["final_mean_return"] == 500
+    assert run.result["updates"] == 195 and run.result["env_steps"] == 99_840
+    assert run.result["final_mean_return"] == 500
+
+
+def test_the_first_policy_is_nearly_a_fair_coin_everywhere():
+    lesson_says(SLUG, "so the first policy is nearly a fair coin everywhere")
+    # Seeds 0-4: the heatmap of frame 0, before any update. Measured 0.500 to 0.501.
+    for seed in RUN_FIVE:
+        heat = demo_frames(seed, 0)[0]["charts"]["policy"]["data"][0]["z"]
+        assert all(0.49 <= p <= 0.51 for row in heat for p in row), seed
+
+
+def test_the_trust_charts_kl_starts_each_update_at_zero():
+    lesson_says(SLUG, "measured on each minibatch just before its gradient step, averaged "
+                "over the update's minibatches; the first of them, measured before any step, "
+                "is always 0")
+    # One epoch of one minibatch: the update's only KL is the one before its only step.
+    for frame in demo_frames(0, 3, epochs=1, minibatches=1)[1:]:
+        assert frame["metrics"]["gradient_steps"] == 1
+        assert frame["metrics"]["approx_kl"] == pytest.approx(0, abs=1e-6)
+    # The defaults: six measurements, the first 0, so the mean is the other five's / 6.
+    assert {f["metrics"]["gradient_steps"] for f in first_updates(0)} == {6}
+
+
+# CPU-time claims, measured in this process on one thread (the conftest fixture). This
+# machine is shared: a neighbour can slow any stretch of work, by up to twice. So
+# whatever is compared is measured in lockstep, a slice of one then a slice of the
+# other, and each cost is the least over many slices (a neighbour only adds time).
+
+
+def cpu_ms(action) -> float:
+    """CPU milliseconds ``action()`` takes in this process (not wall time)."""
+    start = time.process_time()
+    action()
+    return (time.process_time() - start) * 1e3
+
+
+def lockstep(actions: list, repeats: int) -> list[float]:
+    """The least CPU time of each action over ``repeats`` rounds of all of them in turn."""
+    best = [float("inf")] * len(actions)
+    for _ in range(repeats):
+        for i, action in enumerate(actions):
+            best[i] = min(best[i], cpu_ms(action))
+    return best
+
+
+def per_update_ms(runs: list[dict], n: int) -> list[float]:
+    """The least CPU time of one update of each demo run (``changes`` for seed 0), the runs
+    advanced in lockstep for ``n`` updates after 2 to warm up."""
+    streams = [iter(demo_frames_stream(0, **changes)) for changes in runs]
+    for stream in streams:
+        for _ in range(3):  # frame 0 and two updates
+            next(stream)
+    return lockstep([lambda s=stream: next(s) for stream in streams], n)
+
+
+def test_sixteen_carts_cost_about_1_3_times_one():
+    lesson_says(SLUG, "a step of all 16 takes about 1.3 times as long as a step of a single "
+                "cart (measured on one core)")
+    # 10 rounds of 200 steps each. Measured 75 and 99 microseconds a step: 1.3 times.
+    def steps(n_envs: int):
+        generator = torch.Generator().manual_seed(0)
+        env = BatchedCartPole(n_envs, generator)
+
+        def run():
+            for _ in range(200):
+                env.step(torch.rand(n_envs, generator=generator) < 0.5)
+
+        run()  # warm up
+        return run
+
+    one, sixteen = lockstep([steps(1), steps(16)], 10)
+    assert 1.1 <= sixteen / one <= 1.6, (one, sixteen)
+
+
+def test_a_rollout_costs_about_5_ms_and_the_update_two_thirds_of_the_time():
+    lesson_says(SLUG, "one step of all 16 carts, with the actor's forward pass to choose the "
+                "actions, costs about 0.15 ms of CPU time, so a rollout of 32 steps about 5 ms. "
+                "The update's six gradient steps cost about 8 ms, two-thirds of the time")
+    lesson_says(SLUG, "about 1.4 ms on 256 rows against 1.7 ms on all 512")
+    # The demo's defaults, seed 0, 20 rounds after 3 to warm up; each round plays a rollout
+    # and learns from it twice: as the demo does (3 epochs x 2 minibatches of 256 rows)
+    # and in whole-batch steps (3 x 1 of 512). Least times measured: rollout 4.7 to 4.9 ms
+    # (0.15 ms a step), update 8.0 to 8.5 ms (1.3 to 1.4 ms a step; 63 % of rollout and
+    # update), whole-batch update 5.0 ms (1.7 ms a step, 1.2 times a half-batch step).
+    demo = registry()["ppo-cartpole"]
+    cfg = parse_params(demo, demo.defaults() | fence(SLUG, "ppo-cartpole")).config()
+    whole = dataclasses.replace(cfg, minibatches=1)
+    with seeded(0):
+        model = ActorCritic(cfg.hidden, cfg.activation)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, eps=1e-5,
+                                 fused=True)  # as train() builds it
+    generator = torch.Generator().manual_seed(0)
+    env = BatchedCartPole(cfg.n_envs, generator)
+    state = {"obs": env.state}
+
+    def play():
+        state["rollout"], state["obs"] = collect_rollout(model, env, state["obs"],
+                                                         cfg.n_steps, generator)
+
+    def learn(config):
+        return lambda: update(model, optimizer, config, state["rollout"], generator)
+
+    rounds = [play, learn(cfg), learn(whole)]
+    lockstep(rounds, 3)  # warm up
+    rollout_ms, update_ms, whole_ms = lockstep(rounds, 20)
+    assert 0.1 <= rollout_ms / cfg.n_steps <= 0.2, rollout_ms
+    assert 6 <= update_ms <= 11, update_ms
+    assert 0.57 <= update_ms / (update_ms + rollout_ms) <= 0.72
+    half_step, whole_step = update_ms / 6, whole_ms / 3
+    assert 1.0 <= half_step <= 1.8 and 1.1 <= whole_step / half_step <= 1.5
+
+
+def test_an_update_costs_about_16_ms_and_one_cart_is_six_times_slower():
+    lesson_says(SLUG, "about 16 ms of CPU time per update, so 0.7 to 1.4 s per run")
+    lesson_says(SLUG, "Compare the steps per second: about six times fewer")
+    # Seed 0, the demo itself (frames and heatmaps included), 6 updates of each in
+    # lockstep. Least times measured: 15 ms per update with the defaults (16 to 17 ms on
+    # average over a whole run), 80 to 92 ms with one cart playing 512 steps (5.3 to 6.1
+    # times: the same 512 steps per update, so steps per second fall as much; the demo's
+    # wall-clock steps_per_second measured 6 to 7.5 times fewer).
+    default, one_cart = per_update_ms([{}, {"n_envs": 1, "n_steps": 512}], 6)
+    assert 11 <= default <= 21, default
+    assert 42 * default <= 1000 and 81 * default <= 1700  # 0.7 to 1.4 s for 42-81 updates
+    assert 4.5 <= one_cart / default <= 8, (default, one_cart)
+
+
+def test_an_update_costs_only_about_a_tenth_more_with_tanh():
+    lesson_says(SLUG, "an update costs only about a tenth more with tanh")
+    # Seed 0, 10 updates of each in lockstep. Least times measured: relu 13.4 to 14.5 ms,
+    # tanh 14.9 to 16.8 ms (1.11 and 1.15 times).
+    relu, tanh = per_update_ms([{}, {"activation": "tanh"}], 10)
+    assert 1.0 <= tanh / relu <= 1.25, (relu, tanh)
