@@ -4,17 +4,15 @@ PPO runs cost about a second of CPU each, so the full runs are few and shared th
 cache (the defaults of seeds 0 to 4 serve five claims), and claims about the first
 phase of training read only the first 20 updates of a run (`first_updates`): the same
 frames a student sees at the start of that run. The full runs also record the gradient
-norms the update clips. Claims about CPU cost are measured at the end of the file, in
-lockstep and as least times, because the machine is shared.
+norms the update clips. Claims about CPU cost are timings, so they live in
+bench/ppo_lesson_costs.py (`make bench`), not here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import statistics
-import time
 from collections import deque
 from unittest import mock
 
@@ -22,12 +20,9 @@ import pytest
 import torch
 
 from app.demos import registry
-from app.demos.base import RunContext, seeded
-from app.ml.cartpole import BatchedCartPole
+from app.demos.base import RunContext
 from app.ml.gae import gae
 from app.ml.gridworld import MOVES, build, q_from_v, value_iteration
-from app.ml.ppo import collect_rollout, update
-from app.ml.ppo_policy import ActorCritic
 from app.params import parse_params
 from tests.lesson_claims.claims import fence, lesson_says, run_demo
 
@@ -464,112 +459,5 @@ def test_the_trust_charts_kl_starts_each_update_at_zero():
     assert {f["metrics"]["gradient_steps"] for f in first_updates(0)} == {6}
 
 
-# CPU-time claims, measured in this process on one thread (the conftest fixture). This
-# machine is shared: a neighbour can slow any stretch of work, by up to twice. So
-# whatever is compared is measured in lockstep, a slice of one then a slice of the
-# other, and each cost is the least over many slices (a neighbour only adds time).
-
-
-def cpu_ms(action) -> float:
-    """CPU milliseconds ``action()`` takes in this process (not wall time)."""
-    start = time.process_time()
-    action()
-    return (time.process_time() - start) * 1e3
-
-
-def lockstep(actions: list, repeats: int) -> list[float]:
-    """The least CPU time of each action over ``repeats`` rounds of all of them in turn."""
-    best = [float("inf")] * len(actions)
-    for _ in range(repeats):
-        for i, action in enumerate(actions):
-            best[i] = min(best[i], cpu_ms(action))
-    return best
-
-
-def per_update_ms(runs: list[dict], n: int) -> list[float]:
-    """The least CPU time of one update of each demo run (``changes`` for seed 0), the runs
-    advanced in lockstep for ``n`` updates after 2 to warm up."""
-    streams = [iter(demo_frames_stream(0, **changes)) for changes in runs]
-    for stream in streams:
-        for _ in range(3):  # frame 0 and two updates
-            next(stream)
-    return lockstep([lambda s=stream: next(s) for stream in streams], n)
-
-
-def test_sixteen_carts_cost_about_1_3_times_one():
-    lesson_says(SLUG, "a step of all 16 takes about 1.3 times as long as a step of a single "
-                "cart (measured on one core)")
-    # 10 rounds of 200 steps each. Measured 75 and 99 microseconds a step: 1.3 times.
-    def steps(n_envs: int):
-        generator = torch.Generator().manual_seed(0)
-        env = BatchedCartPole(n_envs, generator)
-
-        def run():
-            for _ in range(200):
-                env.step(torch.rand(n_envs, generator=generator) < 0.5)
-
-        run()  # warm up
-        return run
-
-    one, sixteen = lockstep([steps(1), steps(16)], 10)
-    assert 1.1 <= sixteen / one <= 1.6, (one, sixteen)
-
-
-def test_a_rollout_costs_about_5_ms_and_the_update_two_thirds_of_the_time():
-    lesson_says(SLUG, "one step of all 16 carts, with the actor's forward pass to choose the "
-                "actions, costs about 0.15 ms of CPU time, so a rollout of 32 steps about 5 ms. "
-                "The update's six gradient steps cost about 8 ms, two-thirds of the time")
-    lesson_says(SLUG, "about 1.4 ms on 256 rows against 1.7 ms on all 512")
-    # The demo's defaults, seed 0, 20 rounds after 3 to warm up; each round plays a rollout
-    # and learns from it twice: as the demo does (3 epochs x 2 minibatches of 256 rows)
-    # and in whole-batch steps (3 x 1 of 512). Least times measured: rollout 4.7 to 4.9 ms
-    # (0.15 ms a step), update 8.0 to 8.5 ms (1.3 to 1.4 ms a step; 63 % of rollout and
-    # update), whole-batch update 5.0 ms (1.7 ms a step, 1.2 times a half-batch step).
-    demo = registry()["ppo-cartpole"]
-    cfg = parse_params(demo, demo.defaults() | fence(SLUG, "ppo-cartpole")).config()
-    whole = dataclasses.replace(cfg, minibatches=1)
-    with seeded(0):
-        model = ActorCritic(cfg.hidden, cfg.activation)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, eps=1e-5,
-                                 fused=True)  # as train() builds it
-    generator = torch.Generator().manual_seed(0)
-    env = BatchedCartPole(cfg.n_envs, generator)
-    state = {"obs": env.state}
-
-    def play():
-        state["rollout"], state["obs"] = collect_rollout(model, env, state["obs"],
-                                                         cfg.n_steps, generator)
-
-    def learn(config):
-        return lambda: update(model, optimizer, config, state["rollout"], generator)
-
-    rounds = [play, learn(cfg), learn(whole)]
-    lockstep(rounds, 3)  # warm up
-    rollout_ms, update_ms, whole_ms = lockstep(rounds, 20)
-    assert 0.1 <= rollout_ms / cfg.n_steps <= 0.2, rollout_ms
-    assert 6 <= update_ms <= 11, update_ms
-    assert 0.57 <= update_ms / (update_ms + rollout_ms) <= 0.72
-    half_step, whole_step = update_ms / 6, whole_ms / 3
-    assert 1.0 <= half_step <= 1.8 and 1.1 <= whole_step / half_step <= 1.5
-
-
-def test_an_update_costs_about_16_ms_and_one_cart_is_six_times_slower():
-    lesson_says(SLUG, "about 16 ms of CPU time per update, so 0.7 to 1.4 s per run")
-    lesson_says(SLUG, "Compare the steps per second: about six times fewer")
-    # Seed 0, the demo itself (frames and heatmaps included), 6 updates of each in
-    # lockstep. Least times measured: 15 ms per update with the defaults (16 to 17 ms on
-    # average over a whole run), 80 to 92 ms with one cart playing 512 steps (5.3 to 6.1
-    # times: the same 512 steps per update, so steps per second fall as much; the demo's
-    # wall-clock steps_per_second measured 6 to 7.5 times fewer).
-    default, one_cart = per_update_ms([{}, {"n_envs": 1, "n_steps": 512}], 6)
-    assert 11 <= default <= 21, default
-    assert 42 * default <= 1000 and 81 * default <= 1700  # 0.7 to 1.4 s for 42-81 updates
-    assert 4.5 <= one_cart / default <= 8, (default, one_cart)
-
-
-def test_an_update_costs_only_about_a_tenth_more_with_tanh():
-    lesson_says(SLUG, "an update costs only about a tenth more with tanh")
-    # Seed 0, 10 updates of each in lockstep. Least times measured: relu 13.4 to 14.5 ms,
-    # tanh 14.9 to 16.8 ms (1.11 and 1.15 times).
-    relu, tanh = per_update_ms([{}, {"activation": "tanh"}], 10)
-    assert 1.0 <= tanh / relu <= 1.25, (relu, tanh)
+# The lesson's claims about CPU cost (16 carts against one, rollout against update, per
+# update, tanh against relu) are timings: bench/ppo_lesson_costs.py measures them.
