@@ -165,7 +165,8 @@ CHARTS = [
           "Policy loss, value loss and policy entropy after each update."),
     Chart("trust", "How far each update moved the policy",
           {"xaxis": {"title": {"text": "update"}}, "legend": {"orientation": "h", "y": -0.25}},
-          "Approximate KL divergence between old and new policy, and the clipped fraction."),
+          "Mean KL divergence between the old and the new policy, measured exactly before "
+          "each gradient step of the update, and the fraction of clipped ratios."),
     Chart("policy", "The policy: P(push right) with the cart centred and still", {},
           "Heatmap of the probability of pushing right over pole angle and angular velocity."),
     Chart("cart", "The learned policy at work", {},
@@ -190,7 +191,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     yield make_frame(0, 0.0, {
         "returns": figure(returns_traces), "losses": figure(lines("policy loss", "value loss",
                                                                    "entropy")),
-        "trust": figure(lines("approx KL", "clip fraction")), "policy": heatmap(model),
+        "trust": figure(lines("mean KL(old‖new)", "clip fraction")), "policy": heatmap(model),
         "cart": figure(cart_traces(torch.zeros(4)) + [TRACK],
                        cart_layout("plays the learned policy when training ends")),
     }, {"mean_return_20": 0.0})
