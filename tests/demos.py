@@ -14,7 +14,16 @@ from pathlib import Path
 
 from pydantic import Field
 
-from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, extend, figure, frame
+from app.demos.base import (
+    Chart,
+    Demo,
+    DemoParams,
+    RunContext,
+    RunGenerator,
+    extend,
+    figure,
+    make_frame,
+)
 
 # Workers inherit the environment: the test process sets it first, they find it set.
 PROGRESS = Path(os.environ.setdefault(
@@ -36,7 +45,7 @@ class SlowParams(DemoParams):
 
 def _slow_run(params: SlowParams, ctx: RunContext) -> RunGenerator:
     # Each frame says which process computes it, so a test can kill that process.
-    yield frame(0, 0.0, {"line": figure([{"type": "scatter", "x": [], "y": []}])},
+    yield make_frame(0, 0.0, {"line": figure([{"type": "scatter", "x": [], "y": []}])},
                 {"pid": os.getpid()})
     step = 0
     for step in range(1, params.steps + 1):
@@ -45,13 +54,13 @@ def _slow_run(params: SlowParams, ctx: RunContext) -> RunGenerator:
         time.sleep(params.delay)
         with PROGRESS.open("ab") as progress:
             progress.write(b".")
-        yield frame(step, step / params.steps, {"line": extend([0], [[step]], [[step]])},
+        yield make_frame(step, step / params.steps, {"line": extend([0], [[step]], [[step]])},
                     {"pid": os.getpid()})
     return {"steps": step}
 
 
 def _crash_run(params: DemoParams, ctx: RunContext) -> RunGenerator:
-    yield frame(0, 0.0, {})
+    yield make_frame(0, 0.0, {})
     raise RuntimeError("boom")
 
 
@@ -62,14 +71,14 @@ class StuckParams(DemoParams):
 def _stuck_run(params: StuckParams, ctx: RunContext) -> RunGenerator:
     """One step that never looks at ``ctx``: like a huge matrix product, it cannot be
     asked to stop, only killed."""
-    yield frame(0, 0.0, {}, {"pid": os.getpid()})
+    yield make_frame(0, 0.0, {}, {"pid": os.getpid()})
     deadline = time.monotonic() + params.seconds
     while time.monotonic() < deadline:  # signals (Ray's cancel) cannot cut this short
         try:
             time.sleep(0.05)
         except KeyboardInterrupt:
             pass
-    yield frame(1, 1.0, {})
+    yield make_frame(1, 1.0, {})
     return {}
 
 

@@ -23,10 +23,10 @@ from app.demos.base import (
     RunGenerator,
     category_axis,
     figure,
+    make_frame,
     rounded,
     seeded,
 )
-from app.demos.base import frame as make_frame
 from app.ml.attention import MultiHeadSelfAttention
 from app.ml.positional import sinusoidal_encoding
 from app.ml.tokens import tokenize as words_and_symbols
@@ -226,5 +226,5 @@ demo = Demo(
     Params=Params,
     charts=CHARTS,
     run=run,
-    fast=True,
+    live=True,
 )

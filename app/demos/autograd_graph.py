@@ -24,8 +24,8 @@ from app.demos.base import (
     RunGenerator,
     figure,
     jsonable,
+    make_frame,
 )
-from app.demos.base import frame as make_frame
 from app.ml.differentiate import Differentiated, differentiate
 from app.ml.expression import MAX_LENGTH, VARIABLES, parse_expression
 from app.ml.scalar_engine import Value

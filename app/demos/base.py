@@ -85,7 +85,7 @@ class Demo:
     charts: list[Chart]
     run: Callable[[DemoParams, RunContext], RunGenerator]
     frame_seconds: float = 0.0
-    fast: bool = True  # fast demos re-run automatically when a control moves
+    live: bool = True  # live demos re-run automatically when a control moves (Gradio's `live`)
 
     def __post_init__(self) -> None:
         # Every run's frames and result go through finite(): the runner then never
@@ -105,7 +105,7 @@ class Demo:
             "slug": self.slug,
             "title": self.title,
             "description": self.description,
-            "fast": self.fast,
+            "live": self.live,
             "frame_seconds": self.frame_seconds,
             "params": self.schema(),
             "defaults": self.defaults(),
@@ -196,7 +196,7 @@ def category_axis(labels: list[str], max_chars: int | None = LABEL_CHARS,
     return axis
 
 
-def frame(
+def make_frame(
     step: int,
     progress: float,
     charts: dict[str, dict[str, Any]],

@@ -22,10 +22,10 @@ from app.demos.base import (
     RunGenerator,
     extend,
     figure,
+    make_frame,
     rounded,
     seeded,
 )
-from app.demos.base import frame as make_frame
 from app.ml.beam_search import (
     BeamResult,
     Hypothesis,
@@ -227,5 +227,5 @@ demo = Demo(
     charts=CHARTS,
     run=run,
     frame_seconds=0.0,
-    fast=False,
+    live=False,
 )

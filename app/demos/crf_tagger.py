@@ -30,11 +30,11 @@ from app.demos.base import (
     category_axis,
     extend,
     figure,
+    make_frame,
     rounded,
     seeded,
     short_labels,
 )
-from app.demos.base import frame as make_frame
 from app.ml.bilstm_tagger import BiLSTMTagger, Vocabulary, make_batch
 from app.ml.ner_data import TAGS, invalid_transitions, make_corpus, tokenize
 from app.ml.tagger_training import BatchDone, train_side_by_side
@@ -294,5 +294,5 @@ demo = Demo(
     charts=CHARTS,
     run=run,
     frame_seconds=0.0,
-    fast=False,
+    live=False,
 )

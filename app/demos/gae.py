@@ -17,9 +17,9 @@ from app.demos.base import (
     RunContext,
     RunGenerator,
     figure,
+    make_frame,
     rounded,
 )
-from app.demos.base import frame as make_frame
 from app.ml.gae import gae_direct
 from app.ml.tokens import visible_symbols
 

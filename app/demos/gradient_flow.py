@@ -23,9 +23,9 @@ from app.demos.base import (
     extend,
     figure,
     jsonable,
+    make_frame,
     seeded,
 )
-from app.demos.base import frame as make_frame
 from app.ml.datasets import make_labelled_dataset
 from app.ml.gradient_flow import DeepMLP, first_to_last_ratio, initialise, train_steps
 
@@ -164,5 +164,5 @@ demo = Demo(
     charts=CHARTS,
     run=run,
     frame_seconds=0.0,
-    fast=False,
+    live=False,
 )

@@ -20,9 +20,9 @@ from app.demos.base import (
     RunGenerator,
     extend,
     figure,
+    make_frame,
     rounded,
 )
-from app.demos.base import frame as make_frame
 from app.ml.gridworld import (
     ARROWS,
     GridWorld,

@@ -23,9 +23,9 @@ from app.demos.base import (
     RunGenerator,
     category_axis,
     figure,
+    make_frame,
     rounded,
 )
-from app.demos.base import frame as make_frame
 from app.ml.jacobian import (
     linear_jacobian,
     softmax_jacobian,

@@ -20,9 +20,9 @@ from app.demos.base import (
     RunGenerator,
     extend,
     figure,
+    make_frame,
     rounded,
 )
-from app.demos.base import frame as make_frame
 from app.ml.datasets import make_dataset
 from app.ml.kmeans import (
     assign_to_nearest,

@@ -7,8 +7,7 @@ from typing import Literal
 import torch
 from pydantic import Field, model_validator
 
-from app.demos.base import Chart, Demo, RunContext, RunGenerator, extend, figure
-from app.demos.base import frame as make_frame
+from app.demos.base import Chart, Demo, RunContext, RunGenerator, extend, figure, make_frame
 from app.demos.kmeans import AXIS_RANGE, DataParams, axis_layout, centroid_traces, cluster_traces
 from app.ml.kmeans import KMeansResult, lloyd_run
 

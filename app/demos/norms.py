@@ -19,9 +19,9 @@ from app.demos.base import (
     RunGenerator,
     category_axis,
     figure,
+    make_frame,
     rounded,
 )
-from app.demos.base import frame as make_frame
 from app.ml.norms import batch_norm, layer_norm
 
 LN_COLOUR, BN_COLOUR = "#f28e2b", "#7b3fbf"
@@ -149,5 +149,5 @@ demo = Demo(
     Params=Params,
     charts=CHARTS,
     run=run,
-    fast=True,
+    live=True,
 )

@@ -23,10 +23,10 @@ from app.demos.base import (
     animation,
     extend,
     figure,
+    make_frame,
     rounded,
     seeded,
 )
-from app.demos.base import frame as make_frame
 from app.ml.cartpole import MAX_STEPS, SOLVED_RETURN, THETA_LIMIT, X_LIMIT, reset_states, step
 from app.ml.ppo import ActorCritic, PPOConfig, train
 
@@ -249,5 +249,5 @@ demo = Demo(
     charts=CHARTS,
     run=run,
     frame_seconds=0.0,
-    fast=False,
+    live=False,
 )

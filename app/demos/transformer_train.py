@@ -24,10 +24,10 @@ from app.demos.base import (
     category_axis,
     extend,
     figure,
+    make_frame,
     rounded,
     seeded,
 )
-from app.demos.base import frame as make_frame
 from app.ml.tiny_transformer import (
     TinyTransformer,
     TrainConfig,
@@ -212,5 +212,5 @@ demo = Demo(
     charts=CHARTS,
     run=run,
     frame_seconds=0.0,
-    fast=False,
+    live=False,
 )

@@ -103,13 +103,13 @@ def train_steps(model: DeepMLP, inputs: torch.Tensor, labels: torch.Tensor, lr: 
                 steps: int, clip: float = 0.0) -> Iterator[TrainStep]:
     """Full-batch SGD on cross-entropy, yielding the gradients of every step.
 
-    Plain SGD on purpose: adaptive optimisers (Adam) rescale each parameter's step and
+    Plain SGD on purpose: adaptive optimizers (Adam) rescale each parameter's step and
     would hide exactly the effect this demo shows. ``clip > 0`` rescales the whole
     gradient to norm ``clip`` when it is larger (``clip_grad_norm_``).
     """
-    optimiser = torch.optim.SGD(model.parameters(), lr=lr)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     for step in range(1, steps + 1):
-        optimiser.zero_grad()  # gradients accumulate in .grad: clear last step's
+        optimizer.zero_grad()  # gradients accumulate in .grad: clear last step's
         logits = model(inputs)
         loss = F.cross_entropy(logits, labels)
         loss.backward()
@@ -119,7 +119,7 @@ def train_steps(model: DeepMLP, inputs: torch.Tensor, labels: torch.Tensor, lr: 
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         accuracy = float((logits.argmax(dim=1) == labels).float().mean())
         yield TrainStep(step, loss.item(), accuracy, norms, total)
-        optimiser.step()
+        optimizer.step()
 
 
 def first_to_last_ratio(grad_norms: list[float]) -> float:

@@ -21,7 +21,12 @@ class Normalised:
     var: torch.Tensor
 
 
-def _normalise(x: torch.Tensor, dims: tuple[int, ...], eps: float) -> Normalised:
+def normalise(x: torch.Tensor, dims: tuple[int, ...], eps: float) -> Normalised:
+    """``(x - mean) / sqrt(var + eps)`` with mean and variance taken over ``dims``.
+
+    ``x`` has any shape; the output has the same shape, the statistics keep ``dims`` as
+    size 1. No learned scale and shift (gamma, beta): those come after, in both layers.
+    """
     mean = x.mean(dim=dims, keepdim=True)
     # The biased variance (divide by n, not n - 1), as both torch layers use in training.
     var = x.var(dim=dims, keepdim=True, unbiased=False)
@@ -30,7 +35,7 @@ def _normalise(x: torch.Tensor, dims: tuple[int, ...], eps: float) -> Normalised
 
 def layer_norm(x: torch.Tensor, eps: float = 1e-5) -> Normalised:
     """Normalise each token over its features: statistics shaped ``[B, S, 1]``."""
-    return _normalise(x, (-1,), eps)
+    return normalise(x, (-1,), eps)
 
 
 def batch_norm(x: torch.Tensor, eps: float = 1e-5) -> Normalised:
@@ -38,4 +43,4 @@ def batch_norm(x: torch.Tensor, eps: float = 1e-5) -> Normalised:
 
     This is what ``BatchNorm1d`` computes in training mode on ``x.transpose(1, 2)``.
     """
-    return _normalise(x, (0, 1), eps)
+    return normalise(x, (0, 1), eps)

@@ -27,7 +27,7 @@ from app.ml.ner_data import Corpus
 
 @dataclass
 class BatchDone:
-    """One optimiser step of every model: epoch and batch (from 0), mean token loss each."""
+    """One optimizer step of every model: epoch and batch (from 0), mean token loss each."""
 
     epoch: int
     batch: int
@@ -60,7 +60,7 @@ def train_side_by_side(models: dict[str, BiLSTMTagger], train_set: Corpus, vocab
                        lr: float, crf_scale: int, dropout: float, batch_size: int,
                        generator: torch.Generator) -> Iterator[BatchDone | EpochDone]:
     """Train every model on the same shuffled batches with Adam, yielding as they learn."""
-    optimisers = {name: torch.optim.Adam(parameter_groups(model, lr, crf_scale))
+    optimizers = {name: torch.optim.Adam(parameter_groups(model, lr, crf_scale))
                   for name, model in models.items()}
     for epoch in range(epochs):
         order = shuffled_batches(len(train_set), batch_size, generator)
@@ -69,9 +69,9 @@ def train_side_by_side(models: dict[str, BiLSTMTagger], train_set: Corpus, vocab
             losses = {}
             for name, model in models.items():
                 loss = model.loss(batch, dropout, generator)
-                optimisers[name].zero_grad()
+                optimizers[name].zero_grad()
                 loss.backward()
-                optimisers[name].step()
+                optimizers[name].step()
                 losses[name] = loss.item()
             yield BatchDone(epoch, b, len(order), losses)
         f1, invalid = {}, {}

@@ -101,14 +101,14 @@ def train_language_model(model: nn.Module, steps: int, seed: int, batch: int = 2
     just the likeliest word, and a constant step keeps them jittering around the truth.
     """
     generator = torch.Generator().manual_seed(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     for step in range(1, steps + 1):
-        for group in optimiser.param_groups:
+        for group in optimizer.param_groups:
             group["lr"] = lr * (1 - (step - 1) / steps)
         loss = next_word_loss(model, sample_batch(batch, generator))
-        optimiser.zero_grad()
+        optimizer.zero_grad()
         loss.backward()
-        optimiser.step()
+        optimizer.step()
         yield LMStep(step, float(loss.detach()))
 
 

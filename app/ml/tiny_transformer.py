@@ -148,7 +148,7 @@ def training_steps(model: nn.Module, config: TrainConfig) -> Iterator[TrainStep]
     TinyTransformer and the torch.nn.TransformerEncoder reference in bench/.
     """
     generator = torch.Generator().manual_seed(config.seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     uses_dropout = isinstance(model, TinyTransformer) and config.dropout > 0
     for step in range(1, config.steps + 1):
         model.train()
@@ -159,9 +159,9 @@ def training_steps(model: nn.Module, config: TrainConfig) -> Iterator[TrainStep]
         else:
             logits = model(inputs)
         loss = nn.functional.cross_entropy(logits.reshape(-1, config.vocab), targets.reshape(-1))
-        optimiser.zero_grad()
+        optimizer.zero_grad()
         loss.backward()
-        optimiser.step()
+        optimizer.step()
         accuracy = float((logits.argmax(-1) == targets).float().mean())
         model.eval()
         yield TrainStep(step, float(loss.detach()), accuracy)

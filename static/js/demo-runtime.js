@@ -96,7 +96,7 @@
     this.el = section;
     this.slug = section.dataset.demo;
     this.instance = section.dataset.instance;
-    this.fast = section.dataset.fast === "true";
+    this.live = section.dataset.live === "true";
     this.presets = JSON.parse(section.dataset.presets);
     this.defaults = JSON.parse(section.dataset.defaults);
     this.charts = {};
@@ -253,7 +253,7 @@
 
   Demo.prototype.controlChanged = function () {
     this.saveToUrl();
-    if (!this.fast) return;
+    if (!this.live) return;
     clearTimeout(this.timer);
     var self = this;
     this.timer = setTimeout(function () { self.run(); }, DEBOUNCE_MS);
@@ -529,13 +529,13 @@
     document.addEventListener("livegrad:theme", function () {
       demos.forEach(function (d) { d.relayoutAll(); });
     });
-    // A shared link reruns its computation at once; fast demos run when first seen.
+    // A shared link reruns its computation at once; live demos run when first seen.
     var seen = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
       entries.forEach(function (entry) {
         if (!entry.isIntersecting) return;
         seen.unobserve(entry.target);
         var demo = entry.target.livegrad;
-        if (demo.fast && !demo.record) demo.run();
+        if (demo.live && !demo.record) demo.run();
       });
     }, { rootMargin: "200px" }) : null;
     demos.forEach(function (demo) {
