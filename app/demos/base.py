@@ -51,12 +51,19 @@ class DemoParams(BaseModel):
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart a demo draws: its id (the key in frames), title and initial layout."""
+    """A chart a demo draws: its id (the key in frames), title and initial layout.
+
+    ``traces`` are the chart's declared traces (names, kinds, styles; empty data). The
+    page draws them before Run, so a student sees the legend and axes of what is coming,
+    and every run starts from them, so a demo's frames may simply ``extend`` them.
+    Build charts with :mod:`app.demos.charts` rather than by hand.
+    """
 
     id: str
     title: str
     layout: dict[str, Any] = field(default_factory=dict)
     summary: str = ""  # a sentence for screen readers: what the chart shows
+    traces: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -110,7 +117,8 @@ class Demo:
             "params": self.schema(),
             "defaults": self.defaults(),
             "charts": [
-                {"id": c.id, "title": c.title, "layout": c.layout, "summary": c.summary}
+                {"id": c.id, "title": c.title, "layout": c.layout, "summary": c.summary,
+                 "traces": c.traces}
                 for c in self.charts
             ],
         }

@@ -11,7 +11,6 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from app.demos.base import (
-    Chart,
     Demo,
     DemoParams,
     RunContext,
@@ -20,6 +19,7 @@ from app.demos.base import (
     make_frame,
     rounded,
 )
+from app.demos.charts import bar_chart, bars, layout, line
 from app.ml.gae import gae_direct
 from app.ml.tokens import visible_symbols
 
@@ -90,15 +90,16 @@ class Params(DemoParams):
 
 
 CHARTS = [
-    Chart("episode", "The episode: rewards and the critic's values",
-          {"barmode": "group", "xaxis": {"title": {"text": "time step t"}, "dtick": 1},
-           "legend": {"orientation": "h", "y": -0.25}},
-          "Bars: reward at each step. Line: the critic's value estimate of each state."),
-    Chart("advantages", "Advantage estimates A_t",
-          {"barmode": "group", "xaxis": {"title": {"text": "time step t"}, "dtick": 1},
-           "legend": {"orientation": "h", "y": -0.25}},
-          "Grouped bars per step: advantages with λ = 0 (TD error), the chosen λ, and λ = 1 "
-          "(Monte Carlo return minus value)."),
+    bar_chart("episode", "The episode: rewards and the critic's values", x_title="time step t",
+              x={"dtick": 1},
+              series=[bars("reward r_t"), line("value V(s_t)", markers=True,
+                                               line={"dash": "dot"})],
+              summary="Bars: reward at each step. Line: the critic's value estimate of each "
+              "state."),
+    bar_chart("advantages", "Advantage estimates A_t", x_title="time step t", x={"dtick": 1},
+              series=[bars("λ = 0 (TD error)"), bars("λ (yours)"), bars("λ = 1 (Monte Carlo)")],
+              summary="Grouped bars per step: advantages with λ = 0 (TD error), the chosen λ, "
+              "and λ = 1 (Monte Carlo return minus value)."),
 ]
 
 
@@ -114,18 +115,15 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             "r_t − V(s_t), whatever λ") if params.gamma == 0 else None
     yield make_frame(1, 1.0, {
         "episode": figure([
-            {"type": "bar", "name": "reward r_t", "x": steps, "y": rewards},
-            {"type": "scatter", "mode": "lines+markers", "name": "value V(s_t)",
-             "x": steps + [len(rewards)], "y": values, "line": {"dash": "dot"}},
+            bars("reward r_t", steps, rewards),
+            line("value V(s_t)", steps + [len(rewards)], values, markers=True,
+                 line={"dash": "dot"}),
         ]),
         "advantages": figure([
-            {"type": "bar", "name": "λ = 0 (TD error)", "x": steps, "y": rounded(td)},
-            {"type": "bar", "name": f"λ = {params.lam:g} (yours)", "x": steps,
-             "y": rounded(chosen)},
-            {"type": "bar", "name": "λ = 1 (Monte Carlo)", "x": steps, "y": rounded(mc)},
-        ], {"title": {"text": "⚠ γ = 0: λ changes nothing" if note else "",
-                      "font": {"size": 13}},
-            **({"margin": {"t": 48}} if note else {})}),  # room for the title
+            bars("λ = 0 (TD error)", steps, rounded(td)),
+            bars(f"λ = {params.lam:g} (yours)", steps, rounded(chosen)),
+            bars("λ = 1 (Monte Carlo)", steps, rounded(mc)),
+        ], layout(title="⚠ γ = 0: λ changes nothing" if note else None)),
     }, {"gamma_lambda": round(params.gamma * params.lam, 4), "A_0": round(chosen[0], 4),
         **({"note": note} if note else {})})
     return {"advantages": chosen, "td_errors": td, "monte_carlo": mc, "note": note}

@@ -110,8 +110,9 @@
     var self = this;
     JSON.parse(section.dataset.charts).forEach(function (chart) {
       var div = section.querySelector('.plot[data-chart="' + chart.id + '"]');
-      self.charts[chart.id] = { div: div, layout: chart.layout || {} };
-      Plotly.newPlot(div, [], self.layoutFor(chart.id, {}), self.plotConfig());
+      self.charts[chart.id] = { div: div, layout: chart.layout || {}, traces: chart.traces || [] };
+      Plotly.newPlot(div, clone(self.charts[chart.id].traces), self.layoutFor(chart.id, {}),
+                     self.plotConfig());
     });
     this.restoreFromUrl();
     this.wire();
@@ -388,6 +389,14 @@
   // chart moot, appended points ("extend") are all kept, in order.
   Demo.prototype.drawFrame = function (frame) {
     var self = this;
+    if (this.record.frames === 0) {
+      // Every run starts from the traces each chart declares (Chart.traces): a demo's
+      // frames may extend them without first sending a frame that only declares them.
+      Object.keys(this.charts).forEach(function (id) {
+        var declared = self.charts[id].traces;
+        if (declared.length) self.pending[id] = [{ op: "react", data: clone(declared), layout: {} }];
+      });
+    }
     this.record.frames += 1;
     if (Object.keys(frame.metrics || {}).length) {
       this.record.metrics.push(Object.assign({ step: frame.step }, frame.metrics));

@@ -1,0 +1,138 @@
+"""The chart vocabulary of the demo contract: every chart and trace a demo draws.
+
+A demo declares its charts with :func:`line_chart`, :func:`bar_chart`,
+:func:`heatmap_chart` or :func:`plain_chart`, each declaring its traces so the page can
+draw axes and legend before Run (see :class:`app.demos.base.Chart`); its frames then
+fill them with the ops of :mod:`app.demos.base` (``figure``, ``extend``, ``animation``)
+and the traces built here (:func:`line`, :func:`markers`, :func:`bars`, :func:`heatmap`).
+
+Plotly spells an axis title ``{"title": {"text": ...}}`` and a legend under the chart
+``{"orientation": "h", "y": -0.25}``; this module spells them once, so a demo says
+*what* it shows (Gradio's ``LinePlot(x_title=..., y_title=...)`` is the model) and a
+change of house style is one edit. Adding a chart kind means adding a builder here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.demos.base import Chart
+
+Trace = dict[str, Any]
+Layout = dict[str, Any]
+
+LEGEND_BELOW: Layout = {"orientation": "h", "y": -0.25}
+
+
+def axis(title: str | None = None, **extra: Any) -> Layout:
+    """An axis layout: its title (if any) and any other Plotly axis keys."""
+    return {**({"title": {"text": title}} if title else {}), **extra}
+
+
+def layout(x_title: str | None = None, y_title: str | None = None, *, x: Layout | None = None,
+           y: Layout | None = None, legend_below: bool = False, title: str | None = None,
+           **extra: Any) -> Layout:
+    """A chart layout from its axis titles; ``x``/``y`` add axis keys (``type``, ``range``).
+
+    ``legend_below`` puts a horizontal legend under the plot (for two or more traces);
+    ``title`` is a line above the plot for a warning or note (the chart's own title is
+    the page's caption, not part of the plot).
+    """
+    result: Layout = dict(extra)
+    if x_title or x:
+        result["xaxis"] = axis(x_title, **(x or {}))
+    if y_title or y:
+        result["yaxis"] = axis(y_title, **(y or {}))
+    if legend_below:
+        result["legend"] = dict(LEGEND_BELOW)
+    if title:
+        result["title"] = {"text": title, "font": {"size": 13}}
+        result.setdefault("margin", {"t": 48})  # room for the title line
+    return result
+
+
+# ---- traces ------------------------------------------------------------------------------
+
+
+def line(name: str, x: list | None = None, y: list | None = None, *, markers: bool = False,
+         **style: Any) -> Trace:
+    """A line trace (empty unless ``x``/``y`` given); ``markers`` draws points on it too."""
+    return {"type": "scatter", "mode": "lines+markers" if markers else "lines", "name": name,
+            "x": list(x or []), "y": list(y or []), **style}
+
+
+def markers(name: str, x: list | None = None, y: list | None = None, **style: Any) -> Trace:
+    """A scatter trace of points only."""
+    return {"type": "scatter", "mode": "markers", "name": name, "x": list(x or []),
+            "y": list(y or []), **style}
+
+
+def bars(name: str, x: list | None = None, y: list | None = None, **style: Any) -> Trace:
+    """A bar trace."""
+    return {"type": "bar", "name": name, "x": list(x or []), "y": list(y or []), **style}
+
+
+def heatmap(z: list[list[float]], x: list | None = None, y: list | None = None, *,
+            colorscale: str | list = "Blues", zmin: float | None = None,
+            zmax: float | None = None, colorbar_title: str | None = None,
+            reverse: bool = False, hover: str | None = None, **style: Any) -> Trace:
+    """A heatmap trace: ``z[row][column]``, rows along ``y``, columns along ``x``.
+
+    ``zmin``/``zmax`` fix the colour range (so frames of one run compare); ``hover`` is a
+    Plotly hovertemplate; ``reverse`` flips the colour scale.
+    """
+    trace: Trace = {"type": "heatmap", "z": z, "colorscale": colorscale, **style}
+    if x is not None:
+        trace["x"] = x
+    if y is not None:
+        trace["y"] = y
+    if zmin is not None:
+        trace["zmin"] = zmin
+    if zmax is not None:
+        trace["zmax"] = zmax
+    if colorbar_title:
+        trace["colorbar"] = {"title": {"text": colorbar_title}}
+    if reverse:
+        trace["reversescale"] = True
+    if hover:
+        trace["hovertemplate"] = hover
+    return trace
+
+
+# ---- charts ------------------------------------------------------------------------------
+
+
+def line_chart(id: str, title: str, *, x_title: str, y_title: str | None = None,
+               lines: list[Trace] | None = None, summary: str = "", log_y: bool = False,
+               x: Layout | None = None, y: Layout | None = None, **extra: Any) -> Chart:
+    """A chart of lines that grow as the run goes (``extend`` them frame by frame).
+
+    ``lines`` are the declared traces (:func:`line`, :func:`markers`); with two or more
+    the legend sits below the plot.
+    """
+    traces = lines or []
+    y_axis = {**({"type": "log"} if log_y else {}), **(y or {})}
+    return Chart(id, title, layout(x_title, y_title, x=x, y=y_axis or None,
+                                   legend_below=len(traces) > 1, **extra), summary, traces)
+
+
+def bar_chart(id: str, title: str, *, x_title: str, y_title: str | None = None,
+              series: list[Trace] | None = None, summary: str = "", grouped: bool = True,
+              x: Layout | None = None, y: Layout | None = None, **extra: Any) -> Chart:
+    """A bar chart; ``series`` (:func:`bars`) are declared, grouped side by side."""
+    traces = series or []
+    return Chart(id, title, layout(x_title, y_title, x=x, y=y, legend_below=len(traces) > 1,
+                                   **({"barmode": "group"} if grouped else {}), **extra),
+                 summary, traces)
+
+
+def heatmap_chart(id: str, title: str, *, x_title: str | None = None,
+                  y_title: str | None = None, summary: str = "", x: Layout | None = None,
+                  y: Layout | None = None, **extra: Any) -> Chart:
+    """A chart redrawn whole (``figure([heatmap(...)])``) each time it changes."""
+    return Chart(id, title, layout(x_title, y_title, x=x, y=y, **extra), summary)
+
+
+def plain_chart(id: str, title: str, *, summary: str = "", **extra: Any) -> Chart:
+    """A chart whose every frame brings its own figure (a drawing, a tree, an animation)."""
+    return Chart(id, title, dict(extra), summary)
