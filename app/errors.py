@@ -5,6 +5,7 @@ people — ``field`` (the parameter to change, "" when no one field is to blame)
 ``message`` (a sentence), ``bounds`` (what the field accepts) — and repeats it in
 FastAPI's validation shape for tools: ``loc``, ``msg``, ``type``. A 404, a 413 or a 429
 have one item; a 422 has one per bad field. /openapi.json documents exactly this.
+A page that is not found, asked for by a browser, is the 404 page instead.
 """
 
 from __future__ import annotations
@@ -12,8 +13,13 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.templating import templates
 
 # The ``type`` of an error that is about the request as a whole, by status code.
 STATUS_TYPES = {400: "json_invalid", 404: "not_found", 405: "method_not_allowed",
@@ -82,3 +88,26 @@ def validation_error_body(exc: RequestValidationError) -> tuple[int, dict[str, A
     if status == 400:
         items = [item for item in items if item["type"] == "json_invalid"]
     return status, {"detail": items}
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """Every HTTPException in the one shape; a browser's missing page, as a page."""
+    wants_html = not request.url.path.startswith("/api") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+    if wants_html and exc.status_code == 404:
+        message = error_body(404, exc.detail)["detail"][0]["message"]
+        page = templates.get_template("404.html").render(request=request, message=message)
+        return HTMLResponse(page, status_code=404)
+    return JSONResponse(error_body(exc.status_code, exc.detail), exc.status_code,
+                        headers=exc.headers)
+
+
+async def request_error(request: Request, exc: RequestValidationError) -> Response:
+    """FastAPI's own request checks (a body that is not a JSON object) in the one shape."""
+    status, body = validation_error_body(exc)
+    return JSONResponse(body, status)
+
+
+# What create_app installs: exception class → handler.
+ERROR_HANDLERS = {StarletteHTTPException: http_error, RequestValidationError: request_error}

@@ -10,8 +10,16 @@ without depending on how busy the machine is.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from app.cache import Event
+
+if TYPE_CHECKING:
+    from app.streams import Subscription
 
 
 class Clock:
@@ -46,3 +54,18 @@ class FramePacer:
         if wait > 0:
             await self.clock.sleep(wait)
         self.last_frame = self.clock.now()
+
+
+async def paced_events(subscription: Subscription, clock: Clock,
+                       frame_seconds: float = 0.0) -> AsyncIterator[Event]:
+    """A job's events up to its ``done`` or ``error``, each frame released at its turn:
+    ``frame_seconds`` apart at least and, in a replay from the cache, at the timing of
+    the run it replays (``subscription.replay_offsets``)."""
+    pacer = FramePacer(clock, frame_seconds, subscription.replay_offsets)
+    for index in itertools.count():
+        event = await subscription.next_event()
+        if event[0] == "frame":
+            await pacer.wait_for_turn(index)
+        yield event
+        if event[0] in ("done", "error"):
+            return

@@ -1,22 +1,30 @@
-"""JSON and Server-Sent-Events routes. Thin: validation and jobs live below."""
+"""JSON and Server-Sent-Events routes. Thin: admission is in app/deps.py, jobs in
+app/jobs.py, frame pacing in app/pacing.py; a handler here shapes the answer."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator, Coroutine
-from typing import Annotated, Any, TypeVar
+from contextlib import aclosing
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
-from app.demos import get_demo, registry
 from app.demos.base import Demo
-from app.errors import ErrorBody, error_item
-from app.jobs import JobRunner, RunnerFull
-from app.pacing import Clock, FramePacer
-from app.params import ParamsError, from_query, parse_params
+from app.deps import (
+    ClockDep,
+    DemoDep,
+    DemosDep,
+    JobFromBody,
+    JobFromQuery,
+    LessonsDep,
+    RunnerDep,
+)
+from app.errors import ErrorBody
+from app.jobs import JobRunner
+from app.pacing import Clock, paced_events
 from app.streams import Subscription
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -40,71 +48,14 @@ class RunResponse(BaseModel):
     stopped: str | None = None
 
 
-def runner_of(request: Request) -> JobRunner:
-    return request.app.state.runner
-
-
-def clock_of(request: Request) -> Clock:
-    return request.app.state.clock
-
-
-def demo_of(slug: str) -> Demo:
-    demo = get_demo(slug)
-    if demo is None:
-        message = f"no demo named {slug!r}; see /api/demos"
-        raise HTTPException(404, [error_item("slug", message, "not_found", source="path")])
-    return demo
-
-
-DemoDep = Annotated[Demo, Depends(demo_of)]
-RunnerDep = Annotated[JobRunner, Depends(runner_of)]
-ClockDep = Annotated[Clock, Depends(clock_of)]
-
-
-def refusal(request: Request, exc: ParamsError) -> HTTPException:
-    """A 422 whose items say where each bad value came from (query string or body)."""
-    source = "query" if request.method == "GET" else "body"
-    for error in exc.errors:
-        error["loc"] = [source, *error["loc"][1:]]
-    return HTTPException(422, exc.errors)
-
-
-async def submit(request: Request, response: Response, demo: Demo, raw: Any) -> Subscription:
-    """Validate, check the client's rate, admit: or answer 422 / 429 before any work."""
-    try:
-        params = parse_params(demo, raw)
-    except ParamsError as exc:
-        raise refusal(request, exc) from None
-    runner: JobRunner = request.app.state.runner
-    limiter = request.app.state.rate_limiter
-    client = request.app.state.client_keys.of(request)
-
-    def may_compute() -> None:  # replays and shared runs cost nothing, so never refused
-        if wait := limiter.wait(client):
-            raise HTTPException(429, "you started many runs in the last minute; wait a little",
-                                headers={"Retry-After": str(wait)})
-
-    try:
-        subscription = await runner.submit(demo, params, may_compute)
-    except RunnerFull as exc:
-        raise HTTPException(
-            429, str(exc), headers={"Retry-After": str(exc.retry_after)}
-        ) from None
-    if subscription.cache == "miss":
-        limiter.record(client)
-    response.headers["X-Cache"] = subscription.cache
-    return subscription
-
-
 @router.get("/lessons")
-def list_lessons(request: Request, q: str = "", tag: str = "") -> list[dict[str, Any]]:
-    hits = request.app.state.lessons.search(q, tag)
-    return [hit["lesson"].summary_json() for hit in hits]
+def list_lessons(lessons: LessonsDep, q: str = "", tag: str = "") -> list[dict[str, Any]]:
+    return [hit["lesson"].summary_json() for hit in lessons.search(q, tag)]
 
 
 @router.get("/demos")
-def list_demos() -> list[dict[str, Any]]:
-    return [demo.describe() for demo in registry().values()]
+def list_demos(demos: DemosDep) -> list[dict[str, Any]]:
+    return [demo.describe() for demo in demos.values()]
 
 
 @router.get("/demos/{slug}", responses={404: DEMO_ERRORS[404]})
@@ -115,21 +66,54 @@ def describe_demo(demo: DemoDep) -> dict[str, Any]:
 @router.post("/demos/{slug}/run", response_model=RunResponse, responses={
     **DEMO_ERRORS, 500: {"model": ErrorBody, "description": "The demo itself failed while "
                          "running (a bug in the demo)"}})
-async def run_demo(
-    request: Request,
-    response: Response,
-    demo: DemoDep,
-    runner: RunnerDep,
-    params: Annotated[dict[str, Any], Body()] = None,
-) -> dict[str, Any]:
+async def run_demo(request: Request, runner: RunnerDep, job: JobFromBody) -> dict[str, Any]:
     """Run a demo to the end and answer its result (frames are counted, not returned).
 
     ``X-Cache: hit`` says the answer was replayed or shared, ``miss`` that it was computed.
     A client that gives up before the end frees its slot at once, as closing a stream does.
     """
-    subscription = await submit(request, response, demo, params if params is not None else {})
     try:
-        return await unless_client_leaves(request, final_payload(subscription))
+        return await unless_client_leaves(request, final_payload(job))
+    finally:
+        runner.release(job)
+
+
+@router.get("/demos/{slug}/stream", response_class=EventSourceResponse, responses=DEMO_ERRORS)
+async def stream_demo(
+    demo: DemoDep, runner: RunnerDep, clock: ClockDep, job: JobFromQuery
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-Sent Events: ``queued``, ``frame``…, then ``done`` (with ``result``) or ``error``.
+
+    Parameters go in the query string (lists as JSON text), e.g. ``?k=3&dataset=moons``.
+    """
+    async for event in job_events(job, runner, demo, clock):
+        yield event
+
+
+@router.post("/demos/{slug}/stream", response_class=EventSourceResponse, responses=DEMO_ERRORS)
+async def stream_demo_post(
+    demo: DemoDep, runner: RunnerDep, clock: ClockDep, job: JobFromBody
+) -> AsyncIterator[ServerSentEvent]:
+    """The same stream with parameters as a JSON body (no URL length limit)."""
+    async for event in job_events(job, runner, demo, clock):
+        yield event
+
+
+# ---- shaping a job's events into an answer ------------------------------------------
+
+
+async def job_events(
+    subscription: Subscription, runner: JobRunner, demo: Demo, clock: Clock
+) -> AsyncIterator[ServerSentEvent]:
+    """A job's paced events as SSE (frames are JSON text already); the job is released
+    when the client leaves, presses Stop, or the run ends."""
+    try:
+        async with aclosing(paced_events(subscription, clock, demo.frame_seconds)) as events:
+            async for event, payload in events:
+                if event == "frame":
+                    yield ServerSentEvent(raw_data=payload, event="frame")
+                else:
+                    yield ServerSentEvent(data=payload, event=event)
     finally:
         runner.release(subscription)
 
@@ -168,67 +152,3 @@ async def unless_client_leaves(request: Request, work: Coroutine[Any, Any, T]) -
 async def disconnected(request: Request) -> None:
     while (await request.receive())["type"] != "http.disconnect":
         pass
-
-
-async def job_events(
-    subscription: Subscription, runner: JobRunner, demo: Demo, clock: Clock
-) -> AsyncIterator[ServerSentEvent]:
-    """A job's events as SSE; frames are paced by the demo's ``frame_seconds``,
-    and a replay from the cache by the timing of the run it replays."""
-    pacer = FramePacer(clock, demo.frame_seconds, subscription.replay_offsets)
-    try:
-        for index in itertools.count():
-            event, payload = await subscription.next_event()
-            if event == "frame":
-                await pacer.wait_for_turn(index)
-                yield ServerSentEvent(raw_data=payload, event="frame")
-                continue
-            yield ServerSentEvent(data=payload, event=event)
-            if event in ("done", "error"):
-                return
-    finally:
-        runner.release(subscription)  # the client left, pressed Stop, or the run ended
-
-
-async def stream_job_from_query(
-    request: Request, response: Response, demo: DemoDep
-) -> Subscription:
-    try:
-        raw = from_query(demo, request.query_params)
-    except ParamsError as exc:  # e.g. a parameter given twice
-        raise refusal(request, exc) from None
-    return await submit(request, response, demo, raw)
-
-
-async def stream_job_from_body(
-    request: Request,
-    response: Response,
-    demo: DemoDep,
-    params: Annotated[dict[str, Any], Body()] = None,
-) -> Subscription:
-    return await submit(request, response, demo, params if params is not None else {})
-
-
-StreamFromQuery = Annotated[Subscription, Depends(stream_job_from_query)]
-StreamFromBody = Annotated[Subscription, Depends(stream_job_from_body)]
-
-
-@router.get("/demos/{slug}/stream", response_class=EventSourceResponse, responses=DEMO_ERRORS)
-async def stream_demo(
-    demo: DemoDep, runner: RunnerDep, clock: ClockDep, job: StreamFromQuery
-) -> AsyncIterator[ServerSentEvent]:
-    """Server-Sent Events: ``queued``, ``frame``…, then ``done`` (with ``result``) or ``error``.
-
-    Parameters go in the query string (lists as JSON text), e.g. ``?k=3&dataset=moons``.
-    """
-    async for event in job_events(job, runner, demo, clock):
-        yield event
-
-
-@router.post("/demos/{slug}/stream", response_class=EventSourceResponse, responses=DEMO_ERRORS)
-async def stream_demo_post(
-    demo: DemoDep, runner: RunnerDep, clock: ClockDep, job: StreamFromBody
-) -> AsyncIterator[ServerSentEvent]:
-    """The same stream with parameters as a JSON body (no URL length limit)."""
-    async for event in job_events(job, runner, demo, clock):
-        yield event

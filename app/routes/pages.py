@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from app.deps import LessonsDep
 from app.errors import error_item
 from app.markdown import LessonError
 from app.templating import templates
@@ -13,8 +14,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, q: str = "", tag: str = "") -> HTMLResponse:
-    library = request.app.state.lessons
+def index(request: Request, library: LessonsDep, q: str = "", tag: str = "") -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         "index.html",
@@ -29,8 +29,7 @@ def index(request: Request, q: str = "", tag: str = "") -> HTMLResponse:
 
 
 @router.get("/lessons/{slug}", response_class=HTMLResponse)
-def lesson_page(request: Request, slug: str) -> HTMLResponse:
-    library = request.app.state.lessons
+def lesson_page(request: Request, library: LessonsDep, slug: str) -> HTMLResponse:
     try:
         lesson = library.get(slug)
     except LessonError as exc:  # the author's mistake, shown where the author will look

@@ -1,0 +1,118 @@
+"""What route handlers take, as typed dependencies (``Annotated`` aliases).
+
+create_app() puts the server's long-lived objects on ``app.state`` (tests may swap one,
+e.g. the clock); handlers never read ``app.state`` themselves but declare what they need:
+``runner: RunnerDep``, ``lessons: LessonsDep``, ``job: JobFromBody``... A demo job is
+admitted here, before the handler runs: parameters validated (422), the client's rate
+checked (429), the runner asked for a slot (429 when full), ``X-Cache`` set.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, HTTPException, Request, Response
+
+from app.demos import get_demo, registry
+from app.demos.base import Demo
+from app.errors import error_item
+from app.jobs import JobRunner, RunnerFull
+from app.lessons import LessonLibrary
+from app.limits import RateLimiter
+from app.pacing import Clock
+from app.params import ParamsError, from_query, parse_params
+from app.streams import Subscription
+
+
+def runner_of(request: Request) -> JobRunner:
+    return request.app.state.runner
+
+
+def clock_of(request: Request) -> Clock:
+    return request.app.state.clock
+
+
+def lessons_of(request: Request) -> LessonLibrary:
+    return request.app.state.lessons
+
+
+def rate_limiter_of(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter
+
+
+def client_of(request: Request) -> str:
+    """Who is asking: the client's address (X-Forwarded-For only from trusted proxies)."""
+    return request.app.state.client_keys.of(request)
+
+
+def demo_named(slug: str) -> Demo:
+    demo = get_demo(slug)
+    if demo is None:
+        message = f"no demo named {slug!r}; see /api/demos"
+        raise HTTPException(404, [error_item("slug", message, "not_found", source="path")])
+    return demo
+
+
+RunnerDep = Annotated[JobRunner, Depends(runner_of)]
+ClockDep = Annotated[Clock, Depends(clock_of)]
+LessonsDep = Annotated[LessonLibrary, Depends(lessons_of)]
+RateLimiterDep = Annotated[RateLimiter, Depends(rate_limiter_of)]
+ClientDep = Annotated[str, Depends(client_of)]
+DemosDep = Annotated[dict[str, Demo], Depends(registry)]
+DemoDep = Annotated[Demo, Depends(demo_named)]
+
+
+def refusal(request: Request, exc: ParamsError) -> HTTPException:
+    """A 422 whose items say where each bad value came from (query string or body)."""
+    source = "query" if request.method == "GET" else "body"
+    for error in exc.errors:
+        error["loc"] = [source, *error["loc"][1:]]
+    return HTTPException(422, exc.errors)
+
+
+async def admit(request: Request, response: Response, demo: Demo, raw: Any, runner: JobRunner,
+                limiter: RateLimiter, client: str) -> Subscription:
+    """Validate, check the client's rate, admit: or answer 422 / 429 before any work."""
+    try:
+        params = parse_params(demo, raw)
+    except ParamsError as exc:
+        raise refusal(request, exc) from None
+
+    def may_compute() -> None:  # replays and shared runs cost nothing, so never refused
+        if wait := limiter.wait(client):
+            raise HTTPException(429, "you started many runs in the last minute; wait a little",
+                                headers={"Retry-After": str(wait)})
+
+    try:
+        subscription = await runner.submit(demo, params, may_compute)
+    except RunnerFull as exc:
+        raise HTTPException(
+            429, str(exc), headers={"Retry-After": str(exc.retry_after)}
+        ) from None
+    if subscription.cache == "miss":
+        limiter.record(client)
+    response.headers["X-Cache"] = subscription.cache
+    return subscription
+
+
+async def job_from_query(request: Request, response: Response, demo: DemoDep,
+                         runner: RunnerDep, limiter: RateLimiterDep, client: ClientDep
+                         ) -> Subscription:
+    """A job whose parameters come in the query string (lists as JSON text)."""
+    try:
+        raw = from_query(demo, request.query_params)
+    except ParamsError as exc:  # e.g. a parameter given twice
+        raise refusal(request, exc) from None
+    return await admit(request, response, demo, raw, runner, limiter, client)
+
+
+async def job_from_body(request: Request, response: Response, demo: DemoDep,
+                        runner: RunnerDep, limiter: RateLimiterDep, client: ClientDep,
+                        params: Annotated[dict[str, Any], Body()] = None) -> Subscription:
+    """A job whose parameters come as a JSON body (none: every default)."""
+    raw = params if params is not None else {}
+    return await admit(request, response, demo, raw, runner, limiter, client)
+
+
+JobFromQuery = Annotated[Subscription, Depends(job_from_query)]
+JobFromBody = Annotated[Subscription, Depends(job_from_body)]
