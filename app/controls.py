@@ -100,5 +100,6 @@ def render_demo_block(slug: str, presets: dict[str, Any], instance: str) -> str:
         controls=controls_for(demo, values),
         presets_json=json.dumps(values),
         defaults_json=json.dumps(demo.defaults()),
-        charts_json=json.dumps([{"id": c.id, "layout": c.layout} for c in demo.charts]),
+        charts_json=json.dumps([{"id": c.id, "layout": c.layout, "traces": c.traces}
+                                for c in demo.charts]),
     )
