@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,3 +105,31 @@ def test_routes_were_found():
 @pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
 def test_every_api_route_is_documented(method, path):
     assert f"{method} {path}" in TEXT, f"README lacks `{method} {path}`"
+
+
+def test_the_complete_demo_example_runs_under_the_contract(tmp_path: Path, monkeypatch) -> None:
+    """The README's `line-fit` example is real code: it imports, passes the contract's
+    checks on a demo, and fits the line it promises (w ≈ 2, b ≈ 0.5)."""
+    import importlib.util
+
+    from tests.helpers import run_to_done
+    from tests.test_contract import (
+        test_defaults_and_extremes_run_to_done_with_finite_json_frames as runs_to_done,
+    )
+    from tests.test_contract import test_params_are_bounded_described_and_closed as closed
+
+    section = TEXT[TEXT.index("### A complete example"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    path = tmp_path / "line_fit.py"
+    path.write_text(code, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("line_fit", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "line_fit", module)  # pydantic resolves annotations there
+    spec.loader.exec_module(module)
+    closed(module.demo)
+    for which in ("defaults", "min", "max"):
+        runs_to_done(module.demo, which)
+    frames, result = run_to_done(module.demo, {"steps": 400, "noise": 0.0, "lr": 0.5})
+    assert abs(result["w"] - 2) < 0.05 and abs(result["b"] - 0.5) < 0.05
+    loss = [f["charts"]["loss"] for f in frames]
+    assert all(op["op"] == "extend" for op in loss)  # frames extend the declared line
