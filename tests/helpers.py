@@ -13,8 +13,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
@@ -48,6 +49,16 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.time += seconds
         await asyncio.sleep(0)  # still a point where other tasks may run
+
+
+T = TypeVar("T")
+
+
+def in_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end on a fresh event loop in a thread of its own:
+    Playwright's session may hold a running loop on the test's thread."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 # How long a test waits for something that should happen at once before calling it
@@ -94,6 +105,35 @@ def run_to_done(demo: Demo, values: dict[str, Any]) -> tuple[list[dict], dict]:
 
 def make_client(**settings) -> TestClient:
     return TestClient(create_app(Settings(**settings)))
+
+
+def result_of(client: TestClient, slug: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /api/demos/{slug}/run, which must succeed: the run's result."""
+    response = client.post(f"/api/demos/{slug}/run", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()["result"]
+
+
+def refused(client: TestClient, slug: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /api/demos/{slug}/run, which must be a 422 with one item: that item."""
+    response = client.post(f"/api/demos/{slug}/run", json=body)
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    return error
+
+
+def health(http: httpx.Client | TestClient) -> dict[str, Any]:
+    return http.get("/healthz").json()
+
+
+def busy(http: httpx.Client | TestClient) -> bool:
+    """Some job is computing."""
+    return health(http)["jobs"]["running"] > 0
+
+
+# A worker notices a departed client before its next step; the slow demo's steps take
+# 10 ms in these tests, so a job that kept going for even one second would count 100 more.
+STEPS_AFTER_LEAVING = 50
 
 
 def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, object]]:

@@ -1,23 +1,23 @@
-"""The HTTP API: listing, running, streaming, errors, and the job runner behind them."""
+"""The HTTP API: listing, running, streaming, errors. The job runner behind it: test_jobs.py."""
 
 from __future__ import annotations
 
 import json
 import logging
 import socket
-import time
 
 import httpx
 import pytest
 import torch
 
 from tests.helpers import (
+    STEPS_AFTER_LEAVING,
     LiveServer,
+    busy,
     eventually,
     make_client,
     read_stream,
     slow_steps,
-    sse_events,
 )
 
 CUSTOM = [[0.0, 0.0], [0.2, 0.1], [0.1, -0.2], [3.0, 3.0], [3.2, 2.9], [2.8, 3.1],
@@ -165,59 +165,6 @@ def test_time_budget_stops_a_job_and_says_so(executor, test_demos):
         body = c.post("/api/demos/test-slow/run", json={"steps": 100000}).json()
         assert body["stopped"] == "time_budget"
         assert 0 < body["result"]["steps"] < 100000
-
-
-def test_full_runner_queues_then_refuses_with_retry_after(executor, test_demos):
-    with LiveServer(max_jobs=1, max_queue=1, **executor) as server, httpx.Client(
-            base_url=server.url, timeout=60) as http:
-        slow = {"steps": 2000, "delay": 0.01}
-        first = http.send(http.build_request("POST", "/api/demos/test-slow/stream", json=slow),
-                          stream=True)
-        first_events = sse_events(first.iter_lines())  # keep a reference: the stream stays open
-        assert next(first_events)[0] == "frame"
-        other = {**slow, "seed": 1}  # different parameters: a second job, not a shared one
-        second = http.send(http.build_request("POST", "/api/demos/test-slow/stream", json=other),
-                           stream=True)
-        second_events = sse_events(second.iter_lines())
-        assert next(second_events) == ("queued", {"position": 1})
-        assert http.get("/healthz").json()["jobs"] == {"running": 1, "queued": 1}
-        third = http.post("/api/demos/test-slow/run", json={**slow, "seed": 2})
-        assert third.status_code == 429
-        # Refused at once, not after waiting for a slot: both jobs are where they were.
-        assert http.get("/healthz").json()["jobs"] == {"running": 1, "queued": 1}
-        assert int(third.headers["retry-after"]) >= 1
-        assert http.get("/api/demos/test-slow/stream", params={"seed": 3}).status_code == 429
-        # The first client leaves: the queued job starts and its client sees frames.
-        first.close()
-        assert next(second_events)[0] == "frame"
-        assert http.get("/healthz").json()["jobs"] == {"running": 1, "queued": 0}
-        second.close()
-
-
-def busy(http: httpx.Client) -> bool:
-    return http.get("/healthz").json()["jobs"]["running"] > 0
-
-
-# A worker notices a departed client before its next step; steps here take 10 ms, so a
-# job that kept going for even one second would count 100 more.
-STEPS_AFTER_LEAVING = 50
-
-
-def test_disconnect_stops_the_job_within_a_step(executor, test_demos):
-    with LiveServer(max_jobs=1, max_queue=0, **executor) as server, httpx.Client(
-            base_url=server.url, timeout=60) as http:
-        with http.stream("GET", "/api/demos/test-slow/stream",
-                         params={"steps": 100000, "delay": 0.01}) as response:
-            events = sse_events(response.iter_lines())
-            for _ in range(5):
-                assert next(events)[0] == "frame"
-            assert busy(http)
-            left_at = slow_steps()
-        eventually(lambda: not busy(http), "the job of a closed stream ended")
-        stopped_at = slow_steps()
-        assert stopped_at - left_at <= STEPS_AFTER_LEAVING
-        time.sleep(0.3)
-        assert slow_steps() == stopped_at  # the worker really stopped
 
 
 class Recorded(logging.Handler):

@@ -13,23 +13,18 @@ from typing import Any
 import pytest
 
 from app.demos import registry
-from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator, figure, finite
-from app.demos.base import frame as make_frame
+from app.demos.base import (
+    Chart,
+    Demo,
+    DemoParams,
+    RunContext,
+    RunGenerator,
+    figure,
+    finite,
+    make_frame,
+)
 from app.params import parse_params
-from tests.helpers import read_stream
-
-
-def refused(client, slug: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = client.post(f"/api/demos/{slug}/run", json=body)
-    assert response.status_code == 422, response.text
-    (error,) = response.json()["detail"]
-    return error
-
-
-def result_of(client, slug: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = client.post(f"/api/demos/{slug}/run", json=body)
-    assert response.status_code == 200, response.text
-    return response.json()["result"]
+from tests.helpers import read_stream, refused, result_of
 
 
 def frames_of(slug: str, body: dict[str, Any]) -> list[dict[str, Any]]:

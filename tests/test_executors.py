@@ -16,13 +16,9 @@ import pytest
 from pydantic import ValidationError
 
 from app.config import Settings
-from tests.helpers import HEAVY, LiveServer, ServerProcess, eventually, sse_events
+from tests.helpers import HEAVY, LiveServer, ServerProcess, eventually, health, sse_events
 
 SLOW = {"steps": 100000, "delay": 0.01}  # about 17 minutes if nobody stops it
-
-
-def health(http: httpx.Client) -> dict:
-    return http.get("/healthz").json()
 
 
 def zombie(pid: int) -> bool:
