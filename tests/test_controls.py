@@ -1,0 +1,154 @@
+"""A demo's controls (app/controls.py): one per Params field, its kind read from the JSON
+Schema, never written by hand; and the demo block a lesson's fence renders."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from typing import Literal
+
+import pytest
+from pydantic import Field
+
+from app.controls import control_for, controls_for, render_demo_block
+from app.demos import registry
+from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator
+from app.markdown import LessonError
+
+
+class EveryKind(DemoParams):
+    layers: int = Field(3, ge=1, le=8, description="How many layers")
+    rate: float = Field(0.5, ge=0.0, le=1.0, description="A fraction")
+    spread: float = Field(2.0, ge=0.0, le=5.0, description="A spread")
+    width: int = Field(8, ge=4, le=64, description="Width",
+                       json_schema_extra={"x-step": 4})
+    lr: float = Field(0.01, ge=1e-4, le=1.0, description="Step size",
+                      json_schema_extra={"x-scale": "log", "x-label": "learning rate"})
+    mode: Literal["fast", "exact"] = Field("fast", description="Which way")
+    causal: bool = Field(False, description="Look back only")
+    text: str = Field("the cat", max_length=40, description="A sentence")
+    limit: int | None = Field(None, ge=1, le=10, description="Optional cap")
+    clip: float = Field(1.0, ge=0.0, description="No upper bound")
+    points: list[tuple[float, float]] = Field(
+        [], max_length=50, description="Click to add points",
+        json_schema_extra={"x-widget": "click-points", "x-chart": "plane",
+                           "x-activates": {"mode": "exact"}})
+    shown: int = Field(2, ge=0, le=4, description="Only for exact",
+                       json_schema_extra={"x-show-if": {"mode": "exact"}})
+
+
+def _no_run(params: DemoParams, ctx: RunContext) -> RunGenerator:
+    return {}
+    yield
+
+
+KINDS = Demo("test-controls", "Every kind", "Test demo", EveryKind, [Chart("plane", "Plane")],
+             _no_run)
+
+
+@pytest.fixture
+def registered() -> Iterator[Demo]:
+    registry()[KINDS.slug] = KINDS
+    yield KINDS
+    registry().pop(KINDS.slug)
+
+
+def controls() -> dict[str, dict]:
+    return {c["name"]: c for c in controls_for(KINDS, KINDS.defaults())}
+
+
+# ---- one control per field, its kind from the schema -----------------------------------
+
+
+def test_bounded_numbers_are_sliders_with_a_round_step():
+    c = controls()
+    assert {k: c["layers"][k] for k in ("kind", "min", "max", "step", "value")} == {
+        "kind": "range", "min": 1, "max": 8, "step": 1, "value": 3}
+    assert (c["rate"]["step"], c["spread"]["step"]) == (0.01, 0.05)  # a hundredth, rounded
+    assert c["width"]["step"] == 4  # x-step wins
+    assert c["layers"]["label"] == "layers" and c["layers"]["help"] == "How many layers"
+
+
+def test_a_log_slider_moves_over_decades():
+    lr = controls()["lr"]
+    assert lr["kind"] == "range" and lr["scale"] == "log"
+    assert (lr["min"], lr["max"], lr["step"], lr["position"]) == (-4.0, 0.0, 0.01, -2.0)
+    assert lr["label"] == "learning rate" and lr["value"] == 0.01
+    schema = KINDS.schema()["properties"]["lr"]
+    assert control_for("lr", schema, 0)["position"] == 0  # no log10(0) for an unset value
+
+
+def test_choices_booleans_text_and_unbounded_numbers():
+    c = controls()
+    assert (c["mode"]["kind"], c["mode"]["options"]) == ("select", ["fast", "exact"])
+    assert c["causal"]["kind"] == "checkbox" and c["causal"]["value"] is False
+    assert (c["text"]["kind"], c["text"]["max_length"]) == ("text", 40)
+    assert c["clip"]["kind"] == "number" and "max" not in c["clip"]
+    assert (c["seed"]["kind"], c["seed"]["min"], c["seed"]["max"]) == ("number", 0, 2**31 - 1)
+
+
+def test_an_optional_field_gets_the_control_of_its_type():
+    limit = controls()["limit"]
+    assert (limit["kind"], limit["min"], limit["max"], limit["step"]) == ("range", 1, 10, 1)
+    assert limit["value"] is None and limit["default"] is None
+
+
+def test_clicked_points_name_their_chart_and_the_choice_they_switch_on():
+    points = controls()["points"]
+    assert points["kind"] == "points" and points["chart"] == "plane"
+    assert points["activates"] == {"mode": "exact"} and points["max_items"] == 50
+    assert points["json_value"] == "[]"
+
+
+def test_fields_appear_in_declaration_order_with_the_seed_last():
+    names = [c["name"] for c in controls_for(KINDS, KINDS.defaults())]
+    assert list(EveryKind.model_fields)[0] == "seed"  # the base class's field comes first
+    assert names == [*list(EveryKind.model_fields)[1:], "seed"]
+    assert controls()["shown"]["show_if"] == {"mode": "exact"}
+    assert controls()["layers"]["show_if"] is None
+
+
+# ---- every real demo's controls hang together ---------------------------------------------
+
+
+@pytest.mark.parametrize("demo", list(registry().values()), ids=lambda d: d.slug)
+def test_every_control_refers_only_to_charts_and_choices_its_demo_has(demo):
+    properties = demo.schema()["properties"]
+    charts = {chart.id for chart in demo.charts}
+    for control in controls_for(demo, demo.defaults()):
+        if control["kind"] == "points":
+            assert control["chart"] in charts, control["name"]
+        for field, value in {**(control["show_if"] or {}),
+                             **control.get("activates", {})}.items():
+            assert field in properties, (control["name"], field)
+            choices = properties[field].get("enum")
+            assert choices is None or value in choices, (control["name"], field, value)
+
+
+# ---- the block a demo fence renders ----------------------------------------------------------
+
+
+def test_a_demo_block_has_every_control_and_the_presets_over_the_defaults(registered):
+    page = render_demo_block("test-controls", {"layers": 5, "mode": "exact"}, "first")
+    for name in EveryKind.model_fields:
+        assert page.count(f'name="{name}"') == 1, name
+    presets = json.loads(html.unescape(re.search(r'data-presets="([^"]*)"', page).group(1)))
+    assert presets == {**KINDS.defaults(), "layers": 5, "mode": "exact"}
+    assert re.search(r'id="first-layers" name="layers" min="1" max="8" step="1" value="5"',
+                     page)
+    assert 'data-scale="log"' in page and 'value="-2.0"' in page  # the slider's position
+    assert '<option value="exact" selected>' in page
+    assert 'data-chart="plane"' in page
+
+
+@pytest.mark.parametrize(("slug", "presets", "words"), [
+    ("nope", {}, "unknown demo 'nope'"),
+    ("test-controls", {"layers": 99}, "demo test-controls: bad preset: layers"),
+    ("test-controls", {"colour": "red"}, "colour"),
+])
+def test_a_bad_fence_is_the_authors_error_naming_what_is_wrong(registered, slug, presets,
+                                                               words):
+    with pytest.raises(LessonError, match=re.escape(words)):
+        render_demo_block(slug, presets, "x")
