@@ -26,6 +26,14 @@ STATUS_TYPES = {400: "json_invalid", 404: "not_found", 405: "method_not_allowed"
                 413: "body_too_large", 429: "too_many_requests", 503: "unavailable"}
 
 
+# What a demo route may answer besides success, and why (both /openapi.json's generic
+# routes and its one path per demo say so).
+DEMO_ERROR_REASONS = {400: "The body is not readable JSON", 404: "No such demo",
+                      413: "Request body too large",
+                      422: "A parameter is out of bounds or unknown",
+                      429: "Server full or client over its rate"}
+
+
 class ErrorItem(BaseModel):
     field: str = Field(description='The parameter to change; "" when none is to blame')
     message: str = Field(description="What is wrong and what would work, for people")

@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app.demos import registry
 from app.demos.base import Demo
+from app.errors import DEMO_ERROR_REASONS
 
 ERROR = {"$ref": "#/components/schemas/ErrorBody"}
 SSE_EVENT = {"type": "object", "properties": {
@@ -28,14 +29,9 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _errors() -> dict[str, Any]:
-    return {
-        "400": {"description": "The body is not readable JSON", **_json(ERROR)},
-        "404": {"description": "No such demo", **_json(ERROR)},
-        "413": {"description": "Request body too large", **_json(ERROR)},
-        "422": {"description": "A parameter is out of bounds or unknown", **_json(ERROR)},
-        "429": {"description": "Server full or client over its rate; see Retry-After",
-                **_json(ERROR)},
-    }
+    return {str(status): {"description": reason + ("; see Retry-After" if status == 429 else ""),
+                          **_json(ERROR)}
+            for status, reason in DEMO_ERROR_REASONS.items()}
 
 
 def _query_parameters(params_schema: dict[str, Any]) -> list[dict[str, Any]]:

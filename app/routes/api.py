@@ -22,7 +22,7 @@ from app.deps import (
     LessonsDep,
     RunnerDep,
 )
-from app.errors import ErrorBody
+from app.errors import DEMO_ERROR_REASONS, ErrorBody
 from app.jobs import JobRunner
 from app.pacing import Clock, paced_events
 from app.streams import Subscription
@@ -33,11 +33,8 @@ T = TypeVar("T")
 
 # What a demo route may answer besides success (documented in /openapi.json).
 DEMO_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The body is not readable JSON"},
-    404: {"model": ErrorBody, "description": "No such demo"},
-    413: {"model": ErrorBody, "description": "Request body too large"},
-    422: {"model": ErrorBody, "description": "A parameter is out of bounds or unknown"},
-    429: {"model": ErrorBody, "description": "Server full or client over its rate"},
+    status: {"model": ErrorBody, "description": reason}
+    for status, reason in DEMO_ERROR_REASONS.items()
 }
 
 
