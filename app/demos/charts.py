@@ -136,3 +136,69 @@ def heatmap_chart(id: str, title: str, *, x_title: str | None = None,
 def plain_chart(id: str, title: str, *, summary: str = "", **extra: Any) -> Chart:
     """A chart whose every frame brings its own figure (a drawing, a tree, an animation)."""
     return Chart(id, title, dict(extra), summary)
+
+
+# ---- kmeans, kmeans-elbow: points in the plane, their clusters and centres ---------------
+
+
+def plane_chart(id: str, title: str, *, limit: float, summary: str = "", legend: bool = True,
+                **extra: Any) -> Chart:
+    """A chart of 2-D points on axes ``[-limit, limit]``, redrawn whole by every frame.
+
+    Dragging does not zoom, so the page can turn a click on it into a point; ``legend``
+    puts the legend just below the plot (or hides it).
+    """
+    shown = {"legend": {"orientation": "h", "y": -0.12}} if legend else {"showlegend": False}
+    box = [-limit, limit]
+    return Chart(id, title, {"dragmode": False, **shown, "xaxis": {"range": box},
+                             "yaxis": {"range": box}, **extra}, summary)
+
+
+def plane_axes(points: list[list[float]], limit: float) -> Layout:
+    """Axes for ``points`` (``[n][2]``): fixed and square on ``[-limit, limit]``, so a click
+    lands where the student expects, unless a point lies outside; then Plotly fits them."""
+    fits = all(abs(value) <= limit for point in points for value in point)
+    fixed = {"range": [-limit, limit], "fixedrange": True}
+    axis = fixed if fits else {"autorange": True}
+    return {"xaxis": {**axis, "zeroline": False},
+            "yaxis": {**axis, "zeroline": False, "scaleanchor": "x"} if fits else axis}
+
+
+def clusters(points: list[list[float]], labels: list[int], k: int) -> list[Trace]:
+    """One scatter trace per cluster, so the legend reads "cluster 1, 2, ...".
+
+    ``points`` is ``[n][2]`` (rounded by the caller: they go to the page as given);
+    ``labels[i]`` (``0..k-1``) is the cluster of point ``i``.
+    """
+    xs: list[list[float]] = [[] for _ in range(k)]
+    ys: list[list[float]] = [[] for _ in range(k)]
+    for (x, y), label in zip(points, labels, strict=True):
+        xs[label].append(x)
+        ys[label].append(y)
+    return [markers(f"cluster {c + 1}", xs[c], ys[c],
+                    marker={"size": 6, "opacity": 0.75},
+                    hovertemplate="(%{x}, %{y})<extra>cluster " + str(c + 1) + "</extra>")
+            for c in range(k)]
+
+
+def centres(path: list[list[list[float]]]) -> list[Trace]:
+    """Centres as big crosses, each dragging the dotted trail it travelled.
+
+    ``path[step][c]`` is ``[x, y]`` of centre ``c`` after ``step`` (rounded by the caller);
+    the crosses sit at the last step. Drawn over the points, slightly see-through: a cluster
+    of one point still shows.
+    """
+    trail_x: list = []
+    trail_y: list = []
+    for c in range(len(path[-1])):
+        trail_x += [step[c][0] for step in path] + [None]
+        trail_y += [step[c][1] for step in path] + [None]
+    grey = "rgba(120,120,120,0.7)"
+    return [
+        line("trails", trail_x, trail_y, markers=True, hoverinfo="skip",
+             line={"color": grey, "width": 1.5, "dash": "dot"}, marker={"size": 4, "color": grey}),
+        # Dark cross, light rim: visible on light and dark themes alike.
+        markers("centroids", [c[0] for c in path[-1]], [c[1] for c in path[-1]], opacity=0.85,
+                marker={"symbol": "x", "size": 15, "color": "#111",
+                        "line": {"width": 1.5, "color": "#fff"}}),
+    ]

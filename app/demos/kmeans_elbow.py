@@ -2,68 +2,95 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 from pydantic import Field, model_validator
 
-from app.demos.base import Chart, Demo, RunContext, RunGenerator, extend, figure, make_frame
-from app.demos.kmeans import AXIS_RANGE, DataParams, axis_layout, centroid_traces, cluster_traces
-from app.ml.kmeans import KMeansResult, lloyd_run
+from app.demos.base import (
+    Demo,
+    DemoParams,
+    RunContext,
+    RunGenerator,
+    extend,
+    figure,
+    make_frame,
+    rounded,
+)
+from app.demos.charts import centres, clusters, line, line_chart, plane_axes, plane_chart
+from app.ml.datasets import clustering_data, too_few_points
+from app.ml.kmeans import Restarts
+
+Dataset = Literal["blobs", "moons", "circles", "anisotropic", "uniform", "custom"]
+Coordinate = Annotated[float, Field(ge=-100, le=100, allow_inf_nan=False)]
+LIMIT = 3.6  # the fixed axes' half-width: every drawn dataset fits (app.ml.datasets.BOUND)
 
 
-class Params(DataParams):
+class Params(DemoParams):
+    dataset: Dataset = Field(
+        "blobs", description="Which points to cluster (custom: click the chart)"
+    )
+    n_points: int = Field(300, ge=10, le=2000, description="How many points the dataset draws")
+    points: list[tuple[Coordinate, Coordinate]] = Field(
+        default_factory=list,
+        max_length=2000,
+        description="Your points: click the chart to add one (switches dataset to custom)",
+        json_schema_extra={
+            "x-widget": "click-points",
+            "x-chart": "clusters",
+            "x-activates": {"dataset": "custom"},
+        },
+    )
     k_max: int = Field(10, ge=2, le=12, description="Largest k to try (from k = 1)")
     init: Literal["k-means++", "random"] = Field("k-means++", description="How to seed centroids")
     n_init: int = Field(5, ge=1, le=10, description="Restarts per k; the lowest inertia wins")
 
     @model_validator(mode="after")
     def _enough_points(self) -> Params:
-        self.check_clusters("k_max", self.k_max, least=2)
+        problem = too_few_points("k_max", self.k_max, self.dataset, self.n_points, self.points,
+                                 least=2)
+        if problem:
+            raise ValueError(problem)
         return self
+
+    def data(self) -> torch.Tensor:
+        return clustering_data(self.dataset, self.n_points, self.points, self.seed)
 
 
 CHARTS = [
-    Chart("elbow", "Inertia against k",
-          {"xaxis": {"title": {"text": "k (number of clusters)"}, "dtick": 1},
-           "yaxis": {"title": {"text": "inertia"}, "rangemode": "tozero"}, "showlegend": False},
-          "Line chart of the best inertia found for each k; look for the bend."),
-    Chart("clusters", "Clustering at the latest k",
-          {"dragmode": False, "showlegend": False,
-           "xaxis": {"range": AXIS_RANGE}, "yaxis": {"range": AXIS_RANGE}},
-          "Scatter plot of the points coloured by cluster for the k just computed."),
+    line_chart("elbow", "Inertia against k", x_title="k (number of clusters)", x={"dtick": 1},
+               y_title="inertia", y={"rangemode": "tozero"}, showlegend=False,
+               lines=[line("inertia", markers=True, marker={"size": 9}, line={"width": 3})],
+               summary="Line chart of the best inertia found for each k; look for the bend."),
+    plane_chart("clusters", "Clustering at the latest k", limit=LIMIT, legend=False,
+                summary="Scatter plot of the points coloured by cluster for the k just "
+                "computed."),
 ]
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     points = params.data()
-    yield make_frame(0, 0.0, {"elbow": figure([
-        {"type": "scatter", "mode": "lines+markers", "name": "inertia", "x": [], "y": [],
-         "marker": {"size": 9}, "line": {"width": 3}}])})
+    xy = rounded(points.tolist(), 3)  # as the page gets them
+    axes = plane_axes(points.tolist(), LIMIT)
     inertias = []
     for k in range(1, params.k_max + 1):
-        # The same restarts as app.ml.kmeans.kmeans(seed=...), one at a time, so that
-        # Stop (or a student closing the page) takes effect within one restart.
-        generator = torch.Generator().manual_seed(params.seed)
-        result: KMeansResult | None = None
-        for _ in range(params.n_init):
+        # The restarts of app.ml.kmeans.kmeans(seed=...), watched step by step so that
+        # Stop (or a student closing the page) takes effect within one Lloyd step.
+        restarts = Restarts(points, k, params.init, params.n_init, seed=params.seed)
+        for _ in restarts.steps():
             if ctx.should_stop():
                 break
-            run = lloyd_run(points, k, params.init, generator)
-            if result is None or run.inertia < result.inertia:
-                result = run
-        if result is None or ctx.should_stop():
+        if ctx.should_stop():
             break
-        inertias.append(result.inertia)
-        drop = (inertias[-2] - result.inertia) / inertias[-2] if k > 1 and inertias[-2] else None
-        metrics = {"k": k, "inertia": result.inertia}
-        if drop is not None:
-            metrics["drop_from_previous"] = round(drop, 4)
+        best = restarts.results()[restarts.best_index()]
+        inertias.append(best.inertia)
+        metrics = {"k": k, "inertia": best.inertia}
+        if k > 1 and inertias[-2]:
+            metrics["drop_from_previous"] = round((inertias[-2] - best.inertia) / inertias[-2], 4)
         yield make_frame(k, k / params.k_max, {
-            "elbow": extend([0], [[k]], [[round(result.inertia, 4)]]),
-            "clusters": figure(
-                cluster_traces(points, result.labels, k) + centroid_traces([result.centroids]),
-                axis_layout(points)),
+            "elbow": extend([0], [[k]], [[round(best.inertia, 4)]]),
+            "clusters": figure(clusters(xy, best.labels.tolist(), k)
+                               + centres([rounded(best.centroids.tolist(), 3)]), axes),
         }, metrics)
     return {"k": list(range(1, len(inertias) + 1)), "inertia": inertias}
 

@@ -10,6 +10,8 @@ import math
 
 import torch
 
+from app.ml.kmeans import count_distinct_points
+
 DATASETS = ("blobs", "moons", "circles", "anisotropic", "uniform")
 
 # Everything is clipped to this box so a fixed [-3.5, 3.5] chart never loses a point.
@@ -120,3 +122,47 @@ def make_dataset(name: str, n_points: int, generator: torch.Generator) -> torch.
     Deterministic for a given generator state; all points lie within [-3.4, 3.4].
     """
     return make_labelled_dataset(name, n_points, generator)[0]
+
+
+# ---------------------------------------------------------------- the clustering demos' data
+
+
+def clustering_data(dataset: str, n_points: int, clicked: list[tuple[float, float]],
+                    seed: int) -> torch.Tensor:
+    """The float64 points ``[n, 2]`` a clustering demo works on: the ``clicked`` points for
+    ``"custom"``, else ``n_points`` of the named dataset drawn from ``seed``."""
+    if dataset == "custom":
+        return torch.tensor(clicked, dtype=torch.float64)
+    generator = torch.Generator().manual_seed(seed)
+    return make_dataset(dataset, n_points, generator).to(torch.float64)
+
+
+def too_few_points(field: str, k: int, dataset: str, n_points: int,
+                   clicked: list[tuple[float, float]], least: int = 1) -> str | None:
+    """Why ``k`` clusters (the parameter ``field``) cannot be asked of this data, or None.
+
+    Fewer distinct points than clusters would leave some empty, and Lloyd's algorithm
+    would return repeated centroids without a word. ``least`` is the smallest sensible
+    ``field`` (no "choose" advice below it). Drawn datasets have distinct points
+    (continuous noise); clicked points are distinct as the algorithm sees them: points
+    whose squared distance underflows to 0 (1e-200 apart) are one point to it, exactly
+    like a repeated click (see :func:`app.ml.kmeans.count_distinct_points`).
+    """
+    if dataset == "custom" and not clicked:
+        return "points: the custom dataset has no points yet; click the chart"
+    if dataset != "custom":
+        if k <= n_points:
+            return None
+        return (f"{field}: {k} clusters need at least {k} points; n_points is {n_points}; "
+                f"choose {field} ≤ {n_points} or n_points ≥ {k}")
+    distinct = count_distinct_points(torch.tensor(clicked, dtype=torch.float64))
+    if k <= distinct:
+        return None
+    repeats = len(clicked) - distinct
+    exact = len(clicked) - len(set(clicked))
+    why = "repeats" if exact == repeats else (
+        "repeats or so close to another point that their squared distance rounds to 0")
+    told = f" ({len(clicked)} clicked, {repeats} of them {why})" if repeats else ""
+    advice = f"choose {field} ≤ {distinct} or " if distinct >= least else ""
+    return (f"{field}: {k} clusters need at least {k} distinct points; points holds "
+            f"{distinct}{told}; {advice}click more points")

@@ -7,6 +7,8 @@ Every random choice takes an explicit ``torch.Generator``: demos run in several
 threads at once, and a global ``torch.manual_seed`` would let them disturb each other.
 """
 
+from __future__ import annotations
+
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -232,20 +234,67 @@ class KMeansResult:
     history: list[float] = field(default_factory=list)
 
 
-def lloyd_run(
-    points: Tensor, k: int, init: str, generator: torch.Generator, max_iter: int = 300,
-    tol: float = 1e-4,
-) -> KMeansResult:
-    """One restart: seed the centroids, run Lloyd's algorithm, describe where it ended."""
-    centroids = init_centroids(points, k, init, generator)
-    history, iterations = [], 0
-    for step in lloyd_steps(points, centroids, max_iter, tol):
-        centroids, iterations = step.centroids, step.iteration
-        history.append(step.inertia)
-    # The last update moved the centroids after their assignment: assign once more
-    # so that labels, centroids and inertia describe the same clustering.
+def final_result(points: Tensor, centroids: Tensor, history: list[float]) -> KMeansResult:
+    """Where a run of Lloyd steps ended: ``centroids`` after its last update, and the
+    inertia of every step in ``history``.
+
+    The last update moved the centroids after their assignment: assign once more so that
+    labels, centroids and inertia describe the same clustering.
+    """
     labels, distances = assign_to_nearest(points, centroids)
-    return KMeansResult(centroids, labels, float(distances.sum()), iterations, history)
+    return KMeansResult(centroids, labels, float(distances.sum()), len(history), history)
+
+
+@dataclass
+class Restarts:
+    """The restarts of :func:`kmeans`, run one Lloyd step at a time so they can be watched.
+
+    Restart ``r`` (numbered from 0) seeds its centroids with the ``r``-th draw of one
+    ``torch.Generator`` seeded with ``seed``, then runs Lloyd's algorithm to its end.
+    :meth:`steps` yields every step of every restart in order; meanwhile ``starts`` (each
+    restart's seeded centroids, ``[k, d]``), ``ends`` (its latest centroids) and
+    ``histories`` (its inertias so far) grow, so a caller that stops early still has
+    every restart started so far.
+    """
+
+    points: Tensor
+    k: int
+    init: str = "k-means++"
+    n_init: int = 10
+    max_iter: int = 300
+    tol: float = 1e-4
+    seed: int = 0
+    starts: list[Tensor] = field(default_factory=list)
+    ends: list[Tensor] = field(default_factory=list)
+    histories: list[list[float]] = field(default_factory=list)
+
+    def steps(self) -> Iterator[tuple[int, LloydStep]]:
+        """``(restart, step)`` for every Lloyd step of every restart, in order."""
+        generator = torch.Generator().manual_seed(self.seed)
+        for restart in range(self.n_init):
+            self.starts.append(init_centroids(self.points, self.k, self.init, generator))
+            self.ends.append(self.starts[restart])
+            self.histories.append([])
+            for step in lloyd_steps(self.points, self.ends[restart], self.max_iter, self.tol):
+                self.ends[restart] = step.centroids
+                self.histories[restart].append(step.inertia)
+                yield restart, step
+
+    def run_all(self) -> Restarts:
+        """Run every restart to its end (without watching); returns ``self``."""
+        for _ in self.steps():
+            pass
+        return self
+
+    def results(self) -> list[KMeansResult]:
+        """Each restart started so far, where it ended (or stands, if stopped early)."""
+        return [final_result(self.points, centroids, history)
+                for centroids, history in zip(self.ends, self.histories, strict=True)]
+
+    def best_index(self) -> int:
+        """Which restart has the lowest final inertia (the first of equals)."""
+        inertias = [result.inertia for result in self.results()]
+        return inertias.index(min(inertias))
 
 
 def kmeans(
@@ -260,20 +309,16 @@ def kmeans(
     """Cluster ``points`` into ``k`` groups: the best of ``n_init`` Lloyd runs by inertia.
 
     Lloyd's algorithm only finds a local optimum that depends on its start, so it is
-    restarted ``n_init`` times from different seedings and the lowest inertia wins.
-    The work runs in float64 (sums of many squares lose digits in float32); the
-    centroids come back in the dtype of ``points``. Same arguments, same result.
+    restarted ``n_init`` times from different seedings (:class:`Restarts`) and the lowest
+    inertia wins. The work runs in float64 (sums of many squares lose digits in float32);
+    the centroids come back in the dtype of ``points``. Same arguments, same result.
     """
     _check_k(points, k)
     if n_init < 1 or max_iter < 1:
         raise ValueError("n_init and max_iter must be at least 1")
     data = points.to(torch.float64)
-    generator = torch.Generator().manual_seed(seed)
-    best: KMeansResult | None = None
-    for _ in range(n_init):
-        run = lloyd_run(data, k, init, generator, max_iter, tol)
-        if best is None or run.inertia < best.inertia:
-            best = run
-    assert best is not None
+    restarts = Restarts(data, k, init, n_init, max_iter, tol, seed).run_all()
+    results = restarts.results()
+    best = results[restarts.best_index()]
     best.centroids = best.centroids.to(points.dtype)
     return best

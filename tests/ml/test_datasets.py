@@ -3,7 +3,14 @@
 import pytest
 import torch
 
-from app.ml.datasets import ANISOTROPIC_SHEAR, DATASETS, make_dataset, make_labelled_dataset
+from app.ml.datasets import (
+    ANISOTROPIC_SHEAR,
+    DATASETS,
+    clustering_data,
+    make_dataset,
+    make_labelled_dataset,
+    too_few_points,
+)
 from app.ml.kmeans import kmeans
 
 
@@ -54,3 +61,27 @@ def test_undoing_the_shear_makes_the_anisotropic_blobs_round():
     for group in range(3):
         covariance = torch.cov(round_points[truth == group].T)
         assert torch.allclose(covariance, torch.eye(2, dtype=torch.float64), atol=0.1)
+
+
+def test_clustering_data_is_the_clicks_or_the_seeded_dataset():
+    clicked = [(0.0, 1.0), (2.0, -3.0)]
+    assert clustering_data("custom", 300, clicked, seed=5).tolist() == [[0.0, 1.0], [2.0, -3.0]]
+    drawn = clustering_data("moons", 40, [], seed=5)
+    assert drawn.dtype == torch.float64
+    assert torch.equal(drawn, make_dataset("moons", 40, torch.Generator().manual_seed(5)).double())
+
+
+def test_too_few_points_names_the_field_and_a_value_that_works():
+    assert too_few_points("k", 3, "blobs", 10, []) is None
+    assert too_few_points("k", 12, "blobs", 10, []) == (
+        "k: 12 clusters need at least 12 points; n_points is 10; choose k ≤ 10 or "
+        "n_points ≥ 12")
+    assert too_few_points("k", 1, "custom", 10, []).startswith("points: the custom dataset")
+    clicked = [(0.0, 0.0), (0.0, 0.0), (1.0, 1.0)]
+    assert too_few_points("k_max", 2, "custom", 10, clicked, least=2) is None
+    assert too_few_points("k_max", 3, "custom", 10, clicked, least=2) == (
+        "k_max: 3 clusters need at least 3 distinct points; points holds 2 (3 clicked, "
+        "1 of them repeats); choose k_max ≤ 2 or click more points")
+    # One distinct point: no k_max ≥ 2 works, so the only advice is to click more.
+    assert too_few_points("k_max", 2, "custom", 10, clicked[:2], least=2).endswith(
+        "points holds 1 (2 clicked, 1 of them repeats); click more points")

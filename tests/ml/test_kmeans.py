@@ -8,6 +8,7 @@ from sklearn.cluster import KMeans
 
 from app.ml.datasets import DATASETS, make_dataset
 from app.ml.kmeans import (
+    Restarts,
     assign_to_nearest,
     count_distinct_points,
     inertia,
@@ -294,3 +295,35 @@ def test_distinct_count_matches_pairwise_squared_distances():
         zero = squared_distances(points, points) == 0
         separable = int((~(zero & torch.ones_like(zero).tril(-1)).any(dim=1)).sum())
         assert count_distinct_points(points) == separable, (trial, scale)
+
+
+# ---------------------------------------------------------------- restarts, step by step
+
+
+def test_restarts_watched_step_by_step_are_the_restarts_of_kmeans():
+    points = points_of("anisotropic").double()
+    restarts = Restarts(points, 3, "random", n_init=6, seed=4)
+    seen: dict[int, list[float]] = {}
+    for restart, step in restarts.steps():
+        seen.setdefault(restart, []).append(step.inertia)
+    assert list(seen) == list(range(6)) and list(seen.values()) == restarts.histories
+    results = restarts.results()
+    best = results[restarts.best_index()]
+    whole = kmeans(points, 3, "random", n_init=6, seed=4)
+    assert best.inertia == whole.inertia == min(r.inertia for r in results)
+    assert torch.equal(best.centroids, whole.centroids) and best.history == whole.history
+    # The restarts start apart (one generator, drawn in turn), so they can end apart.
+    assert len({tuple(start.flatten().tolist()) for start in restarts.starts}) == 6
+
+
+def test_a_restart_stopped_early_is_described_where_it_stands():
+    points = points_of("moons").double()
+    restarts = Restarts(points, 4, "random", n_init=3, max_iter=50, seed=1)
+    for _, step in restarts.steps():
+        if step.iteration == 2:
+            break  # a Stop during the first restart's second step
+    (result,) = restarts.results()
+    assert result.iterations == 2 and result.history == restarts.histories[0]
+    labels, distances = assign_to_nearest(points, restarts.ends[0])
+    assert torch.equal(result.labels, labels) and result.inertia == float(distances.sum())
+    assert restarts.best_index() == 0
