@@ -1,7 +1,7 @@
 """Fixtures: an app with small limits, test-only demos, a temporary lessons folder.
 
-Helpers live in tests/helpers.py (one module object for every test); the names are
-re-exported here for tests that import them from conftest.
+Helpers live in tests/helpers.py (one module object for every test): import them from
+there, not from here.
 """
 
 from __future__ import annotations
@@ -19,17 +19,7 @@ from fastapi.testclient import TestClient
 
 from app.config import ROOT, Settings, torch_threads_per_job
 from app.demos import registry
-from tests.helpers import (  # noqa: F401  (re-exported)
-    LESSONS,
-    TEST_DEMOS,
-    LiveServer,
-    eventually,
-    free_port,
-    make_client,
-    read_stream,
-    slow_steps,
-    sse_events,
-)
+from tests.helpers import TEST_DEMOS, eventually, free_port, make_client
 
 
 @pytest.fixture(autouse=True)
