@@ -29,7 +29,8 @@ def test_attention_weights_shape_rows_and_mask(client, causal):
     above = torch.ones(6, 6, dtype=torch.bool).triu(1)
     if causal:
         assert (weights[:, above] == 0).all()
-        assert all(s is None for head in result["scores"] for i, row in enumerate(head)
+        # Masked scores are -inf, which JSON carries as "-inf" (the contract's policy).
+        assert all(s == "-inf" for head in result["scores"] for i, row in enumerate(head)
                    for s in row[i + 1:])
     else:
         assert (weights[:, above] > 0).all()
@@ -115,14 +116,14 @@ def test_beam_search_refuses_a_width_out_of_range(client):
 def test_a_diverged_transformer_reports_nan_loss_and_a_gap_in_the_curve(in_process_client,
                                                                        monkeypatch):
     # No setting of the demo diverges reliably, so the loss is made NaN from step 11 on.
-    from app.demos import transformer_train
+    from app.ml import tiny_transformer
     from app.ml.tiny_transformer import TrainStep, training_steps
 
     def diverging(model, config):
         for step in training_steps(model, config):
             yield step if step.step <= 10 else TrainStep(step.step, float("nan"), 0.0)
 
-    monkeypatch.setattr(transformer_train, "training_steps", diverging)
+    monkeypatch.setattr(tiny_transformer, "training_steps", diverging)
     body = {"steps": 20, "early_stop": False, "seed": 12345}
     events = read_stream(in_process_client, "/api/demos/transformer-train/stream",
                          params=body)
@@ -131,5 +132,5 @@ def test_a_diverged_transformer_reports_nan_loss_and_a_gap_in_the_curve(in_proce
               for y in f["charts"]["loss"]["y"][0]]
     assert len(losses) == 20 and losses[10:] == ["nan"] * 10  # drawn as a gap
     assert all(isinstance(y, float) for y in losses[:10])
-    assert frames[-2]["metrics"]["loss"] == "diverged"
-    assert events[-1][1]["result"]["loss"] == "nan"  # the contract's policy, not None
+    assert frames[-1]["metrics"]["loss"] == "nan"  # the contract's policy, for metrics too
+    assert events[-1][1]["result"]["loss"] == "nan"

@@ -8,15 +8,12 @@ show the mechanics — rows that sum to 1, the causal triangle, temperature — 
 
 from __future__ import annotations
 
-import hashlib
-import math
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from pydantic import Field, model_validator
 
 from app.demos.base import (
-    Chart,
     Demo,
     DemoParams,
     RunContext,
@@ -27,8 +24,8 @@ from app.demos.base import (
     rounded,
     seeded,
 )
-from app.ml.attention import MultiHeadSelfAttention
-from app.ml.positional import sinusoidal_encoding
+from app.demos.charts import ATTENTION_STYLE, heatmap_chart, heatmap_grid, layout, matrix
+from app.ml.attention import MultiHeadSelfAttention, embed_tokens, row_entropy
 from app.ml.tokens import tokenize as words_and_symbols
 
 MAX_TOKENS = 32
@@ -55,13 +52,6 @@ def axis_labels(tokens: list[str]) -> list[str]:
             label = f"{token}·{seen[token]}"
         labels.append(label)
     return labels
-
-
-def token_embedding(token: str, d_model: int, seed: int) -> torch.Tensor:
-    """A random vector fixed by (token, seed): a stable hash, unlike Python's salted hash()."""
-    digest = hashlib.blake2b(f"{seed}\x00{token}".encode(), digest_size=8).digest()
-    generator = torch.Generator().manual_seed(int.from_bytes(digest, "little") >> 1)
-    return torch.randn(d_model, generator=generator, dtype=torch.float64)
 
 
 class Params(DemoParams):
@@ -96,66 +86,6 @@ class Params(DemoParams):
         return self
 
 
-def heatmap(z: list, x: list, y: list, colorscale: Any = "Blues",
-            zmin: float | None = None, zmax: float | None = None, **extra: Any) -> dict:
-    """A heatmap trace, keys along x and queries along y, the first query on top.
-
-    Plotly draws the first category at the bottom, so the rows go in reversed (reversing
-    the axis instead would not survive the page keeping its zoom state across runs).
-    """
-    if colorscale == "Blues":
-        extra.setdefault("reversescale", True)  # light = little attention, dark = much
-    for key in ("text", "customdata"):
-        if key in extra:
-            extra[key] = extra[key][::-1]
-    trace = {"type": "heatmap", "z": z[::-1], "x": x, "y": y[::-1], "colorscale": colorscale,
-             "hovertemplate": "query %{y} → key %{x}: %{z:.3f}<extra></extra>", **extra}
-    if zmin is not None:
-        trace.update(zmin=zmin, zmax=zmax)
-    return trace
-
-
-def heatmap_grid(maps: list[list[list[float]]], labels: list[str], titles: list[str],
-                 columns: int = 4) -> tuple[list[dict], dict]:
-    """Small multiples: one [L, L] map per panel on a shared 0..1 colour scale."""
-    count = len(maps)
-    columns = min(columns, count)
-    rows = math.ceil(count / columns)
-    gap = 0.04
-    width, height = (1 - gap * (columns - 1)) / columns, (1 - 0.08 * (rows - 1)) / rows
-    show_ticks = count <= 2 and len(labels) <= 16
-    traces, layout, notes = [], {"showlegend": False}, []
-    for i, z in enumerate(maps):
-        row, col = divmod(i, columns)
-        suffix = "" if i == 0 else str(i + 1)
-        x0, y1 = col * (width + gap), 1 - row * (height + 0.08)
-        traces.append(heatmap(z, labels, labels, zmin=0, zmax=1, showscale=i == 0,
-                              xaxis=f"x{suffix}", yaxis=f"y{suffix}"))
-        axis = category_axis(labels, showticklabels=show_ticks, ticks="", tickfont={"size": 9},
-                             automargin=True)
-        layout[f"xaxis{suffix}"] = {**axis, "domain": [x0, x0 + width], "anchor": f"y{suffix}",
-                                    "tickangle": -45}
-        # Row names once, left of the first panel: between panels they would overlap.
-        layout[f"yaxis{suffix}"] = {**axis, "domain": [y1 - height, y1], "anchor": f"x{suffix}",
-                                    "showticklabels": show_ticks and col == 0}
-        notes.append({"text": titles[i], "showarrow": False, "xref": "paper", "yref": "paper",
-                      "x": x0 + width / 2, "xanchor": "center", "y": y1, "yanchor": "bottom",
-                      "font": {"size": 11}})
-    layout["annotations"] = notes
-    layout["margin"] = {"l": 60 if show_ticks else 10, "r": 10, "t": 22,
-                        "b": 60 if show_ticks else 10}
-    return traces, layout
-
-
-def embed(params: Params, tokens: list[str]) -> torch.Tensor:
-    x = torch.stack([token_embedding(t, params.d_model, params.seed) for t in tokens])
-    if params.positional:
-        # Added unscaled: sines and cosines in [-1, 1] are on the scale of the embeddings'
-        # N(0, 1) entries, so positions matter without drowning the words.
-        x = x + sinusoidal_encoding(len(tokens), params.d_model).double()
-    return x.unsqueeze(0)
-
-
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     tokens = tokenize(params.text)
     labels = axis_labels(tokens)
@@ -164,57 +94,56 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             layer = MultiHeadSelfAttention(params.d_model, params.heads).double()
         if params.projections == "identity":
             layer.set_identity()
-        result = layer(embed(params, tokens), causal=params.causal,
-                       temperature=params.temperature)
+        x = embed_tokens(tokens, params.d_model, params.seed, params.positional)
+        result = layer(x, causal=params.causal, temperature=params.temperature)
     weights = result.weights[0]  # [H, L, L]
-    # -inf (masked) is not JSON: masked scores travel as null and draw as gaps.
-    scores = [[[None if math.isinf(v) else round(v, 4) for v in row] for row in head]
-              for head in result.scores[0].tolist()]
-    output = result.output[0]
+    scores = rounded(result.scores[0].tolist(), 4)  # masked: -inf, drawn as a gap
+    output = rounded(result.output[0].tolist(), 4)
     head = min(params.show_head, params.heads) - 1
     weight_lists = rounded(weights.tolist(), 6)
 
     grid, grid_layout = heatmap_grid(weight_lists, labels,
-                                     [f"head {h + 1}" for h in range(params.heads)])
+                                     [f"head {h + 1}" for h in range(params.heads)],
+                                     **ATTENTION_STYLE)
     finite = result.scores[0, head][torch.isfinite(result.scores[0, head])]
     bound = float(finite.abs().max()) if finite.numel() else 1.0
     keys = category_axis(labels, tickangle=-45, automargin=True)
     queries = category_axis(labels, automargin=True)
     charts = {
         "maps": figure(grid, grid_layout),
-        "head": figure([heatmap(weight_lists[head], labels, labels, zmin=0, zmax=1)],
-                       {"xaxis": {**keys, "title": {"text": "key (looked at)"}},
-                        "yaxis": {**queries, "title": {"text": "query (looking)"}}}),
-        "scores": figure([heatmap(scores[head], labels, labels, "RdBu", -bound, bound,
-                                  reversescale=True)],
-                         {"xaxis": keys, "yaxis": queries}),
-        "output": figure([{**heatmap(rounded(output.tolist(), 4),
-                                     list(range(params.d_model)), labels, "RdBu",
-                                     reversescale=True),
-                           "zmid": 0, "hovertemplate": "%{y}, feature %{x}: %{z:.3f}"
-                                                       "<extra></extra>"}],
-                         {"xaxis": {"title": {"text": "feature"}}, "yaxis": queries}),
+        "head": figure([matrix(weight_lists[head], labels, labels, **ATTENTION_STYLE)],
+                       layout(x=keys, y=queries)),
+        "scores": figure([matrix(scores[head], labels, labels, colorscale="RdBu", reverse=True,
+                                 zmin=-bound, zmax=bound, hover=ATTENTION_STYLE["hover"])],
+                         layout(x=keys, y=queries)),
+        "output": figure([matrix(output, list(range(params.d_model)), labels,
+                                 colorscale="RdBu", reverse=True, zmid=0,
+                                 hover="%{y}, feature %{x}: %{z:.3f}<extra></extra>")],
+                         layout(y=queries)),
     }
-    entropy = -(weights * weights.clamp_min(1e-12).log()).sum(-1).mean()
-    metrics = {"tokens": len(tokens), "head shown": head + 1,
-               "mean max weight": round(float(weights.max(-1).values.mean()), 4),
-               "mean entropy (nats)": round(float(entropy), 4)}
+    entropy = row_entropy(weights).mean()
+    metrics = {"tokens": len(tokens), "head_shown": head + 1,
+               "mean_max_weight": round(float(weights.max(-1).values.mean()), 4),
+               "mean_entropy_nats": round(float(entropy), 4)}
     yield make_frame(1, 1.0, charts, metrics)
     return {"tokens": tokens, "labels": labels, "weights": weight_lists, "scores": scores,
-            "output": rounded(output.tolist(), 6), "entropy": float(entropy)}
+            "output": rounded(result.output[0].tolist(), 6), "entropy": float(entropy)}
 
 
 CHARTS = [
-    Chart("maps", "Attention weights, every head", {"height": 340},
-          "Small heatmaps, one per head: row = query token, column = key token, "
-          "colour = softmax weight."),
-    Chart("head", "One head's weights (softmax rows sum to 1)", {},
-          "Heatmap of the selected head: each row is a query token's distribution over keys."),
-    Chart("scores", "Scores QKᵀ/(√d_k·τ) before the softmax (τ = temperature)", {},
-          "Heatmap of the selected head's scores, divided by the square root of the head width "
-          "and by the temperature; masked entries are blank."),
-    Chart("output", "Output vectors (after W_O)", {},
-          "Heatmap: one row per token, one column per feature of the attention output."),
+    heatmap_chart("maps", "Attention weights, every head", height=340,
+                  summary="Small heatmaps, one per head: row = query token, column = key "
+                  "token, colour = softmax weight."),
+    heatmap_chart("head", "One head's weights (softmax rows sum to 1)",
+                  x_title="key (looked at)", y_title="query (looking)",
+                  summary="Heatmap of the selected head: each row is a query token's "
+                  "distribution over keys."),
+    heatmap_chart("scores", "Scores QKᵀ/(√d_k·τ) before the softmax (τ = temperature)",
+                  summary="Heatmap of the selected head's scores, divided by the square root "
+                  "of the head width and by the temperature; masked entries are blank."),
+    heatmap_chart("output", "Output vectors (after W_O)", x_title="feature",
+                  summary="Heatmap: one row per token, one column per feature of the "
+                  "attention output."),
 ]
 
 demo = Demo(

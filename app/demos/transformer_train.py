@@ -7,16 +7,12 @@ stops early once held-out accuracy has stayed above the goal for a few evaluatio
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Literal
 
 import torch
 from pydantic import Field, model_validator
 
-from app.demos.attention import heatmap, heatmap_grid
 from app.demos.base import (
-    Chart,
     Demo,
     DemoParams,
     RunContext,
@@ -28,19 +24,18 @@ from app.demos.base import (
     rounded,
     seeded,
 )
-from app.ml.tiny_transformer import (
-    TinyTransformer,
-    TrainConfig,
-    held_out_set,
-    make_batch,
-    training_steps,
+from app.demos.charts import (
+    ATTENTION_STYLE,
+    heatmap_chart,
+    heatmap_grid,
+    layout,
+    line,
+    line_chart,
+    matrix,
 )
+from app.ml.tiny_transformer import GOAL, TinyTransformer, TrainConfig, make_batch, train_to_goal
 
-GOAL = 0.95
-EVAL_EVERY = 10  # steps between held-out evaluations (and curve points)
-MAPS_EVERY = 20  # steps between redraws of the probe's attention maps
-SUSTAIN = 3  # consecutive evaluations at or above the goal before stopping early
-TIME_LIMIT = 40.0  # seconds of training, whatever the settings: a shared server stays responsive
+MAPS_EVERY = 20  # steps between redraws of the probe's attention maps (evaluations: every 10)
 
 
 class Params(DemoParams):
@@ -80,8 +75,8 @@ def maps_figure(maps: list[torch.Tensor], labels: list[str], heads: int) -> dict
     """Every layer × head map of the probe, one row of panels per layer."""
     panels = [m[0, h].tolist() for m in maps for h in range(heads)]
     titles = [f"L{i // heads + 1} H{i % heads + 1}" for i in range(len(panels))]
-    traces, layout = heatmap_grid(rounded(panels, 3), labels, titles, columns=heads)
-    return figure(traces, layout)
+    return figure(*heatmap_grid(rounded(panels, 3), labels, titles, columns=heads,
+                                **ATTENTION_STYLE))
 
 
 def probe_figure(tokens: list[int], targets: list[int], guess: list[int]) -> dict:
@@ -90,12 +85,11 @@ def probe_figure(tokens: list[int], targets: list[int], guess: list[int]) -> dic
     rows = [[0.5] * len(tokens), [0.5] * len(tokens), right]
     text = [[str(t) for t in tokens], [str(t) for t in targets], [str(g) for g in guess]]
     names = ["input", "target", "prediction"]
-    trace = heatmap(rows, list(range(len(tokens))), names,
-                    [[0, "#e4575b"], [0.5, "#d9dee7"], [1, "#4fb477"]], 0, 1,
-                    text=text, texttemplate="%{text}", showscale=False, xgap=2, ygap=2,
-                    hovertemplate="%{y} at position %{x}: %{text}<extra></extra>")
-    return figure([trace], {"yaxis": category_axis(names, automargin=True),
-                            "xaxis": {"title": {"text": "position"}, "dtick": 1}})
+    trace = matrix(rows, list(range(len(tokens))), names, zmin=0, zmax=1,
+                   colorscale=[[0, "#e4575b"], [0.5, "#d9dee7"], [1, "#4fb477"]],
+                   text=text, texttemplate="%{text}", showscale=False, xgap=2, ygap=2,
+                   hover="%{y} at position %{x}: %{text}<extra></extra>")
+    return figure([trace], layout(y=category_axis(names, automargin=True)))
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
@@ -104,103 +98,74 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     with seeded(params.seed):
         model = TinyTransformer(params.vocab, params.length, params.d_model, params.heads,
                                 params.layers, params.positional)
-    eval_inputs, eval_targets = held_out_set(config)
     probe, probe_target = make_batch(params.task, 1, params.length, params.vocab,
                                      torch.Generator().manual_seed(params.seed + 7))
     labels = probe_labels(probe[0].tolist())
     chance = 1 / params.vocab
-    yield make_frame(0, 0.0, {
-        "loss": figure([{"type": "scatter", "mode": "lines", "name": "training loss",
-                         "x": [], "y": []}]),
-        "accuracy": figure([
-            {"type": "scatter", "mode": "lines", "name": "training batch", "x": [], "y": [],
-             "opacity": 0.5},
-            {"type": "scatter", "mode": "lines+markers", "name": "held-out", "x": [], "y": [],
-             "marker": {"size": 4}},
-            {"type": "scatter", "mode": "lines", "name": f"goal {GOAL:.0%}",
-             "x": [0, params.steps], "y": [GOAL, GOAL], "line": {"dash": "dot", "width": 1}},
-            {"type": "scatter", "mode": "lines", "name": "chance (1/vocab)",
-             "x": [0, params.steps], "y": [chance, chance],
-             "line": {"dash": "dash", "width": 1}}]),
-    })
+    # The goal and chance lines span the run's steps.
+    yield make_frame(0, 0.0, {"accuracy": extend([2, 3], [[0, params.steps]] * 2,
+                                                 [[GOAL, GOAL], [chance, chance]])})
 
-    start = time.perf_counter()
-    accuracy, streak, reached, step, loss = 0.0, 0, None, 0, None
-    out_of_time = False
-    pending: tuple[list, list, list] = ([], [], [])  # steps, losses, batch accuracies
-    for result in training_steps(model, config):
-        step = result.step
+    for evaluation in train_to_goal(model, config, early_stop=params.early_stop,
+                                    stop=ctx.should_stop):
+        step, trained = evaluation.step, evaluation.trained
+        steps = [t.step for t in trained]
         # A diverged run (too high a learning rate) has an infinite or NaN loss: it travels
         # as "inf"/"nan" (the contract's policy) and the loss curve shows a gap.
-        loss = result.loss
-        pending[0].append(step)
-        pending[1].append(round(loss, 4))
-        pending[2].append(round(result.accuracy, 4))
-        out_of_time = time.perf_counter() - start > TIME_LIMIT
-        stopping = ctx.should_stop() or out_of_time
-        if step % EVAL_EVERY and step != params.steps and not stopping:
-            continue
-        with torch.no_grad():
-            logits, maps = model.forward_with_attention(probe)
-            maps = [torch.nan_to_num(m, nan=0.0) for m in maps]  # NaN only if diverged
-            accuracy = float((model(eval_inputs).argmax(-1) == eval_targets).float().mean())
-        streak = streak + 1 if accuracy >= GOAL else 0
-        if streak == 1:
-            reached = step
-        elif streak == 0:
-            reached = None
-        done = params.early_stop and streak >= SUSTAIN
+        loss = trained[-1].loss
         charts = {
-            "loss": extend([0], [pending[0]], [pending[1]]),
-            "accuracy": extend([0, 1], [pending[0], [step]], [pending[2], [round(accuracy, 4)]]),
+            "loss": extend([0], [steps], [[round(t.loss, 4) for t in trained]]),
+            "accuracy": extend([0, 1], [steps, [step]], [[round(t.accuracy, 4) for t in trained],
+                                                         [round(evaluation.accuracy, 4)]]),
         }
-        pending = ([], [], [])
-        if step % MAPS_EVERY == 0 or done or stopping or step == params.steps:
+        if step % MAPS_EVERY == 0 or evaluation.last:
+            with torch.no_grad():
+                logits, maps = model.forward_with_attention(probe)
+            prediction = logits.argmax(-1)[0].tolist()
             charts["maps"] = maps_figure(maps, labels, params.heads)
             charts["probe"] = probe_figure(probe[0].tolist(), probe_target[0].tolist(),
-                                           logits.argmax(-1)[0].tolist())
-        progress = 1.0 if done else step / params.steps
-        yield make_frame(step, progress, charts, {
-            "step": step, "loss": round(loss, 4) if math.isfinite(loss) else "diverged",
-            "held-out accuracy": round(accuracy, 4),
-            "reached 95% at step": reached if reached is not None else "not yet",
-            "seconds": round(time.perf_counter() - start, 2)})
-        if done or stopping:
-            break
+                                           prediction)
+        reached = evaluation.reached
+        yield make_frame(step, 1.0 if evaluation.last else step / params.steps, charts, {
+            "step": step, "loss": round(loss, 4),
+            "held_out_accuracy": round(evaluation.accuracy, 4),
+            "reached_goal_at_step": reached if reached is not None else "not yet"})
 
-    yield make_frame(step, 1.0, {"maps": maps_figure(maps, labels, params.heads)})
     return {
-        "accuracy": accuracy,
+        "accuracy": evaluation.accuracy,
         "loss": loss,
         "steps_run": step,
         "goal": GOAL,
         "reached_goal_step": reached,
-        "seconds": round(time.perf_counter() - start, 3),
-        "stopped_by": "goal" if streak >= SUSTAIN and params.early_stop
-        else "time limit" if out_of_time else "steps" if step == params.steps else "stop",
+        "stopped_by": "goal" if evaluation.done else "steps" if step == params.steps
+        else "stop" if ctx.cancelled.is_set() else "time limit",
         "chance": chance,
         "probe": probe[0].tolist(),
         "probe_target": probe_target[0].tolist(),
-        "probe_prediction": logits.argmax(-1)[0].tolist(),
+        "probe_prediction": prediction,
         "attention": [rounded(m[0].tolist(), 5) for m in maps],
     }
 
 
 CHARTS = [
-    Chart("loss", "Training loss (cross-entropy per token)",
-          {"xaxis": {"title": {"text": "step"}}, "yaxis": {"title": {"text": "loss"},
-                                                           "rangemode": "tozero"},
-           "showlegend": False},
-          "Line chart of the training loss against the step."),
-    Chart("accuracy", "Token accuracy",
-          {"xaxis": {"title": {"text": "step"}}, "yaxis": {"range": [0, 1.02]},
-           "legend": {"orientation": "h", "y": -0.25}},
-          "Line chart of the training-batch and held-out token accuracy, with the 95% goal."),
-    Chart("maps", "Probe attention maps (L = layer, H = head; row = query, "
-          "labels position:token)", {},
-          "Heatmaps, one per layer and head, of how each position of the probe attends."),
-    Chart("probe", "The probe: input, target, prediction", {},
-          "Three rows of tokens; prediction cells are green when right and red when wrong."),
+    line_chart("loss", "Training loss (cross-entropy per token)", x_title="step", y_title="loss",
+               y={"rangemode": "tozero"}, showlegend=False, lines=[line("training loss")],
+               summary="Line chart of the training loss against the step."),
+    line_chart("accuracy", "Token accuracy", x_title="step", y={"range": [0, 1.02]},
+               lines=[line("training batch", opacity=0.5),
+                      line("held-out", markers=True, marker={"size": 4}),
+                      line(f"goal {GOAL:.0%}", line={"dash": "dot", "width": 1}),
+                      line("chance (1/vocab)", line={"dash": "dash", "width": 1})],
+               summary="Line chart of the training-batch and held-out token accuracy, with the "
+               "95% goal."),
+    heatmap_chart("maps", "Probe attention maps (L = layer, H = head; row = query, "
+                  "labels position:token)",
+                  summary="Heatmaps, one per layer and head, of how each position of the probe "
+                  "attends."),
+    heatmap_chart("probe", "The probe: input, target, prediction", x_title="position",
+                  x={"dtick": 1},
+                  summary="Three rows of tokens; prediction cells are green when right and red "
+                  "when wrong."),
 ]
 
 demo = Demo(

@@ -9,11 +9,14 @@ that both give the same numbers.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from app.ml.positional import sinusoidal_encoding
 
 
 @dataclass
@@ -110,3 +113,35 @@ class MultiHeadSelfAttention(nn.Module):
             self.in_proj_bias.zero_()
             self.out_proj.bias.zero_()
         return self
+
+
+def row_entropy(weights: torch.Tensor) -> torch.Tensor:
+    """Entropy in nats of each softmax row: ``[..., Lq, Lk]`` → ``[..., Lq]``.
+
+    0 when a query looks at one key only, ``ln Lk`` when it spreads evenly over all.
+    """
+    return -(weights * weights.clamp_min(1e-12).log()).sum(-1)
+
+
+# ---- untrained token vectors (the attention demo's input) -------------------------------
+
+
+def token_embedding(token: str, d_model: int, seed: int) -> torch.Tensor:
+    """A random ``[d]`` vector fixed by (token, seed): the same word always gets the same one.
+
+    Seeded by a stable hash of both, unlike Python's salted ``hash()``.
+    """
+    digest = hashlib.blake2b(f"{seed}\x00{token}".encode(), digest_size=8).digest()
+    generator = torch.Generator().manual_seed(int.from_bytes(digest, "little") >> 1)
+    return torch.randn(d_model, generator=generator, dtype=torch.float64)
+
+
+def embed_tokens(tokens: list[str], d_model: int, seed: int, positional: bool) -> torch.Tensor:
+    """``[1, L, d]`` float64: each token's :func:`token_embedding`, plus its position's
+    sinusoidal encoding when ``positional``."""
+    x = torch.stack([token_embedding(t, d_model, seed) for t in tokens])
+    if positional:
+        # Added unscaled: sines and cosines in [-1, 1] are on the scale of the embeddings'
+        # N(0, 1) entries, so positions matter without drowning the words.
+        x = x + sinusoidal_encoding(len(tokens), d_model).double()
+    return x.unsqueeze(0)

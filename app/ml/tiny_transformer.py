@@ -7,7 +7,7 @@ dropout masks — comes from an explicit ``torch.Generator``, so runs are reprod
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,6 +18,7 @@ from app.ml.attention import MultiHeadSelfAttention
 from app.ml.positional import Kind, PositionalEncoding
 
 Task = Literal["reverse", "copy", "sort"]
+GOAL = 0.95  # held-out token accuracy at which training has done its job
 
 
 # ---- the toy tasks --------------------------------------------------------------------
@@ -165,3 +166,47 @@ def training_steps(model: nn.Module, config: TrainConfig) -> Iterator[TrainStep]
         accuracy = float((logits.argmax(-1) == targets).float().mean())
         model.eval()
         yield TrainStep(step, float(loss.detach()), accuracy)
+
+
+@dataclass
+class Evaluation:
+    """One held-out evaluation of :func:`train_to_goal` and the training steps before it."""
+
+    step: int
+    trained: list[TrainStep]  # every step since the previous evaluation, this one included
+    accuracy: float  # token accuracy on the held-out set after ``step`` updates
+    reached: int | None  # the step where the current run of evaluations ≥ goal began
+    done: bool  # the goal has held for ``sustain`` evaluations in a row: stop early
+    last: bool  # nothing follows: done, stopped by the caller, or every step run
+
+
+def train_to_goal(model: nn.Module, config: TrainConfig, *, goal: float = GOAL,
+                  every: int = 10, sustain: int = 3, early_stop: bool = True,
+                  stop: Callable[[], bool] = lambda: False) -> Iterator[Evaluation]:
+    """:func:`training_steps`, evaluated on the :func:`held_out_set` every ``every`` steps.
+
+    With ``early_stop`` training ends once the held-out :func:`token_accuracy` has stayed
+    at or above ``goal`` for ``sustain`` evaluations in a row (one lucky evaluation is not
+    enough). ``stop()`` is asked after every step: when it turns true, that step is
+    evaluated and training ends, so whoever stops a run still sees where it got to.
+    """
+    inputs, targets = held_out_set(config)
+    streak, reached = 0, None
+    trained: list[TrainStep] = []
+    for result in training_steps(model, config):
+        trained.append(result)
+        stopping = stop()
+        if result.step % every and result.step != config.steps and not stopping:
+            continue
+        accuracy = token_accuracy(model, inputs, targets)
+        streak = streak + 1 if accuracy >= goal else 0
+        if streak == 1:
+            reached = result.step
+        elif streak == 0:
+            reached = None
+        done = early_stop and streak >= sustain
+        yield Evaluation(result.step, trained, accuracy, reached, done,
+                         last=done or stopping or result.step == config.steps)
+        trained = []
+        if done or stopping:
+            return

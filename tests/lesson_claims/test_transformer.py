@@ -117,18 +117,18 @@ def test_every_row_sums_to_one():
 def test_causal_blanks_the_upper_triangle_and_the_first_row_is_a_single_one():
     lesson_says(SLUG, "Switch on `causal`. The upper triangle goes blank: a token may only look "
                       "at itself and earlier tokens. The first row becomes a single 1.")
-    # Seeds 0–1: exact, by construction of the mask (weights 0, scores null = blank).
+    # Seeds 0–1: exact, by construction of the mask (weights 0, scores -inf: blank).
     for seed in range(2):
         result = attention(seed=seed, causal=True).result
         for weights, scores in zip(result["weights"], result["scores"], strict=True):
             for i, row in enumerate(weights):
                 assert all(w == 0 for w in row[i + 1:])
-                assert all(s is None for s in scores[i][i + 1:])
+                assert all(s == "-inf" for s in scores[i][i + 1:])
             assert weights[0] == [1.0] + [0.0] * (len(weights) - 1)
 
 
 def mean_max_weight(r: Run) -> float:
-    return r.metric("mean max weight")[-1]
+    return r.metric("mean_max_weight")[-1]
 
 
 def test_temperature_sharpens_and_flattens_the_rows_but_not_the_scores_pattern():
@@ -353,8 +353,8 @@ def row_entropy(r: Run) -> float:
 
 
 def heldout(r: Run) -> list[tuple[int, float]]:
-    return [(f["step"], f["metrics"]["held-out accuracy"]) for f in r.frames
-            if "held-out accuracy" in f["metrics"]]
+    return [(f["step"], f["metrics"]["held_out_accuracy"]) for f in r.frames
+            if "held_out_accuracy" in f["metrics"]]
 
 
 def test_the_anti_diagonal_forms_gradually_as_the_accuracy_climbs():

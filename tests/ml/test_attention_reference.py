@@ -7,7 +7,15 @@ import torch
 from torch import nn
 
 from app.demos.base import seeded
-from app.ml.attention import MultiHeadSelfAttention, causal_mask, scaled_dot_product_attention
+from app.ml.attention import (
+    MultiHeadSelfAttention,
+    causal_mask,
+    embed_tokens,
+    row_entropy,
+    scaled_dot_product_attention,
+    token_embedding,
+)
+from app.ml.positional import sinusoidal_encoding
 
 
 def pair(d_model: int, heads: int, seed: int = 0):
@@ -96,3 +104,20 @@ def test_identity_projections_make_a_token_attend_to_copies_of_itself():
 def test_heads_must_divide_d_model():
     with pytest.raises(ValueError, match="divisible"):
         MultiHeadSelfAttention(10, 3)
+
+
+def test_row_entropy_is_zero_for_one_key_and_log_n_for_all():
+    weights = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25]])
+    torch.testing.assert_close(row_entropy(weights), torch.tensor([0.0, torch.log(torch.tensor(
+        4.0))]))
+
+
+def test_a_word_gets_the_same_vector_wherever_it_is_and_positions_tell_copies_apart():
+    assert torch.equal(token_embedding("cat", 8, 0), token_embedding("cat", 8, 0))
+    assert not torch.equal(token_embedding("cat", 8, 0), token_embedding("cat", 8, 1))
+    assert not torch.equal(token_embedding("cat", 8, 0), token_embedding("dog", 8, 0))
+    plain = embed_tokens(["the", "cat", "the"], 8, 3, positional=False)
+    assert plain.shape == (1, 3, 8) and plain.dtype == torch.float64
+    assert torch.equal(plain[0, 0], plain[0, 2])
+    placed = embed_tokens(["the", "cat", "the"], 8, 3, positional=True)
+    torch.testing.assert_close(placed - plain, sinusoidal_encoding(3, 8).double()[None])

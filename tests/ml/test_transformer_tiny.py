@@ -12,6 +12,7 @@ from app.ml.tiny_transformer import (
     held_out_set,
     make_batch,
     token_accuracy,
+    train_to_goal,
     training_steps,
 )
 
@@ -71,3 +72,38 @@ def test_reverse_fails_without_positions():
     # most common token of the sequence, right about 30% of the time for 8 tokens of 10.
     accuracy = run_until("none", 150)
     assert accuracy < 0.45
+
+
+def test_train_to_goal_evaluates_every_ten_steps_and_hands_over_every_step():
+    config = TrainConfig(steps=25, seed=1)
+    evaluations = list(train_to_goal(model(), config, early_stop=False))
+    assert [e.step for e in evaluations] == [10, 20, 25]  # and the last step
+    assert [s.step for e in evaluations for s in e.trained] == list(range(1, 26))
+    assert [e.last for e in evaluations] == [False, False, True]
+    # The same numbers as the plain loop and token_accuracy on the held-out set.
+    net, inputs = model(), held_out_set(config)
+    losses = [s.loss for s in training_steps(net, config)]
+    assert [s.loss for e in evaluations for s in e.trained] == losses
+    assert evaluations[-1].accuracy == token_accuracy(net, *inputs)
+
+
+def test_train_to_goal_stops_after_the_goal_holds_three_evaluations():
+    # A goal of 0 is met at once: reached at the first evaluation, done at the third.
+    evaluations = list(train_to_goal(model(), TrainConfig(steps=100), goal=0.0))
+    assert [e.step for e in evaluations] == [10, 20, 30]
+    assert [e.reached for e in evaluations] == [10, 10, 10]
+    assert [e.done for e in evaluations] == [False, False, True] and evaluations[-1].last
+    never = list(train_to_goal(model(), TrainConfig(steps=20), goal=1.01))
+    assert [e.reached for e in never] == [None, None] and not any(e.done for e in never)
+
+
+def test_train_to_goal_evaluates_the_step_at_which_its_caller_stops_it():
+    asked = []
+
+    def stop() -> bool:
+        asked.append(True)
+        return len(asked) >= 14
+
+    evaluations = list(train_to_goal(model(), TrainConfig(steps=100), stop=stop))
+    assert [e.step for e in evaluations] == [10, 14] and evaluations[-1].last
+    assert [s.step for s in evaluations[-1].trained] == [11, 12, 13, 14]
