@@ -8,6 +8,8 @@ and offset) to show how differently the two react.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from pydantic import Field
 
@@ -17,11 +19,11 @@ from app.demos.base import (
     DemoParams,
     RunContext,
     RunGenerator,
-    category_axis,
     figure,
     make_frame,
     rounded,
 )
+from app.demos.charts import bar_chart, bars, heatmap, heatmap_chart, layout
 from app.ml.norms import batch_norm, layer_norm
 
 LN_COLOUR, BN_COLOUR = "#f28e2b", "#7b3fbf"
@@ -45,39 +47,27 @@ def row_labels(batch: int, sequence: int) -> list[str]:
 
 
 def tensor_heatmap(rows: torch.Tensor, labels: list[str], token: int, feature: int,
-                   bound: float, title: str = "") -> dict:
+                   bound: float, note: str | None = None) -> dict:
     """Rows = tokens, columns = features, with the LN row and the BN column outlined."""
     n_rows, n_features = rows.shape
-    trace = {"type": "heatmap", "z": rounded(rows.tolist(), 3), "x": list(range(n_features)),
-             "y": list(range(n_rows)), "colorscale": "RdBu", "reversescale": True,
-             "zmin": -bound, "zmax": bound, "xgap": 1, "ygap": 1,
-             "customdata": [[labels[r]] * n_features for r in range(n_rows)],
-             "hovertemplate": "%{customdata}, feature %{x}: %{z:.3f}<extra></extra>"}
-    shapes = [
+    trace = heatmap(rounded(rows.tolist(), 3), list(range(n_features)), list(range(n_rows)),
+                    colorscale="RdBu", reverse=True, zmin=-bound, zmax=bound, xgap=1, ygap=1,
+                    customdata=[[labels[r]] * n_features for r in range(n_rows)],
+                    hover="%{customdata}, feature %{x}: %{z:.3f}<extra></extra>")
+    outlines = [
         {"type": "rect", "x0": -0.5, "x1": n_features - 0.5, "y0": token - 0.5,
          "y1": token + 0.5, "line": {"color": LN_COLOUR, "width": 3}},
         {"type": "rect", "x0": feature - 0.5, "x1": feature + 0.5, "y0": -0.5,
          "y1": n_rows - 0.5, "line": {"color": BN_COLOUR, "width": 3, "dash": "dot"}},
     ]
-    return figure([trace], {
-        "shapes": shapes, "title": {"text": title, "font": {"size": 13}},
-        "xaxis": {"title": {"text": "feature"}, "dtick": 1},
-        "yaxis": {"tickvals": list(range(n_rows)),
-                  "ticktext": labels, "automargin": True, "tickfont": {"size": 9}},
-    })
+    return figure([trace], layout(y={"tickvals": list(range(n_rows)), "ticktext": labels},
+                                  title=note, shapes=outlines))
 
 
-def bars(x: list, means: list[float], stds: list[float], colour: str, axis: str) -> dict:
-    # Token names ("seq 1 · tok 1", short and fixed) are categories; feature numbers
-    # stay a number line.
-    names = category_axis(x, max_chars=None) if isinstance(x[0], str) else {}
-    return figure([
-        {"type": "bar", "name": "mean", "x": x, "y": rounded(means, 4),
-         "marker": {"color": colour}},
-        {"type": "bar", "name": "std", "x": x, "y": rounded(stds, 4),
-         "marker": {"color": colour, "opacity": 0.45}},
-    ], {"barmode": "group", "xaxis": {**names, "title": {"text": axis}, "automargin": True},
-        "legend": {"orientation": "h", "y": 1.12}})
+def group_bars(x: list, means: list[float], stds: list[float], colour: str) -> dict:
+    """Each group's mean and standard deviation, side by side."""
+    return figure([bars("mean", x, rounded(means, 4), marker={"color": colour}),
+                   bars("std", x, rounded(stds, 4), marker={"color": colour, "opacity": 0.45})])
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
@@ -102,15 +92,15 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "layernorm": tensor_heatmap(ln.output.reshape(-1, params.features), labels, token,
                                     feature, 2.5),
         "batchnorm": tensor_heatmap(bn.output.reshape(-1, params.features), labels, token,
-                                    feature, 2.5, "⚠ one token: nothing to normalise across"
-                                    if note else ""),
-        "ln_stats": bars(labels, ln.mean.reshape(-1).tolist(), ln_std, LN_COLOUR, "token"),
-        "bn_stats": bars(list(range(params.features)), bn.mean.reshape(-1).tolist(), bn_std,
-                         BN_COLOUR, "feature"),
-    }, {"LayerNorm groups": len(labels), "entries per LN group": params.features,
-        "BatchNorm groups": params.features, "entries per BN group": len(labels),
-        "outlined token mean": round(float(ln.mean.reshape(-1)[token]), 4),
-        "outlined feature mean": round(float(bn.mean.reshape(-1)[feature]), 4),
+                                    feature, 2.5,
+                                    "⚠ one token: nothing to normalise across" if note else None),
+        "ln_stats": group_bars(labels, ln.mean.reshape(-1).tolist(), ln_std, LN_COLOUR),
+        "bn_stats": group_bars(list(range(params.features)), bn.mean.reshape(-1).tolist(),
+                               bn_std, BN_COLOUR),
+    }, {"layer_norm_groups": len(labels), "entries_per_layer_norm_group": params.features,
+        "batch_norm_groups": params.features, "entries_per_batch_norm_group": len(labels),
+        "outlined_token_mean": round(float(ln.mean.reshape(-1)[token]), 4),
+        "outlined_feature_mean": round(float(bn.mean.reshape(-1)[feature]), 4),
         **({"note": note} if note else {})})
     return {
         "input": x.tolist(),
@@ -124,21 +114,39 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     }
 
 
-# Row 0 on top. Set in the chart's first layout so the page keeps it across runs.
-TOP_DOWN = {"yaxis": {"autorange": "reversed"}}
+# Row 0 on top. Set in the chart's first layout so the page keeps it across runs; the row
+# names are small and find their room.
+TOP_DOWN = {"autorange": "reversed", "automargin": True, "tickfont": {"size": 9}}
+
+
+def group_statistics(id: str, title: str, x_title: str, colour: str, summary: str) -> Chart:
+    tokens = {"type": "category"} if x_title == "token" else {}
+    chart = bar_chart(id, title, x_title=x_title, summary=summary,
+                      x={"automargin": True, **tokens},
+                      series=[bars("mean", marker={"color": colour}),
+                              bars("std", marker={"color": colour, "opacity": 0.45})])
+    # The legend above the plot: below, it would sit on the slanted token names.
+    return replace(chart, layout={**chart.layout, "legend": {"orientation": "h", "y": 1.12}})
+
 
 CHARTS = [
-    Chart("input", "Input x: one row per token (orange: a LayerNorm group, purple: a "
-          "BatchNorm group)", TOP_DOWN, "Heatmap of the input tensor, rows are tokens, columns "
-          "are features, with one row and one column outlined."),
-    Chart("layernorm", "After LayerNorm: every row has mean 0, std 1", TOP_DOWN,
-          "Heatmap of the LayerNorm output, same layout as the input."),
-    Chart("batchnorm", "After BatchNorm: every column has mean 0, std 1", TOP_DOWN,
-          "Heatmap of the BatchNorm output, same layout as the input."),
-    Chart("ln_stats", "LayerNorm statistics, one pair per token", {},
-          "Bar chart of each token's mean and standard deviation over its features."),
-    Chart("bn_stats", "BatchNorm statistics, one pair per feature", {},
-          "Bar chart of each feature's mean and standard deviation over all tokens."),
+    heatmap_chart("input", "Input x: one row per token (orange: a LayerNorm group, purple: a "
+                  "BatchNorm group)", x_title="feature", x={"dtick": 1}, y=TOP_DOWN,
+                  summary="Heatmap of the input tensor, rows are tokens, columns are features, "
+                  "with one row and one column outlined."),
+    heatmap_chart("layernorm", "After LayerNorm: every row has mean 0, std 1", x_title="feature",
+                  x={"dtick": 1}, y=TOP_DOWN,
+                  summary="Heatmap of the LayerNorm output, same layout as the input."),
+    heatmap_chart("batchnorm", "After BatchNorm: every column has mean 0, std 1",
+                  x_title="feature", x={"dtick": 1}, y=TOP_DOWN,
+                  summary="Heatmap of the BatchNorm output, same layout as the input."),
+    # Token names ("seq 1 · tok 1", short and fixed) are categories; features a number line.
+    group_statistics("ln_stats", "LayerNorm statistics, one pair per token", "token", LN_COLOUR,
+                     "Bar chart of each token's mean and standard deviation over its "
+                     "features."),
+    group_statistics("bn_stats", "BatchNorm statistics, one pair per feature", "feature",
+                     BN_COLOUR, "Bar chart of each feature's mean and standard deviation over "
+                     "all tokens."),
 ]
 
 demo = Demo(
