@@ -15,7 +15,6 @@ from functools import partial
 from pydantic import Field
 
 from app.demos.base import (
-    Chart,
     Demo,
     DemoParams,
     RunContext,
@@ -26,12 +25,15 @@ from app.demos.base import (
     rounded,
     seeded,
 )
+from app.demos.charts import bar_chart, bars, labelled, layout, line, line_chart
 from app.ml.beam_search import (
     BeamResult,
     Hypothesis,
     NextLogProbs,
+    TreeNode,
     beam_search,
     most_probable,
+    search_tree,
 )
 from app.ml.tiny_lm import (
     END,
@@ -71,24 +73,20 @@ def search(next_words: NextLogProbs, width: int, length_penalty: float) -> BeamR
 def widths_figure(results: dict[int, BeamResult], chosen: int, best: Hypothesis | None) -> dict:
     """One horizontal bar per beam width: how probable the sentence it returns is."""
     probs = [math.exp(results[w].best.log_prob) for w in WIDTHS]
-    traces = [{
-        "type": "bar", "orientation": "h", "name": "sentence found", "y": list(WIDTHS),
-        "x": rounded(probs, 4), "text": [f"“{words(results[w].best)}”" for w in WIDTHS],
-        "textposition": "outside", "cliponaxis": False,
-        "marker": {"color": ["#d97706" if w == chosen else "#4f46e5" for w in WIDTHS]},
-        "hovertemplate": "beam %{y}: %{text}<br>p = %{x}<extra></extra>",
-    }]
+    traces = [bars("sentence found", rounded(probs, 4), list(WIDTHS), orientation="h",
+                   text=[f"“{words(results[w].best)}”" for w in WIDTHS],
+                   textposition="outside", cliponaxis=False,
+                   marker={"color": ["#d97706" if w == chosen else "#4f46e5" for w in WIDTHS]},
+                   hovertemplate="beam %{y}: %{text}<br>p = %{x}<extra></extra>")]
     top = max(probs)
     if best is not None:
         p_best = round(math.exp(best.log_prob), 4)
         top = max(top, p_best)
-        traces.append({"type": "scatter", "mode": "lines", "name": "most probable sentence",
-                       "x": [p_best] * 2, "y": [0.5, 8.5],
-                       "line": {"dash": "dash", "color": "#2a9d47"},
-                       "hovertemplate": f"most probable: “{words(best)}”<br>p = %{{x}}"
-                                        "<extra></extra>"})
+        traces.append(line("most probable sentence", [p_best] * 2, [0.5, 8.5], **BEST_LINE,
+                           hovertemplate=f"most probable: “{words(best)}”<br>p = %{{x}}"
+                                         "<extra></extra>"))
     # Room on the right for the sentences written after each bar.
-    return figure(traces, {"xaxis": {"range": [0, round(top * 1.9, 3)]}})
+    return figure(traces, layout(x={"range": [0, round(top * 1.9, 3)]}))
 
 
 def probability(p: float) -> str:
@@ -101,73 +99,69 @@ def tree_figure(result: BeamResult, width: int) -> dict:
     The top ``width`` rows are the beam (joined to the prefix each grew from); the grey
     rows below are the best candidates that did not make it.
     """
-    edge_x: list[float | None] = []
-    edge_y: list[float | None] = []
-    kept = {"x": [], "y": [], "text": [], "hover": [], "symbol": []}
-    dropped = {"x": [], "y": [], "text": [], "hover": []}
-    rows = max(len(s.kept) + len(s.dropped[:width]) for s in result.steps)
-    for step, beam_step in enumerate(result.steps, start=1):
-        for row, h in enumerate(beam_step.kept):
-            p = math.exp(h.log_prob)
-            edge_x += [step - 1, step, None]
-            edge_y += [-(h.parent or 0), -row, None]  # row 0 on top
-            kept["x"].append(step)
-            kept["y"].append(-row)
-            kept["text"].append(VOCAB[h.tokens[-1]])  # probabilities on hover: phones are narrow
-            kept["hover"].append(f"kept: “{words(h)}”<br>p = {probability(p)}")
-            kept["symbol"].append("star" if h.tokens[-1] == INDEX[END] else "circle")
-        for row, h in enumerate(beam_step.dropped[:width], start=len(beam_step.kept)):
-            p = math.exp(h.log_prob)
-            dropped["x"].append(step)
-            dropped["y"].append(-row)
-            dropped["text"].append(VOCAB[h.tokens[-1]])
-            dropped["hover"].append(f"dropped: “{words(h)}”<br>p = {probability(p)}")
-    return figure([
-        {"type": "scatter", "mode": "lines", "name": "grew from", "x": edge_x, "y": edge_y,
-         "line": {"color": "#4f46e5"}, "hoverinfo": "skip"},
-        {"type": "scatter", "mode": "markers+text", "name": "kept (★ = finished)",
-         "x": kept["x"], "y": kept["y"], "text": kept["text"], "textposition": "top center",
-         "customdata": kept["hover"],
-         "marker": {"size": 11, "color": "#4f46e5", "symbol": kept["symbol"]},
-         "hovertemplate": "%{customdata}<extra></extra>"},
-        {"type": "scatter", "mode": "markers+text", "name": "dropped", "x": dropped["x"],
-         "y": dropped["y"], "text": dropped["text"], "textposition": "top center",
-         "textfont": {"color": "#9ca3af"}, "customdata": dropped["hover"],
-         "marker": {"size": 8, "color": "#9ca3af", "symbol": "x"},
-         "hovertemplate": "%{customdata}<extra></extra>"},
-        {"type": "scatter", "mode": "markers+text", "name": "start", "x": [0], "y": [0],
-         "text": ["<s>"], "textposition": "top center", "showlegend": False,
-         "marker": {"size": 11, "color": "#4f46e5"}, "hoverinfo": "skip"},
-    ], {"xaxis": {"title": {"text": "words generated"}, "dtick": 1,
-                  "range": [-0.4, len(result.steps) + 0.6]},
-        # Explicit range: room above the top row for its labels.
-        "yaxis": {"range": [-rows + 0.5, 0.8], "tickvals": [-r for r in range(rows)],
-                  "ticktext": [str(r + 1) for r in range(rows)]},
-        "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1,
-                    "y0": -width + 0.5, "y1": -width + 0.5,
-                    "line": {"dash": "dot", "color": "#9ca3af"}}]})
+    nodes = search_tree(result, width)
+    kept = [n for n in nodes if n.kept]
+    rows = max(n.rank for n in nodes) + 1
 
+    def prefixes(name: str, group: list[TreeNode], **style) -> dict:
+        # Words on the points, probabilities on hover: phones are narrow.
+        return labelled(name, [n.step for n in group], [-n.rank for n in group],  # row 0 on top
+                        [VOCAB[n.hypothesis.tokens[-1]] for n in group],
+                        customdata=[f"{'kept' if n.kept else 'dropped'}: “{words(n.hypothesis)}”"
+                                    f"<br>p = {probability(math.exp(n.hypothesis.log_prob))}"
+                                    for n in group], **style)
+
+    return figure([
+        line("grew from", [v for n in kept for v in (n.step - 1, n.step, None)],
+             [v for n in kept for v in (-(n.hypothesis.parent or 0), -n.rank, None)],
+             **TREE_STYLE["grew from"]),
+        prefixes("kept (★ = finished)", kept, **{**TREE_STYLE["kept"], "marker": {
+            **TREE_STYLE["kept"]["marker"], "symbol": [
+                "star" if n.hypothesis.tokens[-1] == INDEX[END] else "circle" for n in kept]}}),
+        prefixes("dropped", [n for n in nodes if not n.kept], **TREE_STYLE["dropped"]),
+        labelled("start", [0], [0], ["<s>"], showlegend=False, hoverinfo="skip",
+                 marker=TREE_STYLE["kept"]["marker"]),
+    ], layout(x={"range": [-0.4, len(result.steps) + 0.6]},
+              # Explicit range: room above the top row for its labels.
+              y={"range": [-rows + 0.5, 0.8], "tickvals": [-r for r in range(rows)],
+                 "ticktext": [str(r + 1) for r in range(rows)]},
+              shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1,
+                       "y0": -width + 0.5, "y1": -width + 0.5,
+                       "line": {"dash": "dot", "color": "#9ca3af"}}]))
+
+
+BEST_LINE = {"line": {"dash": "dash", "color": "#2a9d47"}}
+ON_HOVER = "%{customdata}<extra></extra>"
+TREE_STYLE: dict[str, dict] = {
+    "grew from": {"line": {"color": "#4f46e5"}, "hoverinfo": "skip"},
+    "kept": {"marker": {"size": 11, "color": "#4f46e5"}, "hovertemplate": ON_HOVER},
+    "dropped": {"textfont": {"color": "#9ca3af"}, "hovertemplate": ON_HOVER,
+                "marker": {"size": 8, "color": "#9ca3af", "symbol": "x"}},
+}
 
 CHARTS = [
-    Chart("training", "Training the language model",
-          {"xaxis": {"title": {"text": "training step"}},
-           "yaxis": {"title": {"text": "next-word loss (nats)"}},
-           "legend": {"orientation": "h", "y": -0.25}},
-          "The average next-word cross-entropy per step, and the language's own entropy per "
-          "word: the lowest loss any model can reach."),
-    Chart("widths", "How probable is the sentence each beam width finds?",
-          {"yaxis": {"title": {"text": "beam width"}, "dtick": 1, "autorange": "reversed"},
-           "xaxis": {"title": {"text": "p(sentence) under the model"}},
-           "legend": {"orientation": "h", "y": -0.25}, "showlegend": True},
-          "Bars: probability of the sentence returned by each beam width, followed by the "
-          "sentence; the chosen width in orange. Dashed: the most probable sentence of all."),
-    Chart("tree", "The search at the chosen width",
-          {"legend": {"orientation": "h", "y": -0.25},
-           "yaxis": {"title": {"text": "rank (top rows: the beam)"}, "zeroline": False}},
-          "Each column is one more word. Rows above the dotted line are the prefixes the "
-          "beam kept, best first, joined to the prefix each grew from; stars are finished "
-          "sentences; grey crosses below are the best candidates it dropped. Hover a word "
-          "for its prefix's probability."),
+    line_chart("training", "Training the language model", x_title="training step",
+               y_title="next-word loss (nats)",
+               lines=[line("training loss"), line("entropy of the language", **BEST_LINE)],
+               summary="The average next-word cross-entropy per step, and the language's own "
+               "entropy per word: the lowest loss any model can reach."),
+    bar_chart("widths", "How probable is the sentence each beam width finds?",
+              x_title="p(sentence) under the model", y_title="beam width",
+              y={"dtick": 1, "autorange": "reversed"}, grouped=False, showlegend=True,
+              series=[bars("sentence found", orientation="h", marker={"color": "#4f46e5"}),
+                      line("most probable sentence", **BEST_LINE)],
+              summary="Bars: probability of the sentence returned by each beam width, "
+              "followed by the sentence; the chosen width in orange. Dashed: the most "
+              "probable sentence of all."),
+    line_chart("tree", "The search at the chosen width", x_title="words generated",
+               y_title="rank (top rows: the beam)", x={"dtick": 1}, y={"zeroline": False},
+               lines=[line("grew from", **TREE_STYLE["grew from"]),
+                      labelled("kept (★ = finished)", **TREE_STYLE["kept"]),
+                      labelled("dropped", **TREE_STYLE["dropped"])],
+               summary="Each column is one more word. Rows above the dotted line are the "
+               "prefixes the beam kept, best first, joined to the prefix each grew from; stars "
+               "are finished sentences; grey crosses below are the best candidates it dropped. "
+               "Hover a word for its prefix's probability."),
 ]
 
 
@@ -175,11 +169,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     with seeded(params.seed):
         model = language_model()
     floor = round(entropy_per_token(), 4)
-    yield make_frame(0, 0.0, {"training": figure([
-        {"type": "scatter", "mode": "lines", "name": "training loss", "x": [], "y": []},
-        {"type": "scatter", "mode": "lines", "name": "entropy of the language", "x": [0],
-         "y": [floor], "line": {"dash": "dash", "color": "#2a9d47"}},
-    ])})
+    # The language's entropy: the floor under the loss, drawn from step 0.
+    yield make_frame(0, 0.0, {"training": extend([1], [[0]], [[floor]])})
     xs: list[int] = []
     ys: list[float] = []
     loss = float("nan")

@@ -107,3 +107,23 @@ def most_probable(next_log_probs: NextLogProbs, start: int, end: int, max_length
         for token, log_prob in enumerate(next_log_probs([tokens])[0].tolist()):
             heapq.heappush(heap, (cost - log_prob, tokens + [token]))
     return None
+
+
+@dataclass
+class TreeNode:
+    """One prefix of a beam search, placed for drawing: ``rank`` 0 is the best at its step."""
+
+    step: int  # tokens generated so far
+    rank: int  # kept prefixes first (best first), then the dropped ones
+    hypothesis: Hypothesis  # its ``parent`` is the rank it grew from at ``step - 1``
+    kept: bool
+
+
+def search_tree(result: BeamResult, dropped: int) -> list[TreeNode]:
+    """Every prefix the search kept and the best ``dropped`` it let go, step by step."""
+    nodes = []
+    for step, beam_step in enumerate(result.steps, start=1):
+        ranked = [(h, True) for h in beam_step.kept] + [(h, False)
+                                                       for h in beam_step.dropped[:dropped]]
+        nodes += [TreeNode(step, rank, h, kept) for rank, (h, kept) in enumerate(ranked)]
+    return nodes

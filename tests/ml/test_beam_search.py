@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from app.demos.base import seeded
-from app.ml.beam_search import beam_search, greedy, most_probable
+from app.ml.beam_search import beam_search, greedy, most_probable, search_tree
 from app.ml.tiny_lm import (
     END,
     INDEX,
@@ -164,3 +164,15 @@ def test_trained_model_learns_the_probabilities_and_beams_find_them():
     assert decode(1).startswith("the ")
     assert decode(2) in ("a big cat slept .", "a small cat slept .")
     assert decode(3) == decode(8) == "my cat sat ."
+
+
+def test_the_search_tree_ranks_kept_prefixes_first_then_the_best_dropped():
+    # Tokens A = 2 (0.6) or B = 3 (0.4), then the end: a beam of 1 keeps A and drops B.
+    table = {(): [0.0, 0.0, 0.6, 0.4], (2,): [0.0, 1.0, 0.0, 0.0], (3,): [0.0, 1.0, 0.0, 0.0]}
+    result = beam_search(table_model(table, 4), S, E, 1, 3)
+    nodes = search_tree(result, 1)
+    first = [(n.rank, n.hypothesis.tokens, n.kept) for n in nodes if n.step == 1]
+    assert first == [(0, [S, 2], True), (1, [S, 3], False)]
+    assert all(n.step >= 1 and (n.kept or n.rank >= 1) for n in nodes)
+    assert [n.rank for n in nodes if n.step == 1] == [0, 1]
+    assert len(search_tree(result, 0)) == len(result.steps)  # one kept prefix per step
