@@ -16,19 +16,16 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from app.demos.base import (
-    Chart,
-    Demo,
-    DemoParams,
-    RunContext,
-    RunGenerator,
-    figure,
-    jsonable,
-    make_frame,
+from app.demos.base import Demo, DemoParams, RunContext, RunGenerator, figure, make_frame
+from app.demos.charts import layout, line, markers, plain_chart
+from app.ml.differentiate import (
+    Differentiated,
+    backward_order,
+    differentiate,
+    graph_layout,
+    graph_record,
 )
-from app.ml.differentiate import Differentiated, differentiate
 from app.ml.expression import MAX_LENGTH, VARIABLES, parse_expression
-from app.ml.scalar_engine import Value
 from app.ml.tokens import visible_symbols
 
 Number = Annotated[float, Field(ge=-10, le=10, allow_inf_nan=False)]
@@ -64,40 +61,12 @@ class Params(DemoParams):
 
 
 def short(number: float) -> str:
-    return str(jsonable(number)) if not math.isfinite(number) else f"{number:.4g}"
-
-
-def layout_positions(order: list[Value]) -> dict[int, tuple[float, float]]:
-    """Leaves in column 0, the output in the last column, every other node as far right
-    as its users allow (so an edge never skips past a column with a box in its way);
-    rows sorted by their parents' mean row."""
-    depth: dict[int, int] = {}
-    for node in order:
-        depth[id(node)] = 1 + max((depth[id(p)] for p in node.parents), default=-1)
-    users: dict[int, list[Value]] = {}
-    for node in order:
-        for parent in node.parents:
-            users.setdefault(id(parent), []).append(node)
-    for node in reversed(order[:-1]):  # the root keeps its column
-        if node.parents and id(node) in users:
-            depth[id(node)] = min(depth[id(u)] for u in users[id(node)]) - 1
-    columns: dict[int, list[Value]] = {}
-    for node in order:
-        columns.setdefault(depth[id(node)], []).append(node)
-    position: dict[int, tuple[float, float]] = {}
-    for column in sorted(columns):
-        nodes = columns[column]
-        if column > 0:  # barycentre ordering: fewer crossing edges
-            nodes.sort(key=lambda n: -sum(position[id(p)][1] for p in n.parents)
-                       / len(n.parents))  # row 0 is drawn on top
-        for row, node in enumerate(nodes):
-            position[id(node)] = (float(column), (len(nodes) - 1) / 2 - row)
-    return position
+    return f"{number:.4g}"  # inf, -inf and nan print as such
 
 
 def graph_figure(d: Differentiated, revealed: set[int], current: set[int]) -> dict[str, Any]:
     """Edges as line segments, nodes as labelled squares coloured by backward progress."""
-    order, pos = d.order, layout_positions(d.order)
+    order, pos = d.order, graph_layout(d.order)
     edge_x: list[float | None] = []
     edge_y: list[float | None] = []
     hot_x: list[float | None] = []
@@ -116,10 +85,9 @@ def graph_figure(d: Differentiated, revealed: set[int], current: set[int]) -> di
         labels.append(f"<b>{name}</b><br>{short(node.data)}<br>{grad}")
         colours.append(UNTRACKED if not tracked else CURRENT if id(node) in current
                        else DONE if shown else PENDING)
-        torch_value = jsonable(d.torch_value[id(node)])
-        hovers.append(f"{name}: value {jsonable(node.data)} (torch {torch_value})"
-                      + (f"<br>d output / d node = {jsonable(node.grad)} (torch "
-                         f"{jsonable(d.torch_grad[id(node)])})" if shown else "")
+        hovers.append(f"{name}: value {node.data} (torch {d.torch_value[id(node)]})"
+                      + (f"<br>d output / d node = {node.grad} (torch "
+                         f"{d.torch_grad[id(node)]})" if shown else "")
                       + ("<br>a constant: torch tracks no gradient" if not tracked else ""))
     columns = max(p[0] for p in pos.values())
     rows = max(abs(p[1]) for p in pos.values())
@@ -128,19 +96,18 @@ def graph_figure(d: Differentiated, revealed: set[int], current: set[int]) -> di
     size = max(12.0, min(62.0, 640 / (columns + 1)))
     labels = labels if size >= 50 else [""] * len(labels)
     return figure([
-        {"type": "scatter", "mode": "lines", "x": edge_x, "y": edge_y, "name": "data flow",
-         "line": {"color": "#8a94a6", "width": 1.5}, "hoverinfo": "skip"},
-        {"type": "scatter", "mode": "lines", "x": hot_x, "y": hot_y, "name": "gradient now",
-         "line": {"color": CURRENT, "width": 4}, "hoverinfo": "skip"},
-        {"type": "scatter", "mode": "markers+text", "name": "nodes",
-         "x": [pos[id(n)][0] for n in order], "y": [pos[id(n)][1] for n in order],
-         "text": labels, "textposition": "middle center", "hovertext": hovers,
-         "hoverinfo": "text", "textfont": {"size": 11, "color": "#111"},
-         "marker": {"symbol": "square", "size": size, "color": colours,
-                    "line": {"width": 1, "color": "#555"}}},
-    ], {"xaxis": {"visible": False, "range": [-0.6, columns + 0.6], "fixedrange": True},
-        "yaxis": {"visible": False, "range": [-rows - 0.7, rows + 0.7], "fixedrange": True},
-        "showlegend": False, "height": max(320, 110 * (2 * rows + 1.4))})
+        line("data flow", edge_x, edge_y, line={"color": "#8a94a6", "width": 1.5},
+             hoverinfo="skip"),
+        line("gradient now", hot_x, hot_y, line={"color": CURRENT, "width": 4},
+             hoverinfo="skip"),
+        markers("nodes", [pos[id(n)][0] for n in order], [pos[id(n)][1] for n in order],
+                mode="markers+text", text=labels, textposition="middle center",
+                hovertext=hovers, hoverinfo="text", textfont={"size": 11, "color": "#111"},
+                marker={"symbol": "square", "size": size, "color": colours,
+                        "line": {"width": 1, "color": "#555"}}),
+    ], layout(x={"visible": False, "range": [-0.6, columns + 0.6], "fixedrange": True},
+              y={"visible": False, "range": [-rows - 0.7, rows + 0.7], "fixedrange": True},
+              showlegend=False, height=max(320, 110 * (2 * rows + 1.4))))
 
 
 def constant_note(d: Differentiated) -> str | None:
@@ -163,19 +130,16 @@ def with_note(graph: dict[str, Any], note: str | None) -> dict[str, Any]:
 
 def metrics_of(d: Differentiated) -> dict[str, Any]:
     note = constant_note(d)
-    return {"value": jsonable(d.root.data),
-            **{f"d/d{n}": jsonable(g) for n, g in d.gradients.items()},
-            "engines differ by": jsonable(d.max_abs_diff), **({"note": note} if note else {})}
+    return {"value": d.root.data, **{f"grad_{n}": g for n, g in d.gradients.items()},
+            "engines_differ_by": d.max_abs_diff, **({"note": note} if note else {})}
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
-    values = {"x": params.x, "y": params.y, "z": params.z}
-    d = differentiate(params.expression, values)
+    d = differentiate(params.expression, {"x": params.x, "y": params.y, "z": params.z})
     note = constant_note(d)
     yield make_frame(0, 0.0, {"graph": with_note(graph_figure(d, set(), set()), note)},
-                     {"value": jsonable(d.root.data), "pass": "forward"})
-    # Reverse topological order: a node's gradient is complete once all its users ran.
-    backward = [n for n in reversed(d.order) if d.torch_grad[id(n)] is not None]
+                     {"value": d.root.data, "pass": "forward"})
+    backward = backward_order(d)
     per_frame = max(1, math.ceil(len(backward) / MAX_BACKWARD_FRAMES))
     revealed: set[int] = set()
     chunks = [backward[i:i + per_frame] for i in range(0, len(backward), per_frame)]
@@ -189,34 +153,23 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
                          {"pass": "backward", "node": chunk[-1].label})
     yield make_frame(len(chunks) + 1, 1.0,
                      {"graph": with_note(graph_figure(d, revealed, set()), note)}, metrics_of(d))
-    index = {id(n): i for i, n in enumerate(d.order)}
     return {
         "expression": params.expression,
-        "value": jsonable(d.root.data),
-        "gradients": {n: jsonable(g) for n, g in d.gradients.items()},
-        "engine": {"value": jsonable(d.root.data),
-                   "gradients": {n: jsonable(g) for n, g in d.gradients.items()}},
-        "torch": {"value": jsonable(d.torch_value[id(d.root)]),
-                  "gradients": {n: jsonable(g) for n, g in d.torch_gradients.items()}},
-        "max_abs_diff": jsonable(d.max_abs_diff),
+        "value": d.root.data,
+        "gradients": dict(d.gradients),
+        "engine": {"value": d.root.data, "gradients": dict(d.gradients)},
+        "torch": {"value": d.torch_value[id(d.root)], "gradients": dict(d.torch_gradients)},
+        "max_abs_diff": d.max_abs_diff,
         "note": note,
-        "nodes": [{"id": index[id(n)], "op": n.op, "label": n.label,
-                   "value": jsonable(n.data),
-                   "grad": jsonable(n.grad) if d.torch_grad[id(n)] is not None else None,
-                   "torch_value": jsonable(d.torch_value[id(n)]),
-                   "torch_grad": None if d.torch_grad[id(n)] is None
-                   else jsonable(d.torch_grad[id(n)]),
-                   "parents": [index[id(p)] for p in n.parents]} for n in d.order],
-        "edges": [[index[id(p)], index[id(n)]] for n in d.order
-                  for p in dict.fromkeys(n.parents)],
+        **graph_record(d),
     }
 
 
 CHARTS = [
-    Chart("graph", "The computation graph (leaves left, output right)",
-          {"margin": {"l": 10, "r": 10, "t": 10, "b": 10}},
-          "Nodes of the expression with their operation, value and gradient; edges follow "
-          "the data from the inputs to the output."),
+    plain_chart("graph", "The computation graph (leaves left, output right)",
+                margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                summary="Nodes of the expression with their operation, value and gradient; "
+                "edges follow the data from the inputs to the output."),
 ]
 
 demo = Demo(

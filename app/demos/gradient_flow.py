@@ -9,23 +9,22 @@ does to learning.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from pydantic import Field
 
 from app.demos.base import (
-    Chart,
     Demo,
     DemoParams,
     RunContext,
     RunGenerator,
     extend,
     figure,
-    jsonable,
     make_frame,
     seeded,
 )
+from app.demos.charts import bar_chart, bars, layout, line, line_chart, markers
 from app.ml.datasets import make_labelled_dataset
 from app.ml.gradient_flow import DeepMLP, first_to_last_ratio, initialise, train_steps
 
@@ -70,32 +69,25 @@ def log_range(norms: list[float]) -> list[float] | None:
     return [math.floor(math.log10(min(shown))) - 0.2, math.ceil(math.log10(max(shown))) + 0.2]
 
 
-def bars(norms: list[float], step: int, first: list[float]) -> dict[str, Any]:
+def norm_bars(norms: list[float], step: int, first: list[float]) -> dict:
     """This step's norms as bars, and step 1's as black dashes: training changes the
     staircase, and the dashes keep the gradient flow at initialisation in view."""
     layers = list(range(1, len(norms) + 1))
     colours = ["#4e79a7"] * len(norms)
     colours[0], colours[-1] = "#e15759", "#59a14f"  # input and output layers stand out
-    yaxis: dict[str, Any] = {"type": "log", "exponentformat": "power", "dtick": 1,
-                             "title": {"text": "‖∂loss/∂W‖", "standoff": 6}}
     decades = log_range(norms + first)
+    y_axis = {"dtick": 1}
     if decades is not None:
-        yaxis["range"] = decades
         span = decades[1] - decades[0]
-        yaxis["dtick"] = 1 if span <= 10 else 2 if span <= 20 else 5
-    return figure([{
-        "type": "bar", "x": layers, "y": significant(finite_or_none(norms)),
-        "marker": {"color": colours}, "name": f"step {step}",
-        "hovertext": [f"layer {i + 1}: ‖∂loss/∂W‖ = {jsonable(v)}" for i, v in enumerate(norms)],
-        "hoverinfo": "text"}, {
-        "type": "scatter", "mode": "markers", "x": layers,
-        "y": significant(finite_or_none(first)), "name": "step 1",
-        "marker": {"symbol": "line-ew", "size": 18, "line": {"width": 3, "color": "#111"}},
-        "hovertext": [f"layer {i + 1} at step 1: {jsonable(v)}" for i, v in enumerate(first)],
-        "hoverinfo": "text"}],
-        {"yaxis": yaxis, "showlegend": False, "margin": {"l": 80},
-         "xaxis": {"title": {"text": f"layer, input → output (step {step})"},
-                   "tickmode": "auto", "nticks": 12}})
+        y_axis = {"range": decades, "dtick": 1 if span <= 10 else 2 if span <= 20 else 5}
+    return figure([
+        bars(f"step {step}", layers, significant(finite_or_none(norms)),
+             marker={"color": colours}, hoverinfo="text",
+             hovertext=[f"layer {i + 1}: ‖∂loss/∂W‖ = {v}" for i, v in enumerate(norms)]),
+        markers("step 1", layers, significant(finite_or_none(first)), hoverinfo="text",
+                marker={"symbol": "line-ew", "size": 18, "line": {"width": 3, "color": "#111"}},
+                hovertext=[f"layer {i + 1} at step 1: {v}" for i, v in enumerate(first)])],
+        layout(f"layer, input → output (step {step})", y=y_axis))
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
@@ -105,8 +97,6 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         model = DeepMLP(params.depth, params.width, params.activation, params.residual,
                         params.layer_norm)
     initialise(model, params.init, params.std, generator)
-    yield make_frame(0, 0.0, {"loss": figure([
-        {"type": "scatter", "mode": "lines", "name": "loss", "x": [], "y": []}])})
     first: list[float] = []
     first_loss = math.nan
     last = None
@@ -114,27 +104,26 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         if record.step == 1:
             first, first_loss = record.grad_norms, record.loss
         last = record
-        ratio = first_to_last_ratio(record.grad_norms)
-        charts = {"grad_norms": bars(record.grad_norms, record.step, first)}
+        charts = {"grad_norms": norm_bars(record.grad_norms, record.step, first)}
         if math.isfinite(record.loss):
             charts["loss"] = extend([0], [[record.step]], [[round(record.loss, 6)]])
         yield make_frame(record.step, record.step / params.steps, charts, {
-            "loss": jsonable(record.loss), "accuracy": record.accuracy,
-            "first/last hidden grad": jsonable(ratio),
-            "first/last at step 1": jsonable(first_to_last_ratio(first))})
+            "loss": record.loss, "accuracy": record.accuracy,
+            "first_to_last_hidden_grad": first_to_last_ratio(record.grad_norms),
+            "first_to_last_at_step_1": first_to_last_ratio(first)})
         if not math.isfinite(record.loss) or ctx.should_stop():
             break
     assert last is not None
     diverged = not math.isfinite(last.loss)
     if last.step < params.steps:  # stopped early: still end at 100%
-        yield make_frame(last.step + 1, 1.0, {}, {"stopped at step": last.step,
+        yield make_frame(last.step + 1, 1.0, {}, {"stopped_at_step": last.step,
                                                   "diverged": diverged})
     return {
-        "grad_norms": [jsonable(v) for v in first],
-        "final_grad_norms": [jsonable(v) for v in last.grad_norms],
-        "first_to_last_ratio": jsonable(first_to_last_ratio(first)),
-        "loss_first": jsonable(first_loss),
-        "loss_final": jsonable(last.loss),
+        "grad_norms": first,
+        "final_grad_norms": last.grad_norms,
+        "first_to_last_ratio": first_to_last_ratio(first),
+        "loss_first": first_loss,
+        "loss_final": last.loss,
         "accuracy": last.accuracy,
         "steps_run": last.step,
         "diverged": diverged,
@@ -142,14 +131,17 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
 
 
 CHARTS = [
-    Chart("grad_norms", "Gradient norm of each layer's weights",
-          {"yaxis": {"type": "log"}, "showlegend": False},
-          "Bar chart, one bar per layer from input to output, of the gradient norm on a "
-          "log scale."),
-    Chart("loss", "Training loss",
-          {"xaxis": {"title": {"text": "step"}}, "yaxis": {"title": {"text": "cross-entropy"}},
-           "showlegend": False},
-          "Line chart of the training loss against the step."),
+    bar_chart("grad_norms", "Gradient norm of each layer's weights",
+              x_title="layer, input → output", y_title="‖∂loss/∂W‖", grouped=False,
+              series=[bars("this step"), markers("step 1")],
+              x={"tickmode": "auto", "nticks": 12},
+              y={"type": "log", "exponentformat": "power", "dtick": 1},
+              showlegend=False, margin={"l": 80},
+              summary="Bar chart, one bar per layer from input to output, of the gradient "
+              "norm on a log scale."),
+    line_chart("loss", "Training loss", x_title="step", y_title="cross-entropy",
+               lines=[line("loss")], showlegend=False,
+               summary="Line chart of the training loss against the step."),
 ]
 
 demo = Demo(

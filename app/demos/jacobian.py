@@ -9,14 +9,13 @@ to the same product read off the full Jacobian. Every number is checked against
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from pydantic import Field
 from torch.autograd.functional import jacobian as torch_jacobian
 
 from app.demos.base import (
-    Chart,
     Demo,
     DemoParams,
     RunContext,
@@ -26,14 +25,12 @@ from app.demos.base import (
     make_frame,
     rounded,
 )
-from app.ml.jacobian import (
-    linear_jacobian,
-    softmax_jacobian,
-    tanh_jacobian,
-    vector_jacobian_product,
-)
+from app.demos.charts import bar_chart, bars, heatmap, heatmap_chart
+from app.ml.jacobian import example, jacobian_rows, vector_jacobian_product
 
-FORMULAS = {"softmax": softmax_jacobian, "tanh": tanh_jacobian}
+VJP = "vᵀJ by one backward pass"
+FROM_MATRIX = "vᵀJ from torch's full Jacobian"
+LEGEND_ABOVE = {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}  # the bars keep room
 
 
 class Params(DemoParams):
@@ -49,79 +46,68 @@ class Params(DemoParams):
                        json_schema_extra={"x-show-if": {"vector": "one-hot"}})
 
 
-def problem(params: Params) -> tuple[Any, torch.Tensor, torch.Tensor]:
-    """The function, the point x and its closed-form Jacobian, all seeded."""
-    g = torch.Generator().manual_seed(params.seed)
-    x = torch.randn(params.n_inputs, generator=g, dtype=torch.float64)
-    if params.function == "linear":
-        weight = torch.randn(params.n_outputs, params.n_inputs, generator=g, dtype=torch.float64)
-        return (lambda v: weight @ v), x, linear_jacobian(weight)
-    f = (lambda v: torch.softmax(v, 0)) if params.function == "softmax" else torch.tanh
-    return f, x, FORMULAS[params.function](x)
-
-
-def heatmap(rows: torch.Tensor, m: int, n: int) -> dict[str, Any]:
+def jacobian_map(rows: torch.Tensor, m: int, n: int) -> dict:
+    """The m × n map with the rows computed so far (the rest blank), each cell labelled."""
     # Plotly draws the first row at the bottom: list rows last-first so y1 is on top.
     z = [[round(float(rows[i, j]), 4) if i < rows.shape[0] else None for j in range(n)]
          for i in reversed(range(m))]
-    return {"type": "heatmap", "z": z, "x": [f"x{j + 1}" for j in range(n)],
-            "y": [f"y{i + 1}" for i in reversed(range(m))], "colorscale": "RdBu",
-            "zmid": 0, "reversescale": True,
-            "text": [[("" if v is None else f"{v:.3g}") for v in row] for row in z],
-            "texttemplate": "%{text}", "hovertemplate": "∂%{y}/∂%{x} = %{z}<extra></extra>"}
+    return heatmap(z, [f"x{j + 1}" for j in range(n)], [f"y{i + 1}" for i in reversed(range(m))],
+                   colorscale="RdBu", reverse=True, zmid=0,
+                   text=[[("" if v is None else f"{v:.3g}") for v in row] for row in z],
+                   texttemplate="%{text}", hover="∂%{y}/∂%{x} = %{z}<extra></extra>")
 
 
-def run(params: Params, ctx: RunContext) -> RunGenerator:
-    f, x, formula = problem(params)
-    m, n = formula.shape
-    inputs, outputs = [f"x{j + 1}" for j in range(n)], [f"y{i + 1}" for i in range(m)]
-    layout: dict[str, Any] = {"xaxis": category_axis(inputs), "yaxis": category_axis(outputs)}
-    rows: list[torch.Tensor] = []
-    for i in range(m):  # one backward pass per row, with v = e_i
-        if ctx.should_stop():
-            break
-        one_hot = torch.zeros(m, dtype=torch.float64)
-        one_hot[i] = 1.0
-        rows.append(vector_jacobian_product(f, x, one_hot))
-        yield make_frame(i + 1, (i + 1) / (m + 1),
-                         {"jacobian": figure([heatmap(torch.stack(rows), m, n)], layout)},
-                         {"backward passes": i + 1})
-    built = torch.stack(rows) if len(rows) == m else formula
-    reference = torch_jacobian(f, x)
-    g = torch.Generator().manual_seed(params.seed + 1)
+def chosen_vector(params: Params, m: int) -> torch.Tensor:
+    """The student's v [m]: a one-hot (index clamped to m), all ones, or seeded noise."""
     if params.vector == "one-hot":
         v = torch.zeros(m, dtype=torch.float64)
         v[min(params.index, m) - 1] = 1.0
-    elif params.vector == "ones":
-        v = torch.ones(m, dtype=torch.float64)
-    else:
-        v = torch.randn(m, generator=g, dtype=torch.float64)
+        return v
+    if params.vector == "ones":
+        return torch.ones(m, dtype=torch.float64)
+    g = torch.Generator().manual_seed(params.seed + 1)
+    return torch.randn(m, generator=g, dtype=torch.float64)
+
+
+def run(params: Params, ctx: RunContext) -> RunGenerator:
+    f, x, formula = example(params.function, params.n_inputs, params.n_outputs,
+                            torch.Generator().manual_seed(params.seed))
+    m, n = formula.shape
+    inputs, outputs = [f"x{j + 1}" for j in range(n)], [f"y{i + 1}" for i in range(m)]
+    axes = {"xaxis": category_axis(inputs), "yaxis": category_axis(outputs)}
+    rows: list[torch.Tensor] = []
+    for i, row in enumerate(jacobian_rows(f, x)):  # one backward pass per row, v = e_i
+        if ctx.should_stop():
+            break
+        rows.append(row)
+        yield make_frame(i + 1, (i + 1) / (m + 1),
+                         {"jacobian": figure([jacobian_map(torch.stack(rows), m, n)], axes)},
+                         {"backward_passes": i + 1})
+    built = torch.stack(rows) if len(rows) == m else formula
+    reference = torch_jacobian(f, x)
+    v = chosen_vector(params, m)
     vjp = vector_jacobian_product(f, x, v)
     from_matrix = v @ reference
     error = max(float((built - reference).abs().max()), float((formula - reference).abs().max()),
                 float((vjp - from_matrix).abs().max()))
-    labels = inputs
     yield make_frame(m + 1, 1.0, {
-        "jacobian": figure([heatmap(built, m, n)], layout),
-        "vjp": figure([
-            {"type": "bar", "name": "vᵀJ by one backward pass", "x": labels,
-             "y": rounded(vjp.tolist(), 6)},
-            {"type": "bar", "name": "vᵀJ from torch's full Jacobian", "x": labels,
-             "y": rounded(from_matrix.tolist(), 6)}],
-            {"barmode": "group", "xaxis": category_axis(labels),
-             "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}}),
+        "jacobian": figure([jacobian_map(built, m, n)], axes),
+        "vjp": figure([bars(VJP, inputs, rounded(vjp.tolist(), 6)),
+                       bars(FROM_MATRIX, inputs, rounded(from_matrix.tolist(), 6))],
+                      {"xaxis": category_axis(inputs), "legend": LEGEND_ABOVE}),
     }, {"v": "[" + ", ".join(f"{a:.2g}" for a in v.tolist()) + "]",
-        "max difference vs torch": error})
+        "max_difference_vs_torch": error})
     return {"jacobian": built.tolist(), "torch_jacobian": reference.tolist(),
             "x": x.tolist(), "v": v.tolist(), "vjp": vjp.tolist(),
             "max_abs_diff": error, "backward_passes": m}
 
 
 CHARTS = [
-    Chart("jacobian", "The Jacobian J[i, j] = ∂y_i/∂x_j, one row per backward pass", {},
-          "Heatmap of the Jacobian, filled one row per backward pass."),
-    Chart("vjp", "A vector–Jacobian product vᵀJ", {"barmode": "group"},
-          "Bar chart of the vector-Jacobian product computed two ways."),
+    heatmap_chart("jacobian", "The Jacobian J[i, j] = ∂y_i/∂x_j, one row per backward pass",
+                  summary="Heatmap of the Jacobian, filled one row per backward pass."),
+    bar_chart("vjp", "A vector–Jacobian product vᵀJ", x_title="input x_j", y_title="(vᵀJ)_j",
+              series=[bars(VJP), bars(FROM_MATRIX)],
+              summary="Bar chart of the vector-Jacobian product computed two ways."),
 ]
 
 demo = Demo(

@@ -151,3 +151,54 @@ def differentiate(text: str, values: dict[str, float]) -> Differentiated:
             diffs.append(difference(value.grad, result.torch_grad[id(value)]))
     result.max_abs_diff = max(diffs)
     return result
+
+
+def backward_order(d: Differentiated) -> list[Value]:
+    """The nodes torch tracks, in reverse topological order: the order in which the
+    backward pass finishes them (a node's gradient is complete once all its users ran)."""
+    return [node for node in reversed(d.order) if d.torch_grad[id(node)] is not None]
+
+
+def graph_layout(order: list[Value]) -> dict[int, tuple[float, float]]:
+    """(column, row) of every node, keyed by ``id(node)``, for a drawing left to right.
+
+    Leaves in column 0, the output in the last column, every other node as far right as
+    its users allow (so an edge never skips past a column with a box in its way); rows
+    within a column are centred on 0 and sorted by their parents' mean row (fewer
+    crossing edges), row 0 on top. ``order`` is topological, leaves first, root last.
+    """
+    depth: dict[int, int] = {}
+    for node in order:
+        depth[id(node)] = 1 + max((depth[id(p)] for p in node.parents), default=-1)
+    users: dict[int, list[Value]] = {}
+    for node in order:
+        for parent in node.parents:
+            users.setdefault(id(parent), []).append(node)
+    for node in reversed(order[:-1]):  # the root keeps its column
+        if node.parents and id(node) in users:
+            depth[id(node)] = min(depth[id(u)] for u in users[id(node)]) - 1
+    columns: dict[int, list[Value]] = {}
+    for node in order:
+        columns.setdefault(depth[id(node)], []).append(node)
+    position: dict[int, tuple[float, float]] = {}
+    for column in sorted(columns):
+        nodes = columns[column]
+        if column > 0:  # barycentre ordering: fewer crossing edges
+            nodes.sort(key=lambda n: -sum(position[id(p)][1] for p in n.parents)
+                       / len(n.parents))  # row 0 is drawn on top
+        for row, node in enumerate(nodes):
+            position[id(node)] = (float(column), (len(nodes) - 1) / 2 - row)
+    return position
+
+
+def graph_record(d: Differentiated) -> dict[str, list]:
+    """The graph as plain data: ``nodes`` (op, label, both engines' value and gradient,
+    parents by index; gradient None where torch tracks none) and ``edges`` [parent, node]
+    (one per distinct parent: x*x has one edge)."""
+    index = {id(n): i for i, n in enumerate(d.order)}
+    nodes = [{"id": index[id(n)], "op": n.op, "label": n.label, "value": n.data,
+              "grad": None if d.torch_grad[id(n)] is None else n.grad,
+              "torch_value": d.torch_value[id(n)], "torch_grad": d.torch_grad[id(n)],
+              "parents": [index[id(p)] for p in n.parents]} for n in d.order]
+    edges = [[index[id(p)], index[id(n)]] for n in d.order for p in dict.fromkeys(n.parents)]
+    return {"nodes": nodes, "edges": edges}

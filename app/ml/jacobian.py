@@ -8,7 +8,8 @@ is how ``torch.autograd.functional.jacobian`` works too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Literal
 
 import torch
 
@@ -23,15 +24,18 @@ def vector_jacobian_product(f: Function, x: torch.Tensor, v: torch.Tensor) -> to
     return grad
 
 
-def jacobian_by_rows(f: Function, x: torch.Tensor) -> torch.Tensor:
-    """The full Jacobian ``J[i, j] = d f_i / d x_j``: one VJP per output, with v = e_i."""
+def jacobian_rows(f: Function, x: torch.Tensor) -> Iterator[torch.Tensor]:
+    """The Jacobian's rows ``e_iᵀ J`` (each of shape [n]) in order: one backward pass each."""
     outputs = f(x.detach()).numel()
-    rows = []
     for i in range(outputs):
         one_hot = torch.zeros(outputs, dtype=x.dtype)
         one_hot[i] = 1.0
-        rows.append(vector_jacobian_product(f, x, one_hot))
-    return torch.stack(rows)
+        yield vector_jacobian_product(f, x, one_hot)
+
+
+def jacobian_by_rows(f: Function, x: torch.Tensor) -> torch.Tensor:
+    """The full Jacobian ``J[i, j] = d f_i / d x_j``: one VJP per output, with v = e_i."""
+    return torch.stack(list(jacobian_rows(f, x)))
 
 
 def linear_jacobian(weight: torch.Tensor) -> torch.Tensor:
@@ -48,3 +52,22 @@ def softmax_jacobian(x: torch.Tensor) -> torch.Tensor:
 def tanh_jacobian(x: torch.Tensor) -> torch.Tensor:
     """An elementwise function has a diagonal Jacobian: diag(1 - tanh(x)²)."""
     return torch.diag(1 - torch.tanh(x) ** 2)
+
+
+FunctionName = Literal["linear", "softmax", "tanh"]
+
+
+def example(function: FunctionName, n_inputs: int, n_outputs: int,
+            generator: torch.Generator) -> tuple[Function, torch.Tensor, torch.Tensor]:
+    """A function, a point x [n_inputs] (float64) and its closed-form Jacobian [m, n_inputs].
+
+    ``linear`` is y = W x with W [n_outputs, n_inputs] drawn after x; ``softmax`` and
+    ``tanh`` map n_inputs to n_inputs (``n_outputs`` is unused).
+    """
+    x = torch.randn(n_inputs, generator=generator, dtype=torch.float64)
+    if function == "linear":
+        weight = torch.randn(n_outputs, n_inputs, generator=generator, dtype=torch.float64)
+        return (lambda v: weight @ v), x, linear_jacobian(weight)
+    if function == "softmax":
+        return (lambda v: torch.softmax(v, 0)), x, softmax_jacobian(x)
+    return torch.tanh, x, tanh_jacobian(x)

@@ -56,7 +56,7 @@ def decades(norms: list[Any]) -> float:
 
 
 def step_one_ratio(run: Run) -> float:
-    return run.metric("first/last at step 1")[-1]
+    return run.metric("first_to_last_at_step_1")[-1]
 
 
 @functools.cache
@@ -172,7 +172,7 @@ def test_the_two_engines_agree_to_the_last_bits(text):
     largest = max(abs(v) for n in nodes for v in (n["value"], n["grad"] or 0))
     # Measured: 4.4e-16 with largest 3.9, 1.8e-15 with 9.4, 0 with 9.8 (at most 1.9e-16
     # times the largest; 0 for most of the engine tests' hand-picked expressions).
-    assert run.metric("engines differ by")[-1] == run.result["max_abs_diff"]
+    assert run.metric("engines_differ_by")[-1] == run.result["max_abs_diff"]
     assert run.result["max_abs_diff"] <= 5e-16 * max(1.0, largest)
 
 
@@ -221,7 +221,7 @@ def test_the_heatmap_fills_one_row_per_backward_pass():
     outputs = fence(SLUG, "jacobian")["n_outputs"]
     filled = [sum(any(v is not None for v in row) for row in z) for z in heatmaps]
     assert filled == [*range(1, outputs + 1), outputs]  # one row per pass, then the whole
-    assert run.metric("backward passes") == list(range(1, outputs + 1))
+    assert run.metric("backward_passes") == list(range(1, outputs + 1))
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -262,7 +262,7 @@ def test_softmax_with_v_all_ones_gives_zero_bars():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_sigmoid_stack_at_step_1_falls_more_than_eleven_decades(seed):
     lesson_says(SLUG, "At step 1 the dashes form a staircase falling more than eleven decades "
-                "from the output layer to the input layer, and first/last at step 1 is a few "
+                "from the output layer to the input layer, and first to last at step 1 is a few "
                 "times $10^{-11}$: the first layers get essentially nothing.")
     run = flow(seed)
     norms = run.result["grad_norms"]
@@ -417,7 +417,7 @@ def test_residual_and_layer_norm_fit_the_moons_within_60_steps(seed):
 def test_layer_norm_alone_keeps_the_gradient_alive(seed):
     lesson_says(SLUG, "`layer_norm` alone (no residual): the gradient survives here too")
     run = flow(seed, layer_norm=True)
-    # Measured: first/last at step 1 0.55-1.8 (without the norm: 2e-11-4e-11).
+    # Measured: first to last at step 1 0.55-1.8 (without the norm: 2e-11-4e-11).
     assert 0.3 < step_one_ratio(run) < 3
     assert decades(run.result["grad_norms"][1:-1]) < 1  # measured 0.2-0.6
 
@@ -447,7 +447,7 @@ def test_large_normal_init_with_tanh_explodes_and_clipping_bounds_the_loss(seed)
                 "exploding gradient. Raise the learning rate to 1 and the loss jumps around, "
                 "up to about 10; set `clip` to 1 and the steps stay bounded: the loss still "
                 "wobbles, but after the first ten steps it stays near or below 2.")
-    # Measured over seeds 0-4: first/last at step 1 11-100.
+    # Measured over seeds 0-4: first to last at step 1 11-100.
     assert 10 < step_one_ratio(flow(seed, **EXPLODING)) < 120
     # The highest loss: 10.2-11.8 at lr 1; with clip 1, 1.6-3.5 in the first ten steps
     # (the loss at step 1, before any update, is 0.8-2.4) and 1.0-2.04 after them.

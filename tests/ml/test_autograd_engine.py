@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from app.ml import expression
-from app.ml.differentiate import differentiate
+from app.ml.differentiate import backward_order, differentiate, graph_layout, graph_record
 from app.ml.expression import (
     FUNCTIONS,
     MAX_LENGTH,
@@ -230,3 +230,34 @@ def test_size_limits_are_checked_before_parsing(monkeypatch):
     monkeypatch.undo()
     parse_expression("(" * 32 + "x" + ")" * 32)  # exactly the limit is fine
     assert "(" in str(pytest.raises(ExpressionError, parse_expression, "((x)").value)
+
+
+def test_the_graph_layout_puts_leaves_left_the_output_right_and_users_after_parents():
+    d = differentiate("sin(x)*y + x**2/y", {"x": 1.3, "y": -0.7, "z": 0.0})
+    position = graph_layout(d.order)
+    columns = {node.label: position[id(node)][0] for node in d.order if not node.parents}
+    assert set(columns.values()) == {0.0}  # x, y and the constant 2
+    assert position[id(d.root)][0] == max(p[0] for p in position.values())
+    for node in d.order:
+        for parent in node.parents:
+            assert position[id(parent)][0] < position[id(node)][0]
+    rows = [position[id(n)][1] for n in d.order if position[id(n)][0] == 0.0]
+    assert sum(rows) == 0  # a column is centred on row 0
+
+
+def test_backward_order_finishes_users_first_and_skips_constants():
+    d = differentiate("x*x*x + y + 2", {"x": 2.0, "y": 1.0, "z": 0.0})
+    order = backward_order(d)
+    assert order[0] is d.root and all(n.op != "const" for n in order)
+    seen = set()
+    for node in order:
+        assert all(id(parent) not in seen for parent in node.parents)
+        seen.add(id(node))
+
+
+def test_the_graph_record_names_parents_and_edges_once():
+    d = differentiate("x*x", {"x": 3.0, "y": 0.0, "z": 0.0})
+    record = graph_record(d)
+    assert [n["op"] for n in record["nodes"]] == ["x", "*"]
+    assert record["nodes"][1]["parents"] == [0, 0] and record["edges"] == [[0, 1]]
+    assert record["nodes"][0]["grad"] == record["nodes"][0]["torch_grad"] == 6.0

@@ -9,7 +9,9 @@ from torch.autograd.functional import jacobian
 from app.ml.datasets import make_labelled_dataset
 from app.ml.gradient_flow import DeepMLP, first_to_last_ratio, initialise, train_steps
 from app.ml.jacobian import (
+    example,
     jacobian_by_rows,
+    jacobian_rows,
     linear_jacobian,
     softmax_jacobian,
     tanh_jacobian,
@@ -86,3 +88,13 @@ def test_jacobians_from_vjps_match_torch_functional_jacobian():
         assert torch.allclose(vector_jacobian_product(f, x, v), v @ reference, atol=1e-12)
     # Softmax rows sum to zero: shifting every input equally changes nothing.
     assert torch.allclose(softmax_jacobian(x5).sum(dim=1), torch.zeros(5, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("function", ["linear", "softmax", "tanh"])
+def test_the_examples_closed_forms_match_torch_row_by_row(function):
+    f, x, formula = example(function, 4, 3, torch.Generator().manual_seed(2))
+    assert formula.shape == ((3, 4) if function == "linear" else (4, 4))
+    rows = list(jacobian_rows(f, x))  # one backward pass each
+    assert len(rows) == formula.shape[0]
+    assert torch.allclose(torch.stack(rows), jacobian(f, x), atol=1e-12)
+    assert torch.allclose(formula, jacobian(f, x), atol=1e-12)
