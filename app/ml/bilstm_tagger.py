@@ -153,3 +153,19 @@ def evaluate(model: BiLSTMTagger, batches: list[Batch],
     model.train()
     bad = sum(invalid_transitions(tags) for tags in predicted)
     return entity_f1(gold, predicted), bad, predicted
+
+
+@torch.no_grad()
+def viterbi_lattice(model: BiLSTMTagger, vocab: Vocabulary,
+                    tokens: list[str]) -> tuple[torch.Tensor, list[int]]:
+    """One sentence's Viterbi lattice and best path, from a CRF tagger.
+
+    Returns ``scores`` ``[T, K]``: the best score of any prefix ending in tag k at token t,
+    minus the best at that token (so 0 is the leader, negatives how far behind), and the
+    best path's tag ids (length T).
+    """
+    assert model.crf is not None, "a lattice needs the CRF head"
+    batch = make_batch(vocab, [(tokens, [])])
+    paths, _, lattice = model.crf.viterbi(model.emissions(batch), batch.mask)
+    scores = lattice[0] - lattice[0].max(dim=1, keepdim=True).values  # [T, K]
+    return scores, paths[0].tolist()

@@ -10,7 +10,8 @@ mask, so the same seed gives the same training.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import torch
 
@@ -22,7 +23,9 @@ from app.ml.bilstm_tagger import (
     make_batch,
     shuffled_batches,
 )
-from app.ml.ner_data import Corpus
+from app.ml.ner_data import Corpus, make_corpus
+
+HEADS = ("crf", "softmax")
 
 
 @dataclass
@@ -78,3 +81,52 @@ def train_side_by_side(models: dict[str, BiLSTMTagger], train_set: Corpus, vocab
         for name, model in models.items():
             f1[name], invalid[name], _ = evaluate(model, dev_batches, dev_gold)
         yield EpochDone(epoch, f1, invalid)
+
+
+@lru_cache(maxsize=1)
+def prepared_corpus() -> tuple[Corpus, Vocabulary, list[Batch], list[list[str]]]:
+    """The NER corpus ready to train on (made once per process): training sentences, their
+    vocabulary, the dev split cut into batches of 100, and the dev split's gold tags."""
+    train, dev = make_corpus()
+    vocab = Vocabulary([tokens for tokens, _ in train])
+    dev_batches = [make_batch(vocab, dev[i:i + 100]) for i in range(0, len(dev), 100)]
+    return train, vocab, dev_batches, [tags for _, tags in dev]
+
+
+def new_taggers(vocab_size: int, embedding: int, hidden: int) -> dict[str, BiLSTMTagger]:
+    """The two taggers of :data:`HEADS`, drawn from torch's global generator (seed it)."""
+    return {head: BiLSTMTagger(vocab_size, embedding, hidden, use_crf=head == "crf")
+            for head in HEADS}
+
+
+@dataclass
+class Trained:
+    """Two taggers and what their training recorded, per model name.
+
+    ``loss[name]`` is (x, loss) per batch, x in epochs (1.5: half way through the second);
+    ``f1[name]`` and ``invalid[name]`` have one entry per finished epoch.
+    """
+
+    vocab: Vocabulary
+    models: dict[str, BiLSTMTagger]
+    loss: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    f1: dict[str, list[float]] = field(default_factory=dict)
+    invalid: dict[str, list[int]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in self.models:  # empty curves for every model not given any
+            self.loss.setdefault(name, ([], []))
+            self.f1.setdefault(name, [])
+            self.invalid.setdefault(name, [])
+
+    def record(self, event: BatchDone | EpochDone) -> None:
+        """Append one event of :func:`train_side_by_side` to the curves."""
+        for name in self.models:
+            if isinstance(event, BatchDone):
+                x = event.epoch + (event.batch + 1) / event.batches_per_epoch
+                self.loss[name][0].append(x)
+                self.loss[name][1].append(event.losses[name])
+            else:
+                self.f1[name].append(event.f1[name])
+                self.invalid[name].append(event.invalid[name])

@@ -27,7 +27,7 @@ import pytest
 import torch
 
 from app.demos import crf_tagger
-from app.demos.crf_tagger import Params, Trained
+from app.demos.crf_tagger import Params
 from app.ml.bilstm_tagger import UNK, BiLSTMTagger, evaluate, make_batch
 from app.ml.crf import CRF
 from app.ml.ner_data import (
@@ -38,6 +38,7 @@ from app.ml.ner_data import (
     invalid_transitions,
     make_corpus,
 )
+from app.ml.tagger_training import Trained
 from tests.lesson_claims.claims import Run, fence, lesson_says, run_demo
 
 SLUG = "crf"

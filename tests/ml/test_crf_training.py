@@ -1,39 +1,65 @@
-"""A small seeded BiLSTM-CRF trains to the lesson's goal; the softmax baseline breaks BIO."""
+"""A small seeded BiLSTM-CRF trains to the lesson's goal; the softmax baseline breaks BIO.
+
+Trained here through app/ml alone, as the crf-tagger demo trains it (its defaults but
+16-unit embeddings and LSTMs, two epochs, seed 3).
+"""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from app.demos import crf_tagger
-from app.demos.base import RunContext
-from app.demos.crf_tagger import Params, demo
-from app.ml.ner_data import TAGS, TYPES, allowed_transition
+from app.ml.bilstm_tagger import make_batch, viterbi_lattice
+from app.ml.ner_data import TAGS, TYPES, allowed_transition, tokenize
+from app.ml.tagger_training import (
+    HEADS,
+    Trained,
+    new_taggers,
+    prepared_corpus,
+    train_side_by_side,
+)
+
+SENTENCE = "Amara Okafor moved to Cape Town ."
 
 
-def run_to_result(params: Params) -> dict:
-    generator = demo.run(params, RunContext())
-    while True:
-        try:
-            next(generator)
-        except StopIteration as stop:
-            return stop.value
+@pytest.fixture(scope="module")
+def trained() -> Trained:
+    train_set, vocab, dev_batches, gold = prepared_corpus()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        result = Trained(vocab, new_taggers(len(vocab), 16, 16))
+    for event in train_side_by_side(
+            result.models, train_set, vocab, dev_batches, gold, epochs=2, lr=0.02,
+            crf_scale=5, dropout=0.2, batch_size=64, generator=torch.Generator().manual_seed(3)):
+        result.record(event)
+    return result
 
 
-def test_small_bilstm_crf_reaches_the_f1_goal_without_invalid_transitions() -> None:
-    result = run_to_result(Params(embedding=16, hidden=16, epochs=2, seed=3,
-                                  sentence="Amara Okafor moved to Cape Town ."))
-    assert result["dev_f1"] >= 0.90
-    assert result["invalid_crf"] == 0
-    assert result["invalid_softmax"] > result["invalid_crf"]
-    assert result["crf_tags"][:2] == ["B-PER", "I-PER"]
-    assert result["crf_tags"][4:6] == ["B-LOC", "I-LOC"]
+def test_the_record_has_every_batch_and_every_epoch(trained: Trained) -> None:
+    assert set(trained.models) == set(HEADS)
+    for head in HEADS:
+        x, loss = trained.loss[head]
+        assert len(x) == len(loss) == 2 * 24  # 1500 sentences in batches of 64
+        assert x[0] == pytest.approx(1 / 24) and x[-1] == 2.0
+        assert len(trained.f1[head]) == len(trained.invalid[head]) == 2
 
 
-def test_trained_transitions_encode_the_bio_grammar() -> None:
-    params = Params(embedding=16, hidden=16, epochs=2, seed=3,
-                    sentence="Amara Okafor moved to Cape Town .")
-    run_to_result(params)  # cached by the test above when run in the same session
-    trained = crf_tagger._CACHE[params.training_key()]
+def test_small_bilstm_crf_reaches_the_f1_goal_without_invalid_transitions(
+        trained: Trained) -> None:
+    assert trained.f1["crf"][-1] >= 0.90
+    assert trained.invalid["crf"][-1] == 0
+    assert trained.invalid["softmax"][-1] > trained.invalid["crf"][-1]
+    scores, path = viterbi_lattice(trained.models["crf"], trained.vocab, tokenize(SENTENCE))
+    tags = [TAGS[i] for i in path]
+    assert tags[:2] == ["B-PER", "I-PER"] and tags[4:6] == ["B-LOC", "I-LOC"]
+    # The lattice is relative to each token's leader, and the path ends on the last leader.
+    assert scores.shape == (7, len(TAGS)) and torch.all(scores.max(dim=1).values == 0)
+    assert scores[-1, path[-1]] == 0
+    batch = make_batch(trained.vocab, [(tokenize(SENTENCE), [])])
+    assert trained.models["crf"].predict(batch)[0] == path
+
+
+def test_trained_transitions_encode_the_bio_grammar(trained: Trained) -> None:
     crf = trained.models["crf"].crf
     scores = crf.transitions.detach()
     forbidden = [scores[i, j] for i, a in enumerate(TAGS) for j, b in enumerate(TAGS)
