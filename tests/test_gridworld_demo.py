@@ -35,14 +35,14 @@ def test_monte_carlo_ends_with_the_change_its_frames_showed(client, body):
 def test_the_last_frame_keeps_the_start_value(algorithm):
     frames, result = solver_frames({"algorithm": algorithm, "episodes": 100})
     *steps, last = frames
-    assert last["metrics"]["V_start"] == steps[-1]["metrics"]["V_start"]
-    assert result["start_value"] == pytest.approx(last["metrics"]["V_start"], abs=1e-4)
+    assert last["metrics"]["start_value"] == steps[-1]["metrics"]["start_value"]
+    assert result["start_value"] == pytest.approx(last["metrics"]["start_value"], abs=1e-4)
     assert result["values"][0] == pytest.approx(result["start_value"], abs=1e-6)  # S is cell 0
 
 
 def test_without_a_start_no_frame_or_result_makes_one_up():
     frames, result = solver_frames({"grid": "..G"})
-    assert all("V_start" not in f["metrics"] for f in frames)
+    assert all("start_value" not in f["metrics"] for f in frames)
     assert result["start_value"] is None
 
 
@@ -51,5 +51,17 @@ def test_monte_carlo_counts_episodes_where_the_planners_count_sweeps():
     assert frames[0]["charts"]["delta"]["layout"]["xaxis"]["title"]["text"] == "episodes played"
     assert [f["metrics"]["episodes"] for f in frames[1:4]] == [2, 4, 6]  # 100 // 40 a batch
     planner, _ = run_to_done(GRIDWORLD, {"algorithm": "value iteration"})
-    assert planner[0]["charts"]["delta"]["layout"] == {}  # the chart's own "sweep" axis
-    assert [f["metrics"]["iteration"] for f in planner[1:4]] == [1, 2, 3]
+    # The planners extend the chart's declared line, under its own "sweep" axis.
+    assert GRIDWORLD.charts[1].layout["xaxis"]["title"]["text"] == "sweep"
+    assert planner[0]["charts"]["delta"]["op"] == "extend"
+    assert [f["metrics"]["iteration"] for f in planner[:3]] == [1, 2, 3]
+
+
+def test_every_cell_but_a_wall_is_labelled_in_place():
+    frames, result = run_to_done(GRIDWORLD, {"grid": "S#G/..."})
+    values = frames[-1]["charts"]["values"]
+    labels = {(a["y"], a["x"]): a["text"] for a in values["layout"]["annotations"]}
+    assert set(labels) == {(0, 0), (0, 2), (1, 0), (1, 1), (1, 2)}  # (0, 1) is the wall
+    assert labels[0, 2] == "<b>G</b>" and labels[1, 2] == "↑"
+    assert labels[0, 0] == "↓<br>start" and result["policy"][0] == 2  # down, round the wall
+    assert values["data"][0]["z"][0][1] is None  # the wall: no value, a blank cell

@@ -133,7 +133,7 @@ def test_gridworld_reports_a_start_value_only_when_there_is_a_start(short_client
     def start_values(grid: str) -> list:
         events = read_stream(short_client, "/api/demos/gridworld/stream",
                              params={"grid": grid, "gamma": 0.5, "step_reward": 0.0})
-        return [data["metrics"].get("V_start") for event, data in events
+        return [data["metrics"].get("start_value") for event, data in events
                 if event == "frame" and "iteration" in data["metrics"]][:-1]
 
     assert start_values("S.G")[-1] == 0.5  # V(S) = γ · 1: the goal's +1 comes a move later

@@ -13,7 +13,6 @@ import torch
 from pydantic import Field, field_validator
 
 from app.demos.base import (
-    Chart,
     Demo,
     DemoParams,
     RunContext,
@@ -23,6 +22,7 @@ from app.demos.base import (
     make_frame,
     rounded,
 )
+from app.demos.charts import cell_labels, heatmap, heatmap_chart, layout, line, line_chart
 from app.ml.gridworld import (
     ARROWS,
     GridWorld,
@@ -68,47 +68,39 @@ class Params(DemoParams):
         return text
 
 
+DELTA_LINE = line("max |ΔV|", markers=True)
 CHARTS = [
-    Chart("values", "State values V(s) and the greedy policy",
-          {"xaxis": {"showgrid": False, "zeroline": False, "dtick": 1},
-           "yaxis": {"showgrid": False, "zeroline": False, "dtick": 1, "autorange": "reversed",
-                     "scaleanchor": "x"}},
-          "Heatmap of each cell's value; arrows show the action the policy takes; "
-          "G marks goals, T traps, walls are blank."),
-    Chart("delta", "Largest change in V per sweep",
-          {"xaxis": {"title": {"text": "sweep"}}, "yaxis": {"type": "log",
-                                                            "title": {"text": "max |ΔV|"}}},
-          "Line chart of the largest change of any state value at each sweep."),
+    heatmap_chart("values", "State values V(s) and the greedy policy",
+                  x={"showgrid": False, "zeroline": False, "dtick": 1},
+                  y={"showgrid": False, "zeroline": False, "dtick": 1, "autorange": "reversed",
+                     "scaleanchor": "x"},
+                  summary="Heatmap of each cell's value; arrows show the action the policy "
+                  "takes; G marks goals, T traps, walls are blank."),
+    line_chart("delta", "Largest change in V per sweep", x_title="sweep", y_title="max |ΔV|",
+               log_y=True, lines=[DELTA_LINE],
+               summary="Line chart of the largest change of any state value at each sweep."),
 ]
 
 
 def value_figure(world: GridWorld, sweep: Sweep, title: str) -> dict:
+    """The values as a heatmap (walls blank), each cell labelled with its arrow, G or T."""
     n_rows, n_cols = world.shape
     cells = "".join(world.rows)
-    z: list[list[float | None]] = []
-    annotations = []
-    for r in range(n_rows):
-        row: list[float | None] = []
-        for c in range(n_cols):
-            s = r * n_cols + c
-            cell = cells[s]
-            row.append(None if cell == "#" else round(float(sweep.V[s]), 3))
-            if cell == "#":
-                text = ""
-            elif cell in "GT":
-                text = f"<b>{cell}</b>"
-            else:
-                text = ARROWS[int(sweep.policy[s])] + ("<br>start" if cell == "S" else "")
-            if text:
-                annotations.append({"x": c, "y": r, "text": text, "showarrow": False,
-                                    "font": {"size": 18 if cell not in "GT" else 16,
-                                             "color": "#111"}, "bgcolor": "rgba(255,255,255,0.6)"})
-        z.append(row)
-    heat = {"type": "heatmap", "z": z, "colorscale": "Viridis", "zsmooth": False,
-            "colorbar": {"title": {"text": "V(s)"}}, "xgap": 2, "ygap": 2,
-            "hovertemplate": "row %{y}, column %{x}<br>V = %{z}<extra></extra>"}
-    return figure([heat], {"annotations": annotations, "title": {"text": title,
-                                                                 "font": {"size": 13}}})
+    values = rounded(sweep.V.tolist(), 3)
+
+    def label(s: int) -> str:
+        if cells[s] in "GT":
+            return f"<b>{cells[s]}</b>"
+        return ARROWS[int(sweep.policy[s])] + ("<br>start" if cells[s] == "S" else "")
+
+    grid = [range(r * n_cols, (r + 1) * n_cols) for r in range(n_rows)]
+    z = [[None if cells[s] == "#" else values[s] for s in row] for row in grid]
+    texts = [["" if cells[s] == "#" else label(s) for s in row] for row in grid]
+    sizes = [[16 if cells[s] in "GT" else 18 for s in row] for row in grid]
+    heat = heatmap(z, colorscale="Viridis", colorbar_title="V(s)", zsmooth=False, xgap=2,
+                   ygap=2, hover="row %{y}, column %{x}<br>V = %{z}<extra></extra>")
+    return figure([heat], layout(title=title, annotations=cell_labels(
+        texts, size=sizes, background="rgba(255,255,255,0.6)")))
 
 
 def unreachable_goal(world: GridWorld) -> str | None:
@@ -127,9 +119,9 @@ def sweep_metrics(sweep: Sweep, unit: str, start: int) -> dict:
     """What every frame reports, the last one included: where the solver is, how much V
     moved in its last step, and the start's value."""
     return {"episodes" if unit == "episodes" else "iteration": sweep.iteration,
-            "max_change": round(sweep.delta, 6),
+            "max_change": rounded(sweep.delta, 6),
             # No S marked: no start value to show (a 0.0 here would look like a real one).
-            **({"V_start": round(float(sweep.V[start]), 4)} if start >= 0 else {})}
+            **({"start_value": rounded(float(sweep.V[start]), 4)} if start >= 0 else {})}
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
@@ -148,11 +140,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         sweeps = monte_carlo_control(world, params.gamma, params.episodes, params.epsilon,
                                      torch.Generator().manual_seed(params.seed), batch=batch)
         unit = "episodes"
-    # Monte Carlo's steps are batches of episodes: its curve counts episodes, not sweeps.
-    x_title = {"xaxis": {"title": {"text": "episodes played"}}} if unit == "episodes" else {}
-    yield make_frame(0, 0.0, {"delta": figure([{"type": "scatter", "mode": "lines+markers",
-                                                "name": "max |ΔV|", "x": [], "y": []}],
-                                              x_title)})
+    if unit == "episodes":  # its steps are batches of episodes: its curve counts episodes
+        yield make_frame(0, 0.0, {"delta": figure([DELTA_LINE], layout("episodes played"))})
     start = "".join(world.rows).find("S")  # -1: no start cell marked
     total = params.episodes if unit == "episodes" else MAX_FRAMES
     sweep = None
@@ -163,7 +152,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             f"after {sweep.iteration} episodes")
         yield make_frame(sweep.iteration, sweep.iteration / total, {
             "values": value_figure(world, sweep, label + warning),
-            "delta": extend([0], [[sweep.iteration]], [[max(round(sweep.delta, 6), 1e-6)]]),
+            "delta": extend([0], [[sweep.iteration]], [[max(rounded(sweep.delta, 6), 1e-6)]]),
         }, sweep_metrics(sweep, unit, start))
     assert sweep is not None
     if unit == "episodes":
