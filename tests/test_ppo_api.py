@@ -34,6 +34,21 @@ def test_ppo_activation_control_changes_the_training(client):
     assert response.status_code == 422 and "activation" in response.text
 
 
+def test_ppo_params_are_ppo_config_declared_once():
+    from dataclasses import fields
+
+    from app.demos.ppo_cartpole import Params
+    from app.ml.ppo import PPOConfig
+
+    # The demo's defaults are the algorithm's, and each control's help is the config's.
+    assert Params().config() == PPOConfig()
+    config = {spec.name: spec for spec in fields(PPOConfig)}
+    for name, info in Params.model_fields.items():
+        if name != "seed":
+            assert info.default == config[name].default, name
+            assert info.description == config[name].metadata["help"], name
+
+
 def test_ppo_rejects_out_of_range_params_naming_the_field(client):
     response = client.post("/api/demos/ppo-cartpole/run", json={"clip_eps": 0.9})
     assert response.status_code == 422

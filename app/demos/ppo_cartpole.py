@@ -3,19 +3,20 @@
 Each frame appends the episodes that ended during the update (returns as dots, the
 mean of the last 20 as a line), the losses, the trust-region diagnostics (KL and the
 clipped fraction) and every few updates a fresh heatmap of P(push right). When training
-ends, the greedy policy plays one episode as an animation.
+ends, the greedy policy plays one episode as an animation. Training is
+:func:`app.ml.ppo.train`; its parameters and their help are :class:`app.ml.ppo.PPOConfig`'s.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from dataclasses import fields
+from typing import Any, Literal
 
 import torch
 from pydantic import Field, model_validator
 
 from app.demos.base import (
-    Chart,
     Demo,
     DemoParams,
     RunContext,
@@ -27,38 +28,40 @@ from app.demos.base import (
     rounded,
     seeded,
 )
-from app.ml.cartpole import MAX_STEPS, SOLVED_RETURN, THETA_LIMIT, X_LIMIT, reset_states, step
+from app.demos.charts import heatmap, heatmap_chart, layout, line, line_chart, markers, plain_chart
+from app.ml.cartpole import MAX_STEPS, SOLVED_RETURN, THETA_LIMIT, X_LIMIT
 from app.ml.ppo import ActorCritic, PPOConfig, train
+from app.ml.ppo_policy import greedy_episode, p_right_grid
 
 HEATMAP_EVERY = 5  # updates between heatmap refreshes: cheap, but not free
+CONFIG = {spec.name: spec for spec in fields(PPOConfig)}
+
+
+def config_field(name: str, **bounds: Any) -> Any:
+    """The control of PPOConfig's ``name``: its default and help from app/ml/ppo.py."""
+    spec = CONFIG[name]
+    return Field(spec.default, description=spec.metadata["help"], **bounds)
 
 
 class Params(DemoParams):
-    variant: Literal["clip", "kl"] = Field(
-        "clip", description="Surrogate objective: clipped ratio, or ratio with a KL penalty")
-    learning_rate: float = Field(1e-2, ge=1e-4, le=1e-2, description="Adam learning rate "
-                                 "(annealed linearly to 0)", json_schema_extra={"x-scale": "log"})
-    gamma: float = Field(0.99, ge=0.9, le=0.999, description="Discount factor γ")
-    gae_lambda: float = Field(0.95, ge=0.0, le=1.0, description="GAE λ: 0 = TD, 1 = Monte Carlo")
-    clip_eps: float = Field(0.2, ge=0.05, le=0.5, description="Clip range ε of the ratio",
-                            json_schema_extra={"x-show-if": {"variant": "clip"}})
-    kl_beta: float = Field(1.0, ge=0.01, le=10.0, description="KL penalty weight β",
-                           json_schema_extra={"x-scale": "log",
-                                              "x-show-if": {"variant": "kl"}})
-    target_kl: float = Field(0.0, ge=0.0, le=0.1, description="Early stopping: end an update "
-                             "before a gradient step once the KL exceeds 1.5 × target_kl "
-                             "(0 = off)")
-    epochs: int = Field(3, ge=1, le=20, description="Epochs over each rollout")
-    minibatches: int = Field(2, ge=1, le=16, description="Minibatches per epoch")
-    n_envs: int = Field(16, ge=1, le=128, description="Environments simulated in parallel")
-    n_steps: int = Field(32, ge=8, le=512, description="Steps per environment per rollout")
-    activation: Literal["relu", "tanh"] = Field(
-        "relu", description="Hidden-layer nonlinearity of both networks")
-    ent_coef: float = Field(0.0, ge=0.0, le=0.1, description="Entropy bonus coefficient")
-    total_steps: int = Field(100_000, ge=10_000, le=300_000,
-                             description="Most environment steps to train for")
-    stop_when_solved: bool = Field(True, description="Stop once the mean of the last 20 "
-                                   "returns reaches 475")
+    variant: Literal["clip", "kl"] = config_field("variant")
+    learning_rate: float = config_field("learning_rate", ge=1e-4, le=1e-2,
+                                        json_schema_extra={"x-scale": "log"})
+    gamma: float = config_field("gamma", ge=0.9, le=0.999)
+    gae_lambda: float = config_field("gae_lambda", ge=0.0, le=1.0)
+    clip_eps: float = config_field("clip_eps", ge=0.05, le=0.5,
+                                   json_schema_extra={"x-show-if": {"variant": "clip"}})
+    kl_beta: float = config_field("kl_beta", ge=0.01, le=10.0, json_schema_extra={
+        "x-scale": "log", "x-show-if": {"variant": "kl"}})
+    target_kl: float = config_field("target_kl", ge=0.0, le=0.1)
+    epochs: int = config_field("epochs", ge=1, le=20)
+    minibatches: int = config_field("minibatches", ge=1, le=16)
+    n_envs: int = config_field("n_envs", ge=1, le=128)
+    n_steps: int = config_field("n_steps", ge=8, le=512)
+    activation: Literal["relu", "tanh"] = config_field("activation")
+    ent_coef: float = config_field("ent_coef", ge=0.0, le=0.1)
+    total_steps: int = config_field("total_steps", ge=10_000, le=300_000)
+    stop_when_solved: bool = config_field("stop_when_solved")
 
     @model_validator(mode="after")
     def _rollout_fits(self) -> Params:
@@ -77,42 +80,21 @@ class Params(DemoParams):
         return self
 
     def config(self) -> PPOConfig:
-        fields = PPOConfig.__dataclass_fields__
-        values = {k: v for k, v in self.model_dump().items() if k in fields}
-        return PPOConfig(**values | {"target_kl": self.target_kl or None})  # 0 means off
+        return PPOConfig(**{k: v for k, v in self.model_dump().items() if k in CONFIG})
 
 
 THETA_GRID = torch.linspace(-THETA_LIMIT, THETA_LIMIT, 41)
 OMEGA_GRID = torch.linspace(-2.0, 2.0, 41)
 
 
-def heatmap(model: ActorCritic) -> dict:
+def policy_map(model: ActorCritic) -> dict:
     """P(push right) over pole angle and angular velocity, with x = x_dot = 0."""
-    theta, omega = torch.meshgrid(THETA_GRID, OMEGA_GRID, indexing="xy")
-    states = torch.stack([torch.zeros_like(theta), torch.zeros_like(theta), theta, omega], -1)
-    with torch.no_grad():
-        p_right = torch.sigmoid(model.logit(states.reshape(-1, 4))).reshape(theta.shape)
-    return figure([{
-        "type": "heatmap", "x": rounded(torch.rad2deg(THETA_GRID).tolist(), 2),
-        "y": rounded(OMEGA_GRID.tolist(), 3), "z": rounded(p_right.tolist(), 3),
-        "zmin": 0, "zmax": 1, "colorscale": "RdBu", "reversescale": True,
-        "colorbar": {"title": {"text": "P(right)"}},
-        "hovertemplate": "θ %{x}°, θ̇ %{y} rad/s<br>P(right) %{z}<extra></extra>",
-    }], {"xaxis": {"title": {"text": "pole angle θ (degrees)"}},
-         "yaxis": {"title": {"text": "angular velocity θ̇ (rad/s)"}}})
-
-
-def play_episode(model: ActorCritic, seed: int) -> torch.Tensor:
-    """States of one greedy episode (always the likelier action), until it ends or 500."""
-    state = reset_states(1, torch.Generator().manual_seed(seed))
-    states = [state[0]]
-    with torch.no_grad():
-        for _ in range(MAX_STEPS):
-            state, _, terminated = step(state, (model.logit(state) > 0).long())
-            states.append(state[0])
-            if terminated[0]:
-                break
-    return torch.stack(states)
+    p_right = p_right_grid(model, THETA_GRID, OMEGA_GRID)
+    return figure([heatmap(rounded(p_right.tolist(), 3),
+                           rounded(torch.rad2deg(THETA_GRID).tolist(), 2),
+                           rounded(OMEGA_GRID.tolist(), 3), colorscale="RdBu", zmin=0, zmax=1,
+                           reverse=True, colorbar_title="P(right)",
+                           hover="θ %{x}°, θ̇ %{y} rad/s<br>P(right) %{z}<extra></extra>")])
 
 
 def cart_traces(s: torch.Tensor) -> list[dict]:
@@ -121,25 +103,21 @@ def cart_traces(s: torch.Tensor) -> list[dict]:
     cart_x = [x - 0.25, x + 0.25, x + 0.25, x - 0.25, x - 0.25]
     tip = (x + 1.0 * math.sin(theta), 0.1 + 1.0 * math.cos(theta))  # pole drawn 1 m long
     return [
-        {"type": "scatter", "mode": "lines", "x": rounded(cart_x, 3),
-         "y": [-0.05, -0.05, 0.1, 0.1, -0.05], "fill": "toself", "name": "cart",
-         "line": {"color": "#1f6feb"}, "fillcolor": "#1f6feb"},
-        {"type": "scatter", "mode": "lines+markers", "x": [round(x, 3), round(tip[0], 3)],
-         "y": [0.1, round(tip[1], 3)], "name": "pole",
-         "line": {"color": "#d97706", "width": 6}, "marker": {"size": [4, 10]}},
+        line("cart", rounded(cart_x, 3), [-0.05, -0.05, 0.1, 0.1, -0.05], fill="toself",
+             line={"color": "#1f6feb"}, fillcolor="#1f6feb"),
+        line("pole", [round(x, 3), round(tip[0], 3)], [0.1, round(tip[1], 3)], markers=True,
+             line={"color": "#d97706", "width": 6}, marker={"size": [4, 10]}),
     ]
 
 
 def cart_layout(title: str) -> dict:
-    return {"xaxis": {"range": [-2.6, 2.6], "title": {"text": "cart position x (m)"},
-                      "zeroline": False},
-            "yaxis": {"range": [-0.3, 1.2], "scaleanchor": "x", "zeroline": False,
-                      "showticklabels": False},
-            "showlegend": False, "title": {"text": title, "font": {"size": 13}}}
+    return layout("cart position x (m)", x={"range": [-2.6, 2.6], "zeroline": False},
+                  y={"range": [-0.3, 1.2], "scaleanchor": "x", "zeroline": False,
+                     "showticklabels": False}, showlegend=False, title=title)
 
 
-TRACK = {"type": "scatter", "mode": "lines", "x": [-X_LIMIT, X_LIMIT], "y": [-0.06, -0.06],
-         "name": "track (ends at ±2.4 m)", "line": {"color": "#888", "width": 3}}
+TRACK = line("track (ends at ±2.4 m)", [-X_LIMIT, X_LIMIT], [-0.06, -0.06],
+             line={"color": "#888", "width": 3})
 
 
 def balance_animation(states: torch.Tensor) -> dict:
@@ -151,47 +129,44 @@ def balance_animation(states: torch.Tensor) -> dict:
                      frame_ms=40)
 
 
+SOLVED_LINE = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": SOLVED_RETURN,
+               "y1": SOLVED_RETURN, "line": {"dash": "dash", "color": "#2a9d47"}}
 CHARTS = [
-    Chart("returns", "Episode returns",
-          {"xaxis": {"title": {"text": "environment steps"}},
-           "yaxis": {"title": {"text": "return (steps balanced)"}, "range": [0, 520]},
-           "legend": {"orientation": "h", "y": -0.25},
-           "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": SOLVED_RETURN,
-                       "y1": SOLVED_RETURN, "line": {"dash": "dash", "color": "#2a9d47"}}]},
-          "Dots: the return of every finished episode. Line: mean of the last 20 episodes. "
-          "Dashed: the solved threshold 475."),
-    Chart("losses", "Losses and entropy per update",
-          {"xaxis": {"title": {"text": "update"}}, "legend": {"orientation": "h", "y": -0.25}},
-          "Policy loss, value loss and policy entropy after each update."),
-    Chart("trust", "How far each update moved the policy",
-          {"xaxis": {"title": {"text": "update"}}, "legend": {"orientation": "h", "y": -0.25}},
-          "Mean KL divergence between the old and the new policy, measured exactly before "
-          "each gradient step of the update, and the fraction of clipped ratios."),
-    Chart("policy", "The policy: P(push right) with the cart centred and still", {},
-          "Heatmap of the probability of pushing right over pole angle and angular velocity."),
-    Chart("cart", "The learned policy at work", {},
-          "When training ends, an animation of the greedy policy balancing the pole."),
+    line_chart("returns", "Episode returns", x_title="environment steps",
+               y_title="return (steps balanced)", y={"range": [0, 520]}, shapes=[SOLVED_LINE],
+               lines=[markers("episode return", marker={"size": 4, "opacity": 0.5}),
+                      line("mean of last 20", line={"width": 3})],
+               summary="Dots: the return of every finished episode. Line: mean of the last 20 "
+               "episodes. Dashed: the solved threshold 475."),
+    line_chart("losses", "Losses and entropy per update", x_title="update",
+               lines=[line("policy loss"), line("value loss"), line("entropy")],
+               summary="Policy loss, value loss and policy entropy after each update."),
+    line_chart("trust", "How far each update moved the policy", x_title="update",
+               lines=[line("mean KL(old‖new)"), line("clip fraction")],
+               summary="Mean KL divergence between the old and the new policy, measured "
+               "exactly before each gradient step of the update, and the fraction of clipped "
+               "ratios."),
+    heatmap_chart("policy", "The policy: P(push right) with the cart centred and still",
+                  x_title="pole angle θ (degrees)", y_title="angular velocity θ̇ (rad/s)",
+                  summary="Heatmap of the probability of pushing right over pole angle and "
+                  "angular velocity."),
+    plain_chart("cart", "The learned policy at work",
+                summary="When training ends, an animation of the greedy policy balancing the "
+                "pole."),
 ]
 
 
-def lines(*names: str) -> list[dict]:
-    return [{"type": "scatter", "mode": "lines", "name": n, "x": [], "y": []} for n in names]
+def mean_of_last_20(returns: list[float]) -> float:
+    recent = returns[-20:]
+    return sum(recent) / len(recent) if recent else 0.0
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     cfg = params.config()
     with seeded(params.seed):
         model = ActorCritic(cfg.hidden, cfg.activation)
-    returns_traces = [
-        {"type": "scatter", "mode": "markers", "name": "episode return", "x": [], "y": [],
-         "marker": {"size": 4, "opacity": 0.5}},
-        {"type": "scatter", "mode": "lines", "name": "mean of last 20", "x": [], "y": [],
-         "line": {"width": 3}},
-    ]
-    yield make_frame(0, 0.0, {
-        "returns": figure(returns_traces), "losses": figure(lines("policy loss", "value loss",
-                                                                   "entropy")),
-        "trust": figure(lines("mean KL(old‖new)", "clip fraction")), "policy": heatmap(model),
+    yield make_frame(0, 0.0, {  # the untrained policy: a fair coin everywhere
+        "policy": policy_map(model),
         "cart": figure(cart_traces(torch.zeros(4)) + [TRACK],
                        cart_layout("plays the learned policy when training ends")),
     }, {"mean_return_20": 0.0})
@@ -200,39 +175,38 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     stats = None
     for stats in train(cfg, params.seed, model, ctx.should_stop):
         all_returns += stats.episode_returns
-        recent = all_returns[-20:]
-        mean_20 = sum(recent) / len(recent) if recent else 0.0
+        mean_20 = rounded(mean_of_last_20(all_returns), 2)
         if stats.solved and solved_at is None:
             solved_at = (stats.env_steps, stats.seconds)
         u = [[stats.update]]
         charts = {
             "returns": extend([0, 1], [stats.episode_end_steps, [stats.env_steps]],
-                              [stats.episode_returns, [round(mean_20, 2)]], max_points=5000),
-            "losses": extend([0, 1, 2], u * 3, [[round(stats.policy_loss, 5)],
-                                                [round(stats.value_loss, 6)],
-                                                [round(stats.entropy, 4)]]),
-            "trust": extend([0, 1], u * 2, [[round(stats.approx_kl, 6)],
-                                            [round(stats.clip_fraction, 4)]]),
+                              [stats.episode_returns, [mean_20]], max_points=5000),
+            "losses": extend([0, 1, 2], u * 3, [[rounded(stats.policy_loss, 5)],
+                                                [rounded(stats.value_loss, 6)],
+                                                [rounded(stats.entropy, 4)]]),
+            "trust": extend([0, 1], u * 2, [[rounded(stats.mean_kl, 6)],
+                                            [rounded(stats.clip_fraction, 4)]]),
         }
         if stats.update % HEATMAP_EVERY == 0:
-            charts["policy"] = heatmap(model)
+            charts["policy"] = policy_map(model)
         yield make_frame(stats.update, stats.env_steps / cfg.total_steps, charts, {
-            "mean_return_20": round(mean_20, 2), "episodes": len(all_returns),
+            "mean_return_20": mean_20, "episodes": len(all_returns),
             "env_steps": stats.env_steps, "steps_per_second": round(stats.steps_per_second),
-            "approx_kl": round(stats.approx_kl, 5), "clip_fraction": round(stats.clip_fraction, 3),
+            "mean_kl": rounded(stats.mean_kl, 5),
+            "clip_fraction": rounded(stats.clip_fraction, 3),
             "gradient_steps": stats.gradient_steps,
-            "learning_rate": round(stats.learning_rate, 6),
+            "learning_rate": rounded(stats.learning_rate, 6),
         })
-    states = play_episode(model, params.seed)
-    recent = all_returns[-20:]
-    final_mean = sum(recent) / len(recent) if recent else 0.0
+    states = greedy_episode(model, params.seed)
+    final_mean = rounded(mean_of_last_20(all_returns), 2)
     yield make_frame((stats.update if stats else 0) + 1, 1.0,
-                     {"policy": heatmap(model), "cart": balance_animation(states)},
-                     {"mean_return_20": round(final_mean, 2), "greedy_episode": len(states) - 1})
+                     {"policy": policy_map(model), "cart": balance_animation(states)},
+                     {"mean_return_20": final_mean, "greedy_episode": len(states) - 1})
     return {
         "solved_at_step": solved_at[0] if solved_at else None,
-        "solved_at_seconds": round(solved_at[1], 3) if solved_at else None,
-        "final_mean_return": round(final_mean, 2),
+        "solved_at_seconds": rounded(solved_at[1], 3) if solved_at else None,
+        "final_mean_return": final_mean,
         "episodes": len(all_returns),
         "env_steps": stats.env_steps if stats else 0,
         "updates": stats.update if stats else 0,

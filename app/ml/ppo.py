@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -29,51 +29,48 @@ from app.ml.gae import gae
 from app.ml.ppo_policy import ActorCritic, entropy, kl_divergence, log_prob
 
 
+def knob(default: Any, help: str) -> Any:
+    """A config field with its explanation (the demo's control shows the same ``help``)."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class PPOConfig:
     """Hyperparameters; the defaults are tuned for wall-clock time to solve CartPole."""
 
-    variant: Literal["clip", "kl"] = "clip"
-    """clip: PPO-Clip's min(ratio*A, clip(ratio)*A). kl: ratio*A - beta*KL(old||new)."""
-    learning_rate: float = 1e-2
-    """Adam's step size at the start; annealed linearly towards 0 over total_steps."""
-    gamma: float = 0.99
-    """Discount: how much a reward one step later is worth."""
-    gae_lambda: float = 0.95
-    """GAE's lambda: 0 = one-step TD errors, 1 = Monte Carlo returns."""
-    clip_eps: float = 0.2
-    """How far the probability ratio may move from 1 before the clipped loss stops pushing."""
-    kl_beta: float = 1.0
-    """Weight of the KL penalty (kl variant only)."""
-    target_kl: float | None = None
-    """Early stopping: end the update before a gradient step once the minibatch's mean
-    KL(old||new) exceeds 1.5 * target_kl (Stable-Baselines3's rule). None: never stop."""
-    epochs: int = 3
-    """Passes over each rollout."""
-    minibatches: int = 2
-    """Minibatches per epoch: gradient steps per update = epochs * minibatches."""
-    n_envs: int = 16
-    """Environments simulated side by side."""
-    n_steps: int = 32
-    """Steps per environment per rollout; the batch is n_envs * n_steps transitions."""
-    ent_coef: float = 0.0
-    """Weight of the entropy bonus that keeps the policy exploring."""
-    vf_coef: float = 0.5
-    """Weight of the critic's squared-error loss."""
-    max_grad_norm: float = 0.5
-    """Each network's gradient norm is clipped to this."""
-    total_steps: int = 100_000
-    """Environment steps (summed over environments) before training stops."""
-    hidden: int = 64
-    """Width of the two hidden layers of both networks."""
-    activation: Literal["relu", "tanh"] = "relu"
-    """Hidden nonlinearity: tanh is the PPO paper's; ReLU needs about half the updates here."""
-    scale_rewards: bool = True
-    """Multiply rewards by (1 - gamma) so values stay in [0, 1] whatever the horizon."""
-    anneal_lr: bool = True
-    """Decay the learning rate linearly to zero over total_steps."""
-    stop_when_solved: bool = True
-    """Stop as soon as the mean return of the last 20 episodes reaches 475."""
+    variant: Literal["clip", "kl"] = knob(
+        "clip", "Surrogate objective: the clipped ratio, min(r·A, clip(r)·A), or the ratio "
+        "with a KL penalty, r·A − β·KL(old‖new)")
+    learning_rate: float = knob(
+        1e-2, "Adam's step size at the start, annealed linearly to 0 over total_steps")
+    gamma: float = knob(0.99, "Discount factor γ: what a reward one step later is worth")
+    gae_lambda: float = knob(0.95, "GAE λ: 0 = one-step TD errors, 1 = Monte Carlo returns")
+    clip_eps: float = knob(0.2, "Clip range ε: how far the probability ratio may move from 1 "
+                           "before the clipped loss stops pushing")
+    kl_beta: float = knob(1.0, "Weight β of the KL penalty (kl variant only)")
+    target_kl: float = knob(
+        0.0, "Early stopping: end an update before a gradient step once the minibatch's mean "
+        "KL(old‖new) exceeds 1.5 × target_kl (Stable-Baselines3's rule); 0 = off")
+    epochs: int = knob(3, "Epochs (passes) over each rollout")
+    minibatches: int = knob(2, "Minibatches per epoch: gradient steps per update = epochs × "
+                            "minibatches")
+    n_envs: int = knob(16, "Environments simulated in parallel")
+    n_steps: int = knob(32, "Steps per environment per rollout; a rollout is n_envs × n_steps "
+                        "transitions")
+    ent_coef: float = knob(0.0, "Weight of the entropy bonus that keeps the policy exploring")
+    vf_coef: float = knob(0.5, "Weight of the critic's squared-error loss")
+    max_grad_norm: float = knob(0.5, "Each network's gradient norm is clipped to this")
+    total_steps: int = knob(100_000, "Most environment steps (summed over environments) to "
+                            "train for")
+    hidden: int = knob(64, "Width of the two hidden layers of both networks")
+    activation: Literal["relu", "tanh"] = knob(
+        "relu", "Hidden-layer nonlinearity of both networks: tanh is the PPO paper's; ReLU "
+        "needs about half the updates here")
+    scale_rewards: bool = knob(True, "Multiply rewards by (1 − γ) so values stay in [0, 1] "
+                               "whatever the horizon")
+    anneal_lr: bool = knob(True, "Decay the learning rate linearly to 0 over total_steps")
+    stop_when_solved: bool = knob(True, "Stop once the mean return of the last 20 episodes "
+                                  "reaches 475")
 
 
 # ---------------------------------------------------------------- 1. networks: app/ml/ppo_policy.py
@@ -140,7 +137,7 @@ class UpdateStats:
     policy_loss: float
     value_loss: float
     entropy: float
-    approx_kl: float
+    mean_kl: float
     clip_fraction: float
     gradient_steps: int  # epochs * minibatches, or fewer if target_kl stopped the update
     steps_per_second: float
@@ -219,7 +216,7 @@ def update(model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig,
             measured += 1
             # Clipping removes the incentive to move far, not the possibility: once the
             # policy has drifted past 1.5 * target_kl, skip this step and the rest.
-            if cfg.target_kl is not None and float(kl) > 1.5 * cfg.target_kl:
+            if cfg.target_kl > 0 and float(kl) > 1.5 * cfg.target_kl:
                 return finish(totals, measured, steps)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -234,7 +231,7 @@ def update(model: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig,
 def finish(totals: Tensor, measured: int, steps: int) -> dict[str, float]:
     """Mean losses over the minibatches measured (the one that stopped early included)."""
     means = (totals / measured).tolist()
-    return dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"),
+    return dict(zip(("policy_loss", "value_loss", "entropy", "mean_kl", "clip_fraction"),
                     means, strict=True)) | {"gradient_steps": steps}
 
 

@@ -3,6 +3,8 @@
 The actor maps a CartPole state to one number, the log-odds of pushing right; with two
 actions the log-probability, the entropy and the KL divergence between two policies
 have exact formulas, so nothing here needs sampling. Used by :mod:`app.ml.ppo`.
+The last two functions show what a trained actor does: its P(push right) over a grid of
+pole states, and one episode played greedily.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from app.ml.cartpole import MAX_STEPS, reset_states, step
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -61,3 +65,30 @@ def kl_divergence(old_logit: Tensor, new_logit: Tensor) -> Tensor:
     # sum_a p_old(a) (log p_old(a) - log p_new(a)) with the log_prob formula above.
     return (torch.sigmoid(old_logit) * (old_logit - new_logit)
             - F.softplus(old_logit) + F.softplus(new_logit))
+
+
+# ---------------------------------------------------------------- what the policy does
+
+
+@torch.no_grad()
+def p_right_grid(model: ActorCritic, thetas: Tensor, omegas: Tensor) -> Tensor:
+    """P(push right) with the cart centred and still (x = x_dot = 0), over pole angles
+    ``thetas`` [W] (radians) and angular velocities ``omegas`` [H]: a [H, W] tensor,
+    row i for ``omegas[i]``, column j for ``thetas[j]``."""
+    theta, omega = torch.meshgrid(thetas, omegas, indexing="xy")
+    states = torch.stack([torch.zeros_like(theta), torch.zeros_like(theta), theta, omega], -1)
+    return torch.sigmoid(model.logit(states.reshape(-1, 4))).reshape(theta.shape)
+
+
+@torch.no_grad()
+def greedy_episode(model: ActorCritic, seed: int) -> Tensor:
+    """States [T + 1, 4] of one episode in which the actor always takes its likelier
+    action, from the start state ``seed`` draws, until the pole falls or T = 500."""
+    state = reset_states(1, torch.Generator().manual_seed(seed))
+    states = [state[0]]
+    for _ in range(MAX_STEPS):
+        state, _, terminated = step(state, (model.logit(state) > 0).long())
+        states.append(state[0])
+        if terminated[0]:
+            break
+    return torch.stack(states)

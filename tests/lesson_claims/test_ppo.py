@@ -344,7 +344,7 @@ def test_a_wide_clip_and_20_epochs_make_the_kl_jump_not_the_clip_fraction():
     # (18x); clip fraction 0.101 vs 0.130 and 0.122 vs 0.114 (ratios 0.78 and 1.07).
     wide = {"clip_eps": 0.5, "epochs": 20}
     for seed in (0, 1):
-        ratio = mean(seed, "approx_kl", **wide) / mean(seed, "approx_kl")
+        ratio = mean(seed, "mean_kl", **wide) / mean(seed, "mean_kl")
         assert 5 <= ratio <= 20, (seed, ratio)
         clip_ratio = mean(seed, "clip_fraction", **wide) / mean(seed, "clip_fraction")
         assert 0.75 <= clip_ratio <= 1.25, (seed, clip_ratio)
@@ -360,8 +360,8 @@ def test_target_kl_ends_updates_early_and_keeps_the_kl_near_target():
     for seed in (0, 1):
         assert mean(seed, "gradient_steps", **wide) == 40
         assert 2 <= mean(seed, "gradient_steps", **wide, target_kl=0.01) <= 7
-        braked = mean(seed, "approx_kl", **wide, target_kl=0.01)
-        assert 0.005 <= braked <= 0.015 and braked <= mean(seed, "approx_kl", **wide) / 4
+        braked = mean(seed, "mean_kl", **wide, target_kl=0.01)
+        assert 0.005 <= braked <= 0.015 and braked <= mean(seed, "mean_kl", **wide) / 4
 
 
 def test_target_kl_is_a_brake_not_a_wall():
@@ -370,7 +370,7 @@ def test_target_kl_is_a_brake_not_a_wall():
     # Seed 1, first 20 updates, clip 0.5, 20 epochs, target_kl 0.01, deterministic.
     # Measured: 6 updates above 1.5 * 0.01 (0.018 to 0.024).
     frames = first_updates(1, clip_eps=0.5, epochs=20, target_kl=0.01)
-    above = sum(f["metrics"]["approx_kl"] > 0.015 for f in frames)
+    above = sum(f["metrics"]["mean_kl"] > 0.015 for f in frames)
     assert above == 6
 
 
@@ -381,7 +381,7 @@ def test_a_narrow_clip_moves_the_policy_less_and_climbs_slower_at_first():
     # clip fraction 0.26, 0.25; mean of the last 20 returns at update 20: 138 vs 195,
     # 132 vs 178.
     for seed in (0, 1):
-        fall = mean(seed, "approx_kl") / mean(seed, "approx_kl", clip_eps=0.05)
+        fall = mean(seed, "mean_kl") / mean(seed, "mean_kl", clip_eps=0.05)
         assert 5 <= fall <= 10, (seed, fall)  # measured 8.0 and 5.8
         assert 0.2 <= mean(seed, "clip_fraction", clip_eps=0.05) <= 0.3
         narrow = first_updates(seed, clip_eps=0.05)[-1]["metrics"]["mean_return_20"]
@@ -454,7 +454,7 @@ def test_the_trust_charts_kl_starts_each_update_at_zero():
     # One epoch of one minibatch: the update's only KL is the one before its only step.
     for frame in demo_frames(0, 3, epochs=1, minibatches=1)[1:]:
         assert frame["metrics"]["gradient_steps"] == 1
-        assert frame["metrics"]["approx_kl"] == pytest.approx(0, abs=1e-6)
+        assert frame["metrics"]["mean_kl"] == pytest.approx(0, abs=1e-6)
     # The defaults: six measurements, the first 0, so the mean is the other five's / 6.
     assert {f["metrics"]["gradient_steps"] for f in first_updates(0)} == {6}
 

@@ -14,7 +14,14 @@ from torch.distributions import kl_divergence as torch_kl
 
 from app.demos.base import seeded
 from app.ml import ppo
-from app.ml.cartpole import MAX_STEPS, BatchedCartPole, reset_states, step
+from app.ml.cartpole import (
+    MAX_STEPS,
+    THETA_LIMIT,
+    X_LIMIT,
+    BatchedCartPole,
+    reset_states,
+    step,
+)
 from app.ml.ppo import (
     ActorCritic,
     PPOConfig,
@@ -25,6 +32,7 @@ from app.ml.ppo import (
     policy_loss,
     train,
 )
+from app.ml.ppo_policy import greedy_episode, p_right_grid
 
 LOGITS = torch.linspace(-6, 6, 25, dtype=torch.float64)
 
@@ -107,6 +115,30 @@ def test_ppo_solves_cartpole_with_the_defaults_for_a_fixed_seed():
             state, _, terminated = step(state, (model.logit(state) > 0).long())
             alive &= ~terminated
     assert int(alive.sum()) >= 6
+    # The demo's greedy episode: the same policy from one seeded start, played to 500.
+    states = greedy_episode(model, 0)
+    assert states.shape == (MAX_STEPS + 1, 4)
+    assert torch.equal(states[0], reset_states(1, torch.Generator().manual_seed(0))[0])
+    # Its P(push right) map: pole falling right (theta > 0, omega > 0) -> push right.
+    thetas, omegas = torch.linspace(-0.2, 0.2, 5), torch.linspace(-2.0, 2.0, 3)
+    p_right = p_right_grid(model, thetas, omegas)
+    assert p_right.shape == (3, 5)
+    assert float(p_right[-1, -1]) > 0.99 and float(p_right[0, 0]) < 0.01
+    state = torch.tensor([[0.0, 0.0, float(thetas[1]), float(omegas[2])]])
+    with torch.no_grad():
+        expected = float(torch.sigmoid(model.logit(state))[0])
+    assert float(p_right[2, 1]) == pytest.approx(expected)
+
+
+def test_greedy_episode_of_an_untrained_policy_ends_when_the_pole_falls():
+    with seeded(0):
+        model = ActorCritic()
+    states = greedy_episode(model, 5)
+    assert 2 <= len(states) - 1 < MAX_STEPS
+    last = states[-1]
+    assert abs(float(last[2])) > THETA_LIMIT or abs(float(last[0])) > X_LIMIT
+    assert all(abs(float(s[2])) <= THETA_LIMIT and abs(float(s[0])) <= X_LIMIT
+               for s in states[:-1])
 
 
 def test_a_minibatch_of_one_row_trains_on_finite_numbers():
@@ -116,7 +148,7 @@ def test_a_minibatch_of_one_row_trains_on_finite_numbers():
     with seeded(0):
         model = ActorCritic()
     stats = [s for _, s in zip(range(5), train(cfg, 0, model), strict=False)]
-    numbers = [v for s in stats for v in (s.policy_loss, s.value_loss, s.entropy, s.approx_kl)]
+    numbers = [v for s in stats for v in (s.policy_loss, s.value_loss, s.entropy, s.mean_kl)]
     assert all(math.isfinite(v) for v in numbers)
     assert all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
@@ -196,6 +228,6 @@ def test_target_kl_ends_the_update_before_the_first_step_past_one_and_a_half_tar
     braked, braked_kls = update_recording_kls(monkeypatch, replace(cfg, target_kl=target))
     assert braked["gradient_steps"] == first_over  # the step that crossed was not taken
     assert braked_kls == pytest.approx(free_kls[:first_over + 1], abs=1e-9)
-    assert braked["approx_kl"] == pytest.approx(sum(braked_kls) / len(braked_kls), abs=1e-7)
+    assert braked["mean_kl"] == pytest.approx(sum(braked_kls) / len(braked_kls), abs=1e-7)
     never, _ = update_recording_kls(monkeypatch, replace(cfg, target_kl=1.0))
     assert never["gradient_steps"] == 40
