@@ -102,4 +102,5 @@ def render_demo_block(slug: str, presets: dict[str, Any], instance: str) -> str:
         defaults_json=json.dumps(demo.defaults()),
         charts_json=json.dumps([{"id": c.id, "layout": c.layout, "traces": c.traces}
                                 for c in demo.charts]),
+        metric_labels_json=json.dumps(demo.metric_labels),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from typing import Any
 
 import pytest
@@ -70,6 +71,9 @@ def test_params_are_bounded_described_and_closed(demo):
         assert low is not None and high is not None, f"{path} lacks a bound"
 
 
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")  # snake_case
+
+
 @pytest.mark.parametrize("which", ["defaults", "min", "max"])
 @pytest.mark.parametrize("demo", DEMOS, ids=lambda d: d.slug)
 def test_defaults_and_extremes_run_to_done_with_finite_json_frames(demo, which):
@@ -85,6 +89,11 @@ def test_defaults_and_extremes_run_to_done_with_finite_json_frames(demo, which):
     assert frames[-1]["progress"] == 1.0
     json.dumps(result, allow_nan=False)
     assert result
+    # Keys are identifiers (a client reads them); the page's words go in metric_labels.
+    metric_keys = {key for frame in frames for key in frame["metrics"]}
+    assert all(IDENTIFIER.match(key) for key in metric_keys | set(result)), (
+        sorted(k for k in metric_keys | set(result) if not IDENTIFIER.match(k)))
+    assert all(IDENTIFIER.match(key) for key in demo.metric_labels), demo.metric_labels
     assert not label_axes_left_to_guess(demo, frames)
 
 

@@ -183,4 +183,6 @@ demo = Demo(
     charts=CHARTS,
     run=run,
     frame_seconds=0.35,
+    metric_labels={"grad_x": "∂f/∂x", "grad_y": "∂f/∂y", "grad_z": "∂f/∂z",
+                   "engines_differ_by": "engines differ by"},
 )

@@ -93,6 +93,9 @@ class Demo:
     run: Callable[[DemoParams, RunContext], RunGenerator]
     frame_seconds: float = 0.0
     live: bool = True  # live demos re-run automatically when a control moves (Gradio's `live`)
+    # How the page labels a metric (key: snake_case identifier -> label, e.g. "grad_x":
+    # "∂f/∂x"); a metric without one is shown as its key with spaces for underscores.
+    metric_labels: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Every run's frames and result go through finite(): the runner then never
@@ -114,6 +117,7 @@ class Demo:
             "description": self.description,
             "live": self.live,
             "frame_seconds": self.frame_seconds,
+            "metric_labels": self.metric_labels,
             "params": self.schema(),
             "defaults": self.defaults(),
             "charts": [

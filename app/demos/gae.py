@@ -124,7 +124,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             bars(f"λ = {params.lam:g} (yours)", steps, rounded(chosen)),
             bars("λ = 1 (Monte Carlo)", steps, rounded(mc)),
         ], layout(title="⚠ γ = 0: λ changes nothing" if note else None)),
-    }, {"gamma_lambda": round(params.gamma * params.lam, 4), "A_0": round(chosen[0], 4),
+    }, {"gamma_lambda": round(params.gamma * params.lam, 4), "advantage_0": round(chosen[0], 4),
         **({"note": note} if note else {})})
     return {"advantages": chosen, "td_errors": td, "monte_carlo": mc, "note": note}
 
@@ -138,4 +138,5 @@ demo = Demo(
     Params=Params,
     charts=CHARTS,
     run=run,
+    metric_labels={"gamma_lambda": "γλ", "advantage_0": "A₀"},
 )

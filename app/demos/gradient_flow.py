@@ -157,4 +157,6 @@ demo = Demo(
     run=run,
     frame_seconds=0.0,
     live=False,
+    metric_labels={"first_to_last_hidden_grad": "first/last hidden grad",
+                   "first_to_last_at_step_1": "first/last at step 1"},
 )

@@ -120,4 +120,5 @@ demo = Demo(
     charts=CHARTS,
     run=run,
     frame_seconds=0.3,
+    metric_labels={"max_difference_vs_torch": "max difference vs torch"},
 )

@@ -99,6 +99,7 @@
     this.live = section.dataset.live === "true";
     this.presets = JSON.parse(section.dataset.presets);
     this.defaults = JSON.parse(section.dataset.defaults);
+    this.metricLabels = JSON.parse(section.dataset.metricLabels || "{}");
     this.charts = {};
     this.form = section.querySelector(".demo-controls");
     this.status = section.querySelector(".demo-status");
@@ -459,12 +460,12 @@
   };
 
   Demo.prototype.showMetrics = function (metrics) {
-    var dl = this.metrics;
+    var dl = this.metrics, labels = this.metricLabels;
     dl.textContent = "";
     Object.keys(metrics).forEach(function (key) {
       var box = document.createElement("div");
       var dt = document.createElement("dt"), dd = document.createElement("dd");
-      dt.textContent = key.replace(/_/g, " ");
+      dt.textContent = labels[key] || key.replace(/_/g, " ");
       dd.textContent = formatValue(metrics[key]);
       box.append(dt, dd);
       dl.appendChild(box);

@@ -65,7 +65,7 @@ def test_type_an_expression_and_see_the_graph_and_gradients(page: Page, shots: C
     assert len(labels) == 5
     assert "<b>x</b><br>2<br>∂ 12" in labels
     assert not any("∂ ?" in label for label in labels)
-    expect(demo.locator(".demo-metrics div", has=page.locator("dt", has_text="grad x"))
+    expect(demo.locator(".demo-metrics div", has=page.locator("dt", has_text="∂f/∂x"))
            .locator("dd")).to_have_text("12")
     shots(page, "autograd-graph", demo)
 

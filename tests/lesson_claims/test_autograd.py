@@ -262,7 +262,7 @@ def test_softmax_with_v_all_ones_gives_zero_bars():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_sigmoid_stack_at_step_1_falls_more_than_eleven_decades(seed):
     lesson_says(SLUG, "At step 1 the dashes form a staircase falling more than eleven decades "
-                "from the output layer to the input layer, and first to last at step 1 is a few "
+                "from the output layer to the input layer, and first/last at step 1 is a few "
                 "times $10^{-11}$: the first layers get essentially nothing.")
     run = flow(seed)
     norms = run.result["grad_norms"]
@@ -417,7 +417,7 @@ def test_residual_and_layer_norm_fit_the_moons_within_60_steps(seed):
 def test_layer_norm_alone_keeps_the_gradient_alive(seed):
     lesson_says(SLUG, "`layer_norm` alone (no residual): the gradient survives here too")
     run = flow(seed, layer_norm=True)
-    # Measured: first to last at step 1 0.55-1.8 (without the norm: 2e-11-4e-11).
+    # Measured: first/last at step 1 0.55-1.8 (without the norm: 2e-11-4e-11).
     assert 0.3 < step_one_ratio(run) < 3
     assert decades(run.result["grad_norms"][1:-1]) < 1  # measured 0.2-0.6
 
@@ -447,7 +447,7 @@ def test_large_normal_init_with_tanh_explodes_and_clipping_bounds_the_loss(seed)
                 "exploding gradient. Raise the learning rate to 1 and the loss jumps around, "
                 "up to about 10; set `clip` to 1 and the steps stay bounded: the loss still "
                 "wobbles, but after the first ten steps it stays near or below 2.")
-    # Measured over seeds 0-4: first to last at step 1 11-100.
+    # Measured over seeds 0-4: first/last at step 1 11-100.
     assert 10 < step_one_ratio(flow(seed, **EXPLODING)) < 120
     # The highest loss: 10.2-11.8 at lr 1; with clip 1, 1.6-3.5 in the first ten steps
     # (the loss at step 1, before any update, is 0.8-2.4) and 1.0-2.04 after them.

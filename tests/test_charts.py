@@ -1,0 +1,69 @@
+"""The chart vocabulary (app/demos/charts.py) and the rules it lets the contract keep.
+
+Demos say what they show (axis titles, traces) and the vocabulary spells the Plotly;
+the source checks below keep it that way as demos are added.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from app.config import ROOT
+from app.demos import registry
+from app.demos.charts import bar_chart, bars, heatmap, layout, line, line_chart, markers
+
+DEMO_FILES = sorted(p for p in (ROOT / "app" / "demos").glob("*.py")
+                    if p.name not in ("__init__.py", "base.py", "charts.py"))
+
+
+def test_a_line_chart_declares_its_traces_and_titles_its_axes():
+    chart = line_chart("loss", "Training loss", x_title="step", y_title="loss", log_y=True,
+                       lines=[line("train"), markers("held-out", marker={"size": 4})])
+    assert chart.layout["xaxis"] == {"title": {"text": "step"}}
+    assert chart.layout["yaxis"] == {"title": {"text": "loss"}, "type": "log"}
+    assert chart.layout["legend"] == {"orientation": "h", "y": -0.25}  # two traces: a legend
+    assert [(t["name"], t["mode"], t["x"], t["y"]) for t in chart.traces] == [
+        ("train", "lines", [], []), ("held-out", "markers", [], [])]
+    assert chart.traces[1]["marker"] == {"size": 4}
+
+
+def test_one_trace_needs_no_legend_and_bars_group():
+    chart = bar_chart("counts", "Counts", x_title="epoch", series=[bars("softmax")])
+    assert "legend" not in chart.layout and chart.layout["barmode"] == "group"
+
+
+def test_a_note_above_the_plot_gets_room():
+    assert layout(title="⚠ note") == {"title": {"text": "⚠ note", "font": {"size": 13}},
+                                      "margin": {"t": 48}}
+    assert layout() == {}
+
+
+def test_heatmap_keeps_only_what_is_given():
+    trace = heatmap([[1, 2]], x=["a", "b"], zmin=0, zmax=1, colorbar_title="p", reverse=True)
+    assert trace == {"type": "heatmap", "z": [[1, 2]], "x": ["a", "b"], "colorscale": "Blues",
+                     "zmin": 0, "zmax": 1, "colorbar": {"title": {"text": "p"}},
+                     "reversescale": True}
+
+
+def test_declared_traces_are_served_with_each_chart():
+    charts = {c["id"]: c for c in registry()["gae"].describe()["charts"]}
+    assert [t["name"] for t in charts["episode"]["traces"]] == ["reward r_t", "value V(s_t)"]
+
+
+@pytest.mark.parametrize("path", DEMO_FILES, ids=lambda p: p.name)
+def test_no_demo_imports_another_demo(path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    others = {m for m in imported if m and m.startswith("app.demos.")
+              and m not in ("app.demos.base", "app.demos.charts")}
+    assert not others, f"{path.name} imports {sorted(others)}: shared code goes to app/ml or charts"
+
+
+@pytest.mark.parametrize("path", DEMO_FILES, ids=lambda p: p.name)
+def test_no_demo_spells_a_title_or_an_empty_trace_by_hand(path: Path):
+    source = path.read_text(encoding="utf-8")
+    assert '{"title": {"text"' not in source, f"{path.name}: use charts.layout/axis"
+    assert '"x": [], "y": []' not in source, f"{path.name}: declare traces with charts.line"
