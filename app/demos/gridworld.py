@@ -178,4 +178,5 @@ demo = Demo(
     charts=CHARTS,
     run=run,
     frame_seconds=0.15,
+    metric_labels={"max_change": "max |ΔV|", "start_value": "V(start)"},
 )

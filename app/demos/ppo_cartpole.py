@@ -224,4 +224,5 @@ demo = Demo(
     run=run,
     frame_seconds=0.0,
     live=False,
+    metric_labels={"mean_return_20": "mean return (last 20)", "mean_kl": "mean KL(old‖new)"},
 )
