@@ -91,7 +91,7 @@ def test_transformer_learns_reverse_with_default_settings(client):
     result = run(client, "transformer-train", {"seed": 0})
     assert result["accuracy"] >= 0.95
     assert result["reached_goal_step"] is not None
-    assert result["stopped_by"] == "goal"
+    assert result["ended_at_goal"] is True
     attention = torch.tensor(result["attention"])
     assert attention.shape == (1, 2, 8, 8)  # [layers][heads][L][L], probe positions only
     # The heads have learned the anti-diagonal: position i looks at position 7 - i,

@@ -216,8 +216,9 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         if len(trained.f1["crf"]) == params.epochs:  # complete: worth keeping
             keep(key, trained)
     if not trained.f1["crf"]:  # stopped before the first evaluation
+        # The runner's `stopped` says why (Stop, time budget); nothing here to report.
         return {"dev_f1": None, "softmax_dev_f1": None, "invalid_crf": None,
-                "invalid_softmax": None, "stopped": True}
+                "invalid_softmax": None}
     tokens = tokenize(params.sentence)
     softmax_ids = trained.models["softmax"].predict(make_batch(trained.vocab, [(tokens, [])]))[0]
     lattice, crf_ids = lattice_figure(trained, tokens, softmax_ids)

@@ -399,7 +399,7 @@ def test_training_stops_after_three_evaluations_at_or_above_95_percent():
     for seed in range(3):
         r = train(seed=seed)
         curve = heldout(r)
-        assert r.result["stopped_by"] == "goal" and r.result["steps_run"] == curve[-1][0]
+        assert r.result["ended_at_goal"] and r.result["steps_run"] == curve[-1][0]
         assert all(acc >= 0.95 for _, acc in curve[-3:]) and curve[-4][1] < 0.95
         assert r.result["reached_goal_step"] == curve[-3][0]
     assert TrainConfig().eval_size == 512
