@@ -7,14 +7,12 @@ result is the best restart, exactly what ``app.ml.kmeans.kmeans`` returns.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-import torch
 from pydantic import Field, model_validator
 
 from app.demos.base import (
     Demo,
-    DemoParams,
     RunContext,
     RunGenerator,
     extend,
@@ -31,34 +29,9 @@ from app.demos.charts import (
     plane_axes,
     plane_chart,
 )
-from app.ml.datasets import clustering_data, too_few_points
+from app.demos.clustering_data import LIMIT, DataParams
+from app.ml.datasets import too_few_points
 from app.ml.kmeans import Restarts
-
-Dataset = Literal["blobs", "moons", "circles", "anisotropic", "uniform", "custom"]
-Coordinate = Annotated[float, Field(ge=-100, le=100, allow_inf_nan=False)]
-LIMIT = 3.6  # the fixed axes' half-width: every drawn dataset fits (app.ml.datasets.BOUND)
-
-
-class DataParams(DemoParams):
-    """The data to cluster: a toy dataset or points the student clicked."""
-
-    dataset: Dataset = Field(
-        "blobs", description="Which points to cluster (custom: click the chart)"
-    )
-    n_points: int = Field(300, ge=10, le=2000, description="How many points the dataset draws")
-    points: list[tuple[Coordinate, Coordinate]] = Field(
-        default_factory=list,
-        max_length=2000,
-        description="Your points: click the chart to add one (switches dataset to custom)",
-        json_schema_extra={
-            "x-widget": "click-points",
-            "x-chart": "clusters",
-            "x-activates": {"dataset": "custom"},
-        },
-    )
-
-    def data(self) -> torch.Tensor:
-        return clustering_data(self.dataset, self.n_points, self.points, self.seed)
 
 
 class Params(DataParams):

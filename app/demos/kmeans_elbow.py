@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-import torch
 from pydantic import Field, model_validator
 
 from app.demos.base import (
     Demo,
-    DemoParams,
     RunContext,
     RunGenerator,
     extend,
@@ -18,29 +16,12 @@ from app.demos.base import (
     rounded,
 )
 from app.demos.charts import centres, clusters, line, line_chart, plane_axes, plane_chart
-from app.ml.datasets import clustering_data, too_few_points
+from app.demos.clustering_data import LIMIT, DataParams
+from app.ml.datasets import too_few_points
 from app.ml.kmeans import Restarts
 
-Dataset = Literal["blobs", "moons", "circles", "anisotropic", "uniform", "custom"]
-Coordinate = Annotated[float, Field(ge=-100, le=100, allow_inf_nan=False)]
-LIMIT = 3.6  # the fixed axes' half-width: every drawn dataset fits (app.ml.datasets.BOUND)
 
-
-class Params(DemoParams):
-    dataset: Dataset = Field(
-        "blobs", description="Which points to cluster (custom: click the chart)"
-    )
-    n_points: int = Field(300, ge=10, le=2000, description="How many points the dataset draws")
-    points: list[tuple[Coordinate, Coordinate]] = Field(
-        default_factory=list,
-        max_length=2000,
-        description="Your points: click the chart to add one (switches dataset to custom)",
-        json_schema_extra={
-            "x-widget": "click-points",
-            "x-chart": "clusters",
-            "x-activates": {"dataset": "custom"},
-        },
-    )
+class Params(DataParams):
     k_max: int = Field(10, ge=2, le=12, description="Largest k to try (from k = 1)")
     init: Literal["k-means++", "random"] = Field("k-means++", description="How to seed centroids")
     n_init: int = Field(5, ge=1, le=10, description="Restarts per k; the lowest inertia wins")
@@ -52,9 +33,6 @@ class Params(DemoParams):
         if problem:
             raise ValueError(problem)
         return self
-
-    def data(self) -> torch.Tensor:
-        return clustering_data(self.dataset, self.n_points, self.points, self.seed)
 
 
 CHARTS = [
