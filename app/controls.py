@@ -12,7 +12,16 @@ import math
 from typing import Any
 
 from app.demos import get_demo
-from app.demos.base import Demo
+from app.demos.base import (
+    X_ACTIVATES,
+    X_CHART,
+    X_LABEL,
+    X_SCALE,
+    X_SHOW_IF,
+    X_STEP,
+    X_WIDGET,
+    Demo,
+)
 from app.markdown import LessonError
 from app.params import ParamsError, parse_params
 from app.templating import templates
@@ -27,8 +36,8 @@ def _resolve(prop: dict[str, Any]) -> dict[str, Any]:
 
 
 def _slider_step(prop: dict[str, Any]) -> float:
-    if "x-step" in prop:
-        return prop["x-step"]
+    if X_STEP in prop:
+        return prop[X_STEP]
     if prop.get("type") == "integer":
         return 1
     span = prop["maximum"] - prop["minimum"]
@@ -40,30 +49,30 @@ def control_for(name: str, prop: dict[str, Any], value: Any) -> dict[str, Any]:
     prop = _resolve(prop)
     control = {
         "name": name,
-        "label": prop.get("x-label", name),
+        "label": prop.get(X_LABEL, name),
         "help": prop.get("description", ""),
         "value": value,
         "default": prop.get("default"),
-        "show_if": prop.get("x-show-if"),
+        "show_if": prop.get(X_SHOW_IF),
     }
     kind = prop.get("type")
-    if prop.get("x-widget") == "click-points":
+    if prop.get(X_WIDGET) == "click-points":
         control.update(
             kind="points",
-            chart=prop.get("x-chart", ""),
-            activates=prop.get("x-activates", {}),
+            chart=prop.get(X_CHART, ""),
+            activates=prop.get(X_ACTIVATES, {}),
             max_items=prop.get("maxItems", 1000),
             json_value=json.dumps(value),
         )
     elif "enum" in prop:
         control.update(kind="select", options=prop["enum"])
-    elif prop.get("x-widget") == "number":  # a box, when a slider would be too coarse
+    elif prop.get(X_WIDGET) == "number":  # a box, when a slider would be too coarse
         control.update(kind="number", min=prop.get("minimum"), max=prop.get("maximum"))
     elif kind == "boolean":
         control.update(kind="checkbox")
     elif kind in ("integer", "number") and "minimum" in prop and "maximum" in prop:
         low, high = prop["minimum"], prop["maximum"]
-        if prop.get("x-scale") == "log" and low > 0:
+        if prop.get(X_SCALE) == "log" and low > 0:
             # The slider moves over log10(value): learning rates span decades.
             control.update(kind="range", scale="log", min=round(math.log10(low), 4),
                            max=round(math.log10(high), 4), step=0.01,

@@ -70,3 +70,26 @@ def test_no_demo_spells_a_title_or_an_empty_trace_by_hand(path: Path):
     source = path.read_text(encoding="utf-8")
     assert '{"title": {"text"' not in source, f"{path.name}: use charts.layout/axis"
     assert '"x": [], "y": []' not in source, f"{path.name}: declare traces with charts.line"
+
+
+@pytest.mark.parametrize("path", DEMO_FILES, ids=lambda p: p.name)
+def test_no_demo_spells_a_control_hint_by_hand(path: Path):
+    source = path.read_text(encoding="utf-8")
+    assert '"x-' not in source, f"{path.name}: use base.control(...) or base.click_points(...)"
+
+
+def test_control_hints_are_the_schema_keys_the_page_reads():
+    from app.controls import control_for
+    from app.demos.base import click_points, control
+
+    hints = control(label="learning rate", log_scale=True, show_if={"optimizer": "sgd"})
+    prop = {"type": "number", "minimum": 0.001, "maximum": 1.0, "default": 0.1, **hints}
+    made = control_for("lr", prop, 0.1)
+    assert (made["label"], made["scale"], made["show_if"]) == (
+        "learning rate", "log", {"optimizer": "sgd"})
+    assert control_for("n", {"type": "integer", "minimum": 0, "maximum": 64,
+                             **control(step=16)}, 32)["step"] == 16
+    points = control_for("points", {"type": "array", **click_points("plane", {"mode": "x"})}, [])
+    assert (points["kind"], points["chart"], points["activates"]) == ("points", "plane",
+                                                                      {"mode": "x"})
+    assert control() == {}  # no hints: the schema alone decides the control

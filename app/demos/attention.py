@@ -19,6 +19,7 @@ from app.demos.base import (
     RunContext,
     RunGenerator,
     category_axis,
+    control,
     figure,
     make_frame,
     rounded,
@@ -58,12 +59,12 @@ class Params(DemoParams):
     text: str = Field("the cat sat on the mat because it was warm", max_length=300,
                       description=f"A sentence (at most {MAX_TOKENS} tokens)")
     d_model: int = Field(24, ge=8, le=64, description="Width of each token vector "
-                         "(must be divisible by heads)", json_schema_extra={"x-step": 4})
+                         "(must be divisible by heads)", json_schema_extra=control(step=4))
     heads: int = Field(2, ge=1, le=8, description="Attention heads, each d_model/heads wide")
     show_head: int = Field(1, ge=1, le=8, description="Which head the large maps show "
                            "(capped at the number of heads)")
     temperature: float = Field(1.0, ge=0.1, le=10.0, description="Divides the scores: low "
-                               "sharpens, high flattens", json_schema_extra={"x-scale": "log"})
+                               "sharpens, high flattens", json_schema_extra=control(log_scale=True))
     causal: bool = Field(False, description="Causal mask: a token may not look ahead")
     positional: bool = Field(True, description="Add sinusoidal position vectors")
     projections: Literal["random", "identity"] = Field(

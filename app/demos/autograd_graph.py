@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from app.demos.base import Demo, DemoParams, RunContext, RunGenerator, figure, make_frame
+from app.demos.base import Demo, DemoParams, RunContext, RunGenerator, control, figure, make_frame
 from app.demos.charts import layout, line, markers, plain_chart
 from app.ml.differentiate import (
     Differentiated,
@@ -38,9 +38,9 @@ class Params(DemoParams):
         "sin(x)*y + x**2/y", max_length=MAX_LENGTH,
         description="An expression in x, y, z: numbers, + - * / **, parentheses and "
         "sin cos tan exp log sqrt tanh sigmoid relu abs")
-    x: Number = Field(1.3, description="Value of x", json_schema_extra={"x-step": 0.05})
-    y: Number = Field(-0.7, description="Value of y", json_schema_extra={"x-step": 0.05})
-    z: Number = Field(0.45, description="Value of z", json_schema_extra={"x-step": 0.05})
+    x: Number = Field(1.3, description="Value of x", json_schema_extra=control(step=0.05))
+    y: Number = Field(-0.7, description="Value of y", json_schema_extra=control(step=0.05))
+    z: Number = Field(0.45, description="Value of z", json_schema_extra=control(step=0.05))
 
     @field_validator("expression")
     @classmethod

@@ -36,6 +36,54 @@ Frame = dict[str, Any]
 RunGenerator = Generator[Frame, None, dict[str, Any]]
 
 
+# The JSON Schema keys that tune a field's control (read by app/controls.py). Demos do
+# not spell them: they write ``json_schema_extra=control(step=0.05)``.
+X_LABEL = "x-label"
+X_STEP = "x-step"
+X_SCALE = "x-scale"
+X_SHOW_IF = "x-show-if"
+X_WIDGET = "x-widget"
+X_CHART = "x-chart"
+X_ACTIVATES = "x-activates"
+
+
+def control(
+    *,
+    label: str | None = None,
+    step: float | None = None,
+    log_scale: bool = False,
+    show_if: dict[str, Any] | None = None,
+    number_box: bool = False,
+) -> dict[str, Any]:
+    """How a field's control looks, as ``json_schema_extra`` for ``pydantic.Field``.
+
+    ``label`` replaces the field name; ``step`` is the slider's step; ``log_scale``
+    moves the slider over log10 of the value (learning rates span decades);
+    ``show_if={"init": "normal"}`` shows the control only while every listed field has
+    that value; ``number_box`` asks for a number box where a slider would be too coarse.
+    """
+    hints: dict[str, Any] = {}
+    if label is not None:
+        hints[X_LABEL] = label
+    if step is not None:
+        hints[X_STEP] = step
+    if log_scale:
+        hints[X_SCALE] = "log"
+    if show_if:
+        hints[X_SHOW_IF] = show_if
+    if number_box:
+        hints[X_WIDGET] = "number"
+    return hints
+
+
+def click_points(chart: str, activates: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``json_schema_extra`` of a list field the student fills by clicking ``chart``.
+
+    ``activates`` sets other fields when a point is added (``{"dataset": "custom"}``).
+    """
+    return {X_WIDGET: "click-points", X_CHART: chart, X_ACTIVATES: activates or {}}
+
+
 class DemoParams(BaseModel):
     """Base of every demo's parameters: unknown keys are errors, a seed always exists.
 
@@ -46,7 +94,7 @@ class DemoParams(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed: same seed, same run",
-                      json_schema_extra={"x-widget": "number"})
+                      json_schema_extra=control(number_box=True))
 
 
 @dataclass(frozen=True)

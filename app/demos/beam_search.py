@@ -19,6 +19,7 @@ from app.demos.base import (
     DemoParams,
     RunContext,
     RunGenerator,
+    control,
     extend,
     figure,
     make_frame,
@@ -56,7 +57,7 @@ class Params(DemoParams):
                             "(1 = greedy decoding)")
     length_penalty: float = Field(0.0, ge=0.0, le=2.0, description="α: rank sentences by "
                                   "log p / length^α (0 = plain log probability)",
-                                  json_schema_extra={"x-step": 0.1})
+                                  json_schema_extra=control(step=0.1))
     train_steps: int = Field(150, ge=20, le=1000, description="Training steps of the "
                              "language model before decoding")
 

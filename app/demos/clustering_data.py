@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import torch
 from pydantic import Field
 
-from app.demos.base import DemoParams
+from app.demos.base import DemoParams, click_points
 from app.ml.datasets import clustering_data
 
 Dataset = Literal["blobs", "moons", "circles", "anisotropic", "uniform", "custom"]
@@ -30,11 +30,7 @@ class DataParams(DemoParams):
         default_factory=list,
         max_length=2000,
         description="Your points: click the chart to add one (switches dataset to custom)",
-        json_schema_extra={
-            "x-widget": "click-points",
-            "x-chart": "clusters",
-            "x-activates": {"dataset": "custom"},
-        },
+        json_schema_extra=click_points("clusters", activates={"dataset": "custom"}),
     )
 
     def data(self) -> torch.Tensor:

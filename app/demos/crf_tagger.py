@@ -25,6 +25,7 @@ from app.demos.base import (
     RunContext,
     RunGenerator,
     category_axis,
+    control,
     extend,
     figure,
     make_frame,
@@ -62,13 +63,13 @@ class Params(DemoParams):
     embedding: int = Field(32, ge=8, le=48, description="Word embedding size")
     hidden: int = Field(32, ge=8, le=48, description="LSTM hidden units per direction")
     learning_rate: float = Field(0.02, ge=1e-4, le=0.1, description="Adam learning rate",
-                                 json_schema_extra={"x-scale": "log"})
+                                 json_schema_extra=control(log_scale=True))
     epochs: int = Field(4, ge=1, le=5, description="Passes over the 1500 training sentences")
     crf_lr_scale: int = Field(5, ge=1, le=10, description="CRF step multiplier: the 99 "
                               "CRF scores learn this many times faster than the network")
     dropout: float = Field(0.2, ge=0.0, le=0.6, description="Dropout on embeddings and "
                            "LSTM outputs (half as much word dropout to UNK)",
-                           json_schema_extra={"x-step": 0.05})
+                           json_schema_extra=control(step=0.05))
     sentence: str = Field(DEFAULT_SENTENCE, max_length=200,
                           description="A sentence to tag after training (changing it "
                           "re-uses the trained models)")

@@ -15,6 +15,7 @@ from app.demos.base import (
     DemoParams,
     RunContext,
     RunGenerator,
+    control,
     figure,
     make_frame,
     rounded,
@@ -62,8 +63,8 @@ class Params(DemoParams):
                         "optional extra one for the state after the last reward (else 0: "
                         "the episode ended)")
     gamma: float = Field(0.9, ge=0.0, le=1.0, description="Discount factor γ")
-    lam: float = Field(0.8, ge=0.0, le=1.0, description="GAE λ", json_schema_extra={
-        "x-label": "lambda"})
+    lam: float = Field(0.8, ge=0.0, le=1.0, description="GAE λ", json_schema_extra=control(
+        label="lambda"))
 
     @field_validator("rewards", "values")
     @classmethod

@@ -17,6 +17,7 @@ from app.demos.base import (
     DemoParams,
     RunContext,
     RunGenerator,
+    control,
     extend,
     figure,
     make_frame,
@@ -50,10 +51,10 @@ class Params(DemoParams):
                                "(negative: hurry up)")
     slip: float = Field(0.0, ge=0.0, le=0.6, description="Chance a move goes sideways instead")
     episodes: int = Field(2000, ge=100, le=5000, description="Episodes of Monte Carlo control",
-                          json_schema_extra={"x-show-if": {"algorithm": "monte carlo"}})
+                          json_schema_extra=control(show_if={"algorithm": "monte carlo"}))
     epsilon: float = Field(0.1, ge=0.01, le=0.5, description="Exploration rate ε of Monte "
-                           "Carlo control", json_schema_extra={"x-show-if": {
-                               "algorithm": "monte carlo"}})
+                           "Carlo control", json_schema_extra=control(show_if={
+                               "algorithm": "monte carlo"}))
 
     @field_validator("grid")
     @classmethod

@@ -21,6 +21,7 @@ from app.demos.base import (
     RunContext,
     RunGenerator,
     category_axis,
+    control,
     figure,
     make_frame,
     rounded,
@@ -38,12 +39,12 @@ class Params(DemoParams):
         "linear", description="y = W x (random W), y = softmax(x), or y = tanh(x) elementwise")
     n_inputs: int = Field(4, ge=2, le=8, description="Size of the input x")
     n_outputs: int = Field(3, ge=2, le=8, description="Size of the output y (for y = W x)",
-                           json_schema_extra={"x-show-if": {"function": "linear"}})
+                           json_schema_extra=control(show_if={"function": "linear"}))
     vector: Literal["one-hot", "ones", "random"] = Field(
         "one-hot", description="The vector v in the product vᵀJ")
     index: int = Field(1, ge=1, le=8, description="Which output the one-hot v picks "
                        "(clamped to the number of outputs)",
-                       json_schema_extra={"x-show-if": {"vector": "one-hot"}})
+                       json_schema_extra=control(show_if={"vector": "one-hot"}))
 
 
 def jacobian_map(rows: torch.Tensor, m: int, n: int) -> dict:

@@ -22,6 +22,7 @@ from app.demos.base import (
     RunContext,
     RunGenerator,
     animation,
+    control,
     extend,
     figure,
     make_frame,
@@ -46,13 +47,13 @@ def config_field(name: str, **bounds: Any) -> Any:
 class Params(DemoParams):
     variant: Literal["clip", "kl"] = config_field("variant")
     learning_rate: float = config_field("learning_rate", ge=1e-4, le=1e-2,
-                                        json_schema_extra={"x-scale": "log"})
+                                        json_schema_extra=control(log_scale=True))
     gamma: float = config_field("gamma", ge=0.9, le=0.999)
     gae_lambda: float = config_field("gae_lambda", ge=0.0, le=1.0)
     clip_eps: float = config_field("clip_eps", ge=0.05, le=0.5,
-                                   json_schema_extra={"x-show-if": {"variant": "clip"}})
-    kl_beta: float = config_field("kl_beta", ge=0.01, le=10.0, json_schema_extra={
-        "x-scale": "log", "x-show-if": {"variant": "kl"}})
+                                   json_schema_extra=control(show_if={"variant": "clip"}))
+    kl_beta: float = config_field("kl_beta", ge=0.01, le=10.0, json_schema_extra=control(
+        log_scale=True, show_if={"variant": "kl"}))
     target_kl: float = config_field("target_kl", ge=0.0, le=0.1)
     epochs: int = config_field("epochs", ge=1, le=20)
     minibatches: int = config_field("minibatches", ge=1, le=16)

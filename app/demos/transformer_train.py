@@ -18,6 +18,7 @@ from app.demos.base import (
     RunContext,
     RunGenerator,
     category_axis,
+    control,
     extend,
     figure,
     make_frame,
@@ -46,11 +47,11 @@ class Params(DemoParams):
     layers: int = Field(1, ge=1, le=4, description="Encoder blocks")
     heads: int = Field(2, ge=1, le=4, description="Attention heads per block")
     d_model: int = Field(32, ge=16, le=64, description="Width of token vectors",
-                         json_schema_extra={"x-step": 16})
+                         json_schema_extra=control(step=16))
     lr: float = Field(0.002, ge=1e-4, le=0.03, description="Adam learning rate",
-                      json_schema_extra={"x-scale": "log"})
+                      json_schema_extra=control(log_scale=True))
     batch: int = Field(64, ge=16, le=128, description="Sequences per training step",
-                       json_schema_extra={"x-step": 16})
+                       json_schema_extra=control(step=16))
     steps: int = Field(800, ge=10, le=1000, description="Most training steps")
     positional: Literal["sinusoidal", "learned", "none"] = Field(
         "sinusoidal", description="Position information added to the tokens")
