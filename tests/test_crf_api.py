@@ -13,8 +13,7 @@ SMALL = {"embedding": 8, "hidden": 8, "epochs": 1, "seed": 11}
 def no_trained_models():
     """Start from an empty model cache: other tests train these same small taggers (one
     process shares one cache), and this test is about the first run training them."""
-    with crf_tagger._CACHE_LOCK:
-        crf_tagger._CACHE.clear()
+    crf_tagger.TRAINED.clear()
 
 
 def test_run_answers_scores_and_the_sentence_tags_then_reuses_the_models(client,

@@ -206,19 +206,18 @@ def crf_models_in_cache() -> Iterator[dict[str, Any]]:
     tens of seconds of training (the tags are nonsense; only the path is under test)."""
     from app.demos import crf_tagger
     from app.ml.bilstm_tagger import BiLSTMTagger
+    from app.ml.tagger_training import HEADS, Trained, prepared_corpus
     from app.params import parse_params
 
     training = {"epochs": 1, "embedding": 8, "hidden": 8}
     key = parse_params(registry()["crf-tagger"], training).training_key()
-    _, vocab, _, _ = crf_tagger.corpus()
-    models = {h: BiLSTMTagger(len(vocab), 8, 8, use_crf=h == "crf") for h in crf_tagger.HEADS}
-    with crf_tagger._CACHE_LOCK:
-        crf_tagger._CACHE[key] = crf_tagger.Trained(
-            vocab, models, loss={h: ([], []) for h in models}, f1={h: [0.0] for h in models},
-            invalid={h: [0] for h in models})
+    _, vocab, _, _ = prepared_corpus()
+    models = {h: BiLSTMTagger(len(vocab), 8, 8, use_crf=h == "crf") for h in HEADS}
+    crf_tagger.TRAINED.keep(key, Trained(
+        vocab, models, loss={h: ([], []) for h in models}, f1={h: [0.0] for h in models},
+        invalid={h: [0] for h in models}))
     yield training
-    with crf_tagger._CACHE_LOCK:
-        crf_tagger._CACHE.pop(key, None)
+    crf_tagger.TRAINED.discard(key)
 
 
 def test_every_sentence_is_tagged_or_refused(in_process_client, crf_models_in_cache):

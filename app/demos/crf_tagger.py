@@ -1,22 +1,18 @@
 """Demo `crf-tagger`: a BiLSTM-CRF and a BiLSTM-softmax tagger trained side by side.
 
-Both see the same batches of the synthetic NER corpus (app/ml/ner_data.py); the
-training loop and its record are app/ml/tagger_training.py, and this module draws them. The run
-streams both losses, both dev entity F1 curves, how many invalid BIO transitions each
-decodes, and the CRF's transition matrix. At the end it tags the student's sentence
-with both models and draws the CRF's Viterbi lattice with the best path on top.
+Both see the same batches of the synthetic NER corpus (app/ml/ner_data.py); training,
+its record and the tagging of a sentence are app/ml/tagger_training.py, and this module
+draws them. The run streams both losses, both dev entity F1 curves, how many invalid BIO
+transitions each decodes, and the CRF's transition matrix. At the end it tags the
+student's sentence with both models and draws the CRF's Viterbi lattice with the best
+path on top.
 
-Training takes seconds, so trained models are kept in a small LRU keyed by every
-parameter except the sentence: a new sentence re-uses them and answers at once.
+Training takes seconds, so trained models are kept in a small LRU (:data:`TRAINED`) keyed
+by every parameter except the sentence: a new sentence re-uses them and answers at once.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
-
-import torch
 from pydantic import Field, field_validator
 
 from app.demos.base import (
@@ -43,16 +39,8 @@ from app.demos.charts import (
     line_chart,
     markers,
 )
-from app.ml.bilstm_tagger import make_batch, viterbi_lattice
 from app.ml.ner_data import TAGS, invalid_transitions, tokenize
-from app.ml.tagger_training import (
-    HEADS,
-    BatchDone,
-    Trained,
-    new_taggers,
-    train_side_by_side,
-)
-from app.ml.tagger_training import prepared_corpus as corpus
+from app.ml.tagger_training import HEADS, EpochDone, Tagging, Trained, TrainedCache
 
 BATCH_SIZE = 64
 MAX_TOKENS = 60
@@ -89,9 +77,7 @@ class Params(DemoParams):
         return tuple(sorted(self.model_dump(exclude={"sentence"}).items()))
 
 
-_CACHE: OrderedDict[tuple, Trained] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 4
+TRAINED = TrainedCache(size=4)  # by Params.training_key()
 COLOURS = {"crf": "#1f77b4", "softmax": "#ff7f0e"}
 NAMES = {"crf": "BiLSTM-CRF", "softmax": "BiLSTM-softmax"}
 
@@ -133,110 +119,85 @@ def curve_figures(trained: Trained) -> dict:
 
 def train(params: Params, ctx: RunContext, trained: Trained) -> RunGenerator:
     """Train both taggers on the same batches (app/ml/tagger_training.py), drawing them."""
-    train_set, vocab, dev_batches, gold = corpus()
-    start = time.monotonic()
     step = 0
-    events = train_side_by_side(
-        trained.models, train_set, vocab, dev_batches, gold, epochs=params.epochs,
-        lr=params.learning_rate, crf_scale=params.crf_lr_scale, dropout=params.dropout,
-        batch_size=BATCH_SIZE, generator=torch.Generator().manual_seed(params.seed))
-    for event in events:
-        trained.record(event)
-        if isinstance(event, BatchDone):
-            step += 1
-            if ctx.should_stop():
-                return
-            if event.batch % 3 == 2:
-                x = rounded(trained.loss["crf"][0][-1], 3)
-                losses = [rounded(trained.loss[h][1][-1]) for h in HEADS]
-                yield make_frame(step, trained.loss["crf"][0][-1] / params.epochs, {
-                    "loss": extend([0, 1], [[x], [x]], [[loss] for loss in losses]),
-                    "transitions": transition_figure(trained),
-                }, {"epoch": event.epoch + 1, "crf_loss": losses[0], "softmax_loss": losses[1]})
+    for event in trained.train(epochs=params.epochs, lr=params.learning_rate,
+                               crf_scale=params.crf_lr_scale, dropout=params.dropout,
+                               batch_size=BATCH_SIZE, seed=params.seed):
+        if isinstance(event, EpochDone):
+            f1 = {h: rounded(event.f1[h]) for h in HEADS}
+            epochs_x = [[event.epoch + 1], [event.epoch + 1]]
+            yield make_frame(step, (event.epoch + 1) / params.epochs, {
+                "f1": extend([0, 1], epochs_x, [[f1[h]] for h in HEADS]),
+                "invalid": extend([0, 1], epochs_x, [[event.invalid[h]] for h in HEADS]),
+                "transitions": transition_figure(trained),
+            }, {"epoch": event.epoch + 1,
+                **{key: value for h in HEADS for key, value in (
+                    (f"{h}_dev_f1", f1[h]), (f"{h}_invalid", event.invalid[h]))}})
             continue
-        f1 = {h: rounded(trained.f1[h][-1]) for h in HEADS}
-        epochs_x = [[event.epoch + 1], [event.epoch + 1]]
-        yield make_frame(step, (event.epoch + 1) / params.epochs, {
-            "f1": extend([0, 1], epochs_x, [[f1[h]] for h in HEADS]),
-            "invalid": extend([0, 1], epochs_x, [[event.invalid[h]] for h in HEADS]),
-            "transitions": transition_figure(trained),
-        }, {"epoch": event.epoch + 1,
-            **{key: value for h in HEADS for key, value in (
-                (f"{h}_dev_f1", f1[h]), (f"{h}_invalid", event.invalid[h]))}})
-    trained.seconds = time.monotonic() - start
+        step += 1
+        if ctx.should_stop():
+            return
+        if event.batch % 3 == 2:
+            x = rounded(trained.loss["crf"][0][-1], 3)
+            losses = [rounded(event.losses[h]) for h in HEADS]
+            yield make_frame(step, trained.loss["crf"][0][-1] / params.epochs, {
+                "loss": extend([0, 1], [[x], [x]], [[loss] for loss in losses]),
+                "transitions": transition_figure(trained),
+            }, {"epoch": event.epoch + 1, "crf_loss": losses[0], "softmax_loss": losses[1]})
 
 
-def lattice_figure(trained: Trained, tokens: list[str], softmax_tags: list[int]
-                   ) -> tuple[dict, list[int]]:
+def lattice_figure(tagging: Tagging) -> dict:
     """Viterbi lattice of one sentence (scores relative to the best at each token)."""
-    scores, path = viterbi_lattice(trained.models["crf"], trained.vocab, tokens)
+    tokens = tagging.tokens
     x = list(range(len(tokens)))
     # Positions on x (a word may repeat): the ticks name them, shortened, and hovering a
     # cell names the whole word and the tag.
     return figure([
-        heatmap(rounded(scores.T.clamp(min=-30).tolist(), 2), x, list(range(len(TAGS))),
-                colorscale="Viridis", zmin=-15, zmax=0, colorbar_title="score − best",
-                name="lattice", hover="%{customdata}: %{z}<extra></extra>",
+        heatmap(rounded(tagging.lattice.T.clamp(min=-30).tolist(), 2), x,
+                list(range(len(TAGS))), colorscale="Viridis", zmin=-15, zmax=0,
+                colorbar_title="score − best", name="lattice",
+                hover="%{customdata}: %{z}<extra></extra>",
                 customdata=[[f"{token} (word {i + 1}) as {tag}"
                              for i, token in enumerate(tokens)] for tag in TAGS]),
-        line("CRF best path", x, path, markers=True, line={"color": "#ff2d55", "width": 4},
-             marker={"size": 10}),
-        markers("softmax argmax", x, softmax_tags, marker={
+        line("CRF best path", x, tagging.ids["crf"], markers=True,
+             line={"color": "#ff2d55", "width": 4}, marker={"size": 10}),
+        markers("softmax argmax", x, tagging.ids["softmax"], marker={
             "symbol": "x", "size": 11, "color": "#fff", "line": {"width": 1, "color": "#000"}}),
     ], layout(x={"tickvals": x, "ticktext": short_labels(tokens), "tickangle": -45,
                  "side": "top", "automargin": True},
               y={"tickvals": list(range(len(TAGS))), "ticktext": TAGS,
                  "autorange": "reversed", "automargin": True},
-              legend={"orientation": "h", "y": -0.05, "yanchor": "top"})), path
-
-
-def cached(key: tuple) -> Trained | None:
-    with _CACHE_LOCK:
-        trained = _CACHE.get(key)
-        if trained is not None:
-            _CACHE.move_to_end(key)
-        return trained
-
-
-def keep(key: tuple, trained: Trained) -> None:
-    with _CACHE_LOCK:
-        _CACHE[key] = trained
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+              legend={"orientation": "h", "y": -0.05, "yanchor": "top"}))
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     key = params.training_key()
-    trained = cached(key)
+    trained = TRAINED.get(key)
     is_cached = trained is not None
     if trained is None:
-        _, vocab, _, _ = corpus()
         with seeded(params.seed):
-            trained = Trained(vocab, new_taggers(len(vocab), params.embedding, params.hidden))
+            trained = Trained.untrained(params.embedding, params.hidden)
         yield from train(params, ctx, trained)
-        if len(trained.f1["crf"]) == params.epochs:  # complete: worth keeping
-            keep(key, trained)
-    if not trained.f1["crf"]:  # stopped before the first evaluation
+        if trained.epochs_done == params.epochs:  # complete: worth keeping
+            TRAINED.keep(key, trained)
+    if not trained.epochs_done:  # stopped before the first evaluation
         # The runner's `stopped` says why (Stop, time budget); nothing here to report.
         return {"dev_f1": None, "softmax_dev_f1": None, "invalid_crf": None,
                 "invalid_softmax": None}
-    tokens = tokenize(params.sentence)
-    softmax_ids = trained.models["softmax"].predict(make_batch(trained.vocab, [(tokens, [])]))[0]
-    lattice, crf_ids = lattice_figure(trained, tokens, softmax_ids)
-    crf_tags = [TAGS[i] for i in crf_ids]
-    softmax_tags = [TAGS[i] for i in softmax_ids]
+    tagging = trained.tag(tokenize(params.sentence))
+    crf_tags, softmax_tags = tagging.tags("crf"), tagging.tags("softmax")
     result = {
         "dev_f1": rounded(trained.f1["crf"][-1]),
         "softmax_dev_f1": rounded(trained.f1["softmax"][-1]),
         "invalid_crf": trained.invalid["crf"][-1],
         "invalid_softmax": trained.invalid["softmax"][-1],
-        "tokens": tokens, "crf_tags": crf_tags, "softmax_tags": softmax_tags,
+        "tokens": tagging.tokens, "crf_tags": crf_tags, "softmax_tags": softmax_tags,
         "sentence_invalid_crf": invalid_transitions(crf_tags),
         "sentence_invalid_softmax": invalid_transitions(softmax_tags),
         "train_seconds": round(trained.seconds, 2), "cached": is_cached,
     }
     charts = {**curve_figures(trained), "transitions": transition_figure(trained),
-              "lattice": lattice}
+              "lattice": lattice_figure(tagging)}
     metrics = {
         "models": "re-used from the cache (same training params): no retraining"
         if is_cached else f"trained in {trained.seconds:.1f} s",

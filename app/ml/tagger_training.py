@@ -5,11 +5,19 @@ each model (:class:`BatchDone`), after every epoch their dev entity F1 and how m
 invalid BIO transitions they decode (:class:`EpochDone`). The caller draws them and may
 stop at any event. One ``torch.Generator`` drives the batch order and every dropout
 mask, so the same seed gives the same training.
+
+:class:`Trained` holds the two taggers with what their training recorded
+(:meth:`Trained.train` trains them on the prepared corpus) and tags a new sentence with
+both (:meth:`Trained.tag`); :class:`TrainedCache` keeps the last few trainings, since a
+training takes seconds and tagging another sentence needs none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -22,8 +30,9 @@ from app.ml.bilstm_tagger import (
     evaluate,
     make_batch,
     shuffled_batches,
+    viterbi_lattice,
 )
-from app.ml.ner_data import Corpus, make_corpus
+from app.ml.ner_data import TAGS, Corpus, make_corpus
 
 HEADS = ("crf", "softmax")
 
@@ -100,6 +109,25 @@ def new_taggers(vocab_size: int, embedding: int, hidden: int) -> dict[str, BiLST
 
 
 @dataclass
+class Tagging:
+    """One sentence tagged by both taggers.
+
+    ``ids[head]`` are the tag ids (indices into ``TAGS``) of each of the T tokens;
+    ``lattice`` ``[T, len(TAGS)]`` is the CRF's Viterbi lattice relative to the best
+    prefix at each token (0 the leader, negative how far behind; see
+    :func:`app.ml.bilstm_tagger.viterbi_lattice`), whose best path is ``ids["crf"]``.
+    """
+
+    tokens: list[str]
+    ids: dict[str, list[int]]
+    lattice: torch.Tensor
+
+    def tags(self, head: str) -> list[str]:
+        """The BIO tags ``head`` gives the tokens, e.g. ``["B-PER", "I-PER", "O"]``."""
+        return [TAGS[i] for i in self.ids[head]]
+
+
+@dataclass
 class Trained:
     """Two taggers and what their training recorded, per model name.
 
@@ -120,6 +148,44 @@ class Trained:
             self.f1.setdefault(name, [])
             self.invalid.setdefault(name, [])
 
+    @classmethod
+    def untrained(cls, embedding: int, hidden: int) -> Trained:
+        """New taggers (:func:`new_taggers`) over the vocabulary of :func:`prepared_corpus`,
+        drawn from torch's global generator (seed it), with nothing recorded yet."""
+        vocab = prepared_corpus()[1]
+        return cls(vocab, new_taggers(len(vocab), embedding, hidden))
+
+    @property
+    def epochs_done(self) -> int:
+        """Epochs whose dev scores are recorded (0 before the first evaluation)."""
+        return min(len(f1) for f1 in self.f1.values())
+
+    def train(self, *, epochs: int, lr: float, crf_scale: int, dropout: float,
+              batch_size: int, seed: int) -> Iterator[BatchDone | EpochDone]:
+        """:func:`train_side_by_side` on :func:`prepared_corpus`, each event recorded
+        (:meth:`record`) before it is yielded; ``seed`` draws the batch order and dropout.
+
+        ``seconds`` becomes the wall-clock time of the whole training once the last epoch
+        is done (the caller's time between events included); it is left as it was if the
+        caller stops early.
+        """
+        train_set, _, dev_batches, gold = prepared_corpus()
+        start = time.monotonic()
+        for event in train_side_by_side(
+                self.models, train_set, self.vocab, dev_batches, gold, epochs=epochs, lr=lr,
+                crf_scale=crf_scale, dropout=dropout, batch_size=batch_size,
+                generator=torch.Generator().manual_seed(seed)):
+            self.record(event)
+            yield event
+        self.seconds = time.monotonic() - start
+
+    def tag(self, tokens: list[str]) -> Tagging:
+        """Tag ``tokens`` (at least one) with both models; see :class:`Tagging`."""
+        batch = make_batch(self.vocab, [(tokens, [])])
+        softmax = self.models["softmax"].predict(batch)[0]
+        lattice, path = viterbi_lattice(self.models["crf"], self.vocab, tokens)
+        return Tagging(tokens, {"crf": path, "softmax": softmax}, lattice)
+
     def record(self, event: BatchDone | EpochDone) -> None:
         """Append one event of :func:`train_side_by_side` to the curves."""
         for name in self.models:
@@ -130,3 +196,44 @@ class Trained:
             else:
                 self.f1[name].append(event.f1[name])
                 self.invalid[name].append(event.invalid[name])
+
+
+class TrainedCache:
+    """The last ``size`` trainings by key (every setting they were trained with), least
+    recently used out first. Thread-safe: runs in several threads share one cache.
+
+    Keep only finished trainings: a key promises the models its settings would train.
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"a cache holds at least 1 training, got size={size}")
+        self.size = size
+        self._trained: OrderedDict[Hashable, Trained] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Trained | None:
+        """The training kept under ``key`` (now the most recently used), or None."""
+        with self._lock:
+            trained = self._trained.get(key)
+            if trained is not None:
+                self._trained.move_to_end(key)
+            return trained
+
+    def keep(self, key: Hashable, trained: Trained) -> None:
+        """File ``trained`` under ``key``, dropping the least recently used beyond ``size``."""
+        with self._lock:
+            self._trained[key] = trained
+            self._trained.move_to_end(key)
+            while len(self._trained) > self.size:
+                self._trained.popitem(last=False)
+
+    def discard(self, key: Hashable) -> None:
+        """Forget the training under ``key``, if any (the next run with it trains anew)."""
+        with self._lock:
+            self._trained.pop(key, None)
+
+    def clear(self) -> None:
+        """Forget every training."""
+        with self._lock:
+            self._trained.clear()

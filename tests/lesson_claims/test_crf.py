@@ -38,7 +38,7 @@ from app.ml.ner_data import (
     invalid_transitions,
     make_corpus,
 )
-from app.ml.tagger_training import Trained
+from app.ml.tagger_training import HEADS, Trained, prepared_corpus
 from tests.lesson_claims.claims import Run, fence, lesson_says, run_demo
 
 SLUG = "crf"
@@ -63,7 +63,7 @@ class Trial:
 
     def per_epoch(self, chart: str, head: str) -> list[float]:
         """A per-epoch chart (``f1`` or ``invalid``) as drawn at the end: one head's bars."""
-        index = crf_tagger.HEADS.index(head)
+        index = HEADS.index(head)
         return self.run.last_op(chart)["data"][index]["y"]
 
     def transitions_after_epoch(self, epoch: int) -> list[list[float]]:
@@ -84,17 +84,17 @@ def trial(number: int, seed: int, crf_lr_scale: int | None = None,
     if epochs is not None:
         params["epochs"] = epochs
     key = Params(**params).training_key()
-    with crf_tagger._CACHE_LOCK:
-        crf_tagger._CACHE.pop(key, None)  # another test may have trained these settings
+    crf_tagger.TRAINED.discard(key)  # another test may have trained these settings
     run = run_demo(DEMO, params)
     assert run.result["cached"] is False
-    trained = crf_tagger._CACHE[key]
+    trained = crf_tagger.TRAINED.get(key)
+    assert trained is not None
     tagged = {s: run_demo(DEMO, {**params, "sentence": s}) for s in (LOWER_CASE, BANK, DAR)}
     return Trial(run, trained, tagged)
 
 
 def dev_predictions(trained: Trained, head: str) -> list[list[str]]:
-    _, _, dev_batches, gold = crf_tagger.corpus()
+    _, _, dev_batches, gold = prepared_corpus()
     return evaluate(trained.models[head], dev_batches, gold)[2]
 
 
@@ -250,7 +250,7 @@ def test_lower_case_names_are_tagged_o_by_both():
     lesson_says(SLUG, 'In "we met amara in lagos" both taggers tag every word `O`, even amara, a '
                 "first name they saw in training: the capital letter was a large part of what "
                 "made a word look like a name.")
-    _, vocab, _, _ = crf_tagger.corpus()
+    _, vocab, _, _ = prepared_corpus()
     assert "amara" in vocab.ids and "lagos" not in vocab.ids
     for seed in DEFAULT_SEEDS:
         result = trial(1, seed).tagged[LOWER_CASE].result
@@ -315,7 +315,7 @@ def test_log_z_grows_about_8_5_per_word_and_overflows_float32_from_about_ten_wor
                 r"3.4 \times 10^{38}$ is the largest float32")
     assert torch.isfinite(torch.tensor(88.7).exp()) and torch.isinf(torch.tensor(88.8).exp())
     assert torch.finfo(torch.float32).max == pytest.approx(3.4e38, rel=0.01)
-    _, _, dev_batches, _ = crf_tagger.corpus()
+    _, _, dev_batches, _ = prepared_corpus()
     for seed in DEFAULT_SEEDS:
         model = trial(1, seed).trained.models["crf"]
         lengths, log_z = [], []
@@ -343,7 +343,7 @@ def test_word_dropout_hides_about_one_word_in_ten():
                 "by default) is replaced by `UNK` at random.")
     assert Params().dropout == 0.2
     assert all("dropout" not in fence(SLUG, DEMO, n) for n in (1, 2))
-    train, vocab, _, _ = crf_tagger.corpus()
+    train, vocab, _, _ = prepared_corpus()
     torch.manual_seed(0)
     model = BiLSTMTagger(len(vocab), 8, 8, use_crf=False)
     seen = []
