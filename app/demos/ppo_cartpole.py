@@ -4,7 +4,8 @@ Each frame appends the episodes that ended during the update (returns as dots, t
 mean of the last 20 as a line), the losses, the trust-region diagnostics (KL and the
 clipped fraction) and every few updates a fresh heatmap of P(push right). When training
 ends, the greedy policy plays one episode as an animation. Training is
-:func:`app.ml.ppo.train`; its parameters and their help are :class:`app.ml.ppo.PPOConfig`'s.
+:func:`app.ml.ppo.train` (its record, :class:`app.ml.ppo.TrainingLog`); the parameters,
+their help and their checks are :class:`app.ml.ppo_config.PPOConfig`'s.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from app.demos.base import (
 )
 from app.demos.charts import heatmap, heatmap_chart, layout, line, line_chart, markers, plain_chart
 from app.ml.cartpole import MAX_STEPS, SOLVED_RETURN, THETA_LIMIT, X_LIMIT
-from app.ml.ppo import ActorCritic, PPOConfig, train
+from app.ml.ppo import ActorCritic, TrainingLog, train
+from app.ml.ppo_config import PPOConfig
 from app.ml.ppo_policy import greedy_episode, p_right_grid
 
 HEATMAP_EVERY = 5  # updates between heatmap refreshes: cheap, but not free
@@ -39,7 +41,7 @@ CONFIG = {spec.name: spec for spec in fields(PPOConfig)}
 
 
 def config_field(name: str, **bounds: Any) -> Any:
-    """The control of PPOConfig's ``name``: its default and help from app/ml/ppo.py."""
+    """The control of PPOConfig's ``name``: its default and help from app/ml/ppo_config.py."""
     spec = CONFIG[name]
     return Field(spec.default, description=spec.metadata["help"], **bounds)
 
@@ -66,18 +68,7 @@ class Params(DemoParams):
 
     @model_validator(mode="after")
     def _rollout_fits(self) -> Params:
-        rows = self.n_envs * self.n_steps  # transitions in one rollout
-        if self.minibatches > rows:
-            raise ValueError(
-                f"minibatches: {self.minibatches} minibatches need at least {self.minibatches} "
-                f"transitions per rollout, but n_envs × n_steps = {self.n_envs} × "
-                f"{self.n_steps} = {rows}; choose minibatches ≤ {rows} or n_steps ≥ "
-                f"{-(-self.minibatches // self.n_envs)}")
-        if rows > self.total_steps:
-            raise ValueError(
-                f"total_steps: {self.total_steps} is less than one rollout of n_envs × "
-                f"n_steps = {self.n_envs} × {self.n_steps} = {rows} steps; raise total_steps "
-                f"to {rows} or lower n_steps to {max(8, self.total_steps // self.n_envs)}")
+        self.config().check()  # a ValueError names the field to change
         return self
 
     def config(self) -> PPOConfig:
@@ -157,11 +148,6 @@ CHARTS = [
 ]
 
 
-def mean_of_last_20(returns: list[float]) -> float:
-    recent = returns[-20:]
-    return sum(recent) / len(recent) if recent else 0.0
-
-
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     cfg = params.config()
     with seeded(params.seed):
@@ -171,14 +157,10 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "cart": figure(cart_traces(torch.zeros(4)) + [TRACK],
                        cart_layout("plays the learned policy when training ends")),
     }, {"mean_return_20": 0.0})
-    all_returns: list[float] = []
-    solved_at: tuple[int, float] | None = None
-    stats = None
+    log = TrainingLog()
     for stats in train(cfg, params.seed, model, ctx.should_stop):
-        all_returns += stats.episode_returns
-        mean_20 = rounded(mean_of_last_20(all_returns), 2)
-        if stats.solved and solved_at is None:
-            solved_at = (stats.env_steps, stats.seconds)
+        log.add(stats)
+        mean_20 = rounded(log.mean_of_last_20, 2)
         u = [[stats.update]]
         charts = {
             "returns": extend([0, 1], [stats.episode_end_steps, [stats.env_steps]],
@@ -192,7 +174,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         if stats.update % HEATMAP_EVERY == 0:
             charts["policy"] = policy_map(model)
         yield make_frame(stats.update, stats.env_steps / cfg.total_steps, charts, {
-            "mean_return_20": mean_20, "episodes": len(all_returns),
+            "mean_return_20": mean_20, "episodes": len(log.returns),
             "env_steps": stats.env_steps, "steps_per_second": round(stats.steps_per_second),
             "mean_kl": rounded(stats.mean_kl, 5),
             "clip_fraction": rounded(stats.clip_fraction, 3),
@@ -200,17 +182,17 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             "learning_rate": rounded(stats.learning_rate, 6),
         })
     states = greedy_episode(model, params.seed)
-    final_mean = rounded(mean_of_last_20(all_returns), 2)
-    yield make_frame((stats.update if stats else 0) + 1, 1.0,
+    final_mean = rounded(log.mean_of_last_20, 2)
+    yield make_frame(log.updates + 1, 1.0,
                      {"policy": policy_map(model), "cart": balance_animation(states)},
                      {"mean_return_20": final_mean, "greedy_episode": len(states) - 1})
     return {
-        "solved_at_step": solved_at[0] if solved_at else None,
-        "solved_at_seconds": rounded(solved_at[1], 3) if solved_at else None,
+        "solved_at_step": log.solved.env_steps if log.solved else None,
+        "solved_at_seconds": rounded(log.solved.seconds, 3) if log.solved else None,
         "final_mean_return": final_mean,
-        "episodes": len(all_returns),
-        "env_steps": stats.env_steps if stats else 0,
-        "updates": stats.update if stats else 0,
+        "episodes": len(log.returns),
+        "env_steps": log.env_steps,
+        "updates": log.updates,
         "greedy_episode_length": len(states) - 1,
     }
 

@@ -1,5 +1,6 @@
 """Proximal Policy Optimisation on the batched CartPole, top to bottom.
 
+0. the hyperparameters (``app.ml.ppo_config``): :class:`PPOConfig`, each with its help;
 1. the networks (``app.ml.ppo_policy``): a small actor (state -> logit of "push right")
    and a separate critic;
 2. the rollout: play ``n_steps`` in ``n_envs`` environments with the current policy;
@@ -7,7 +8,8 @@
 4. the update: a few epochs of minibatch gradient steps on the clipped (or KL-penalty)
    surrogate, the value loss and an entropy bonus, with gradient clipping, and optional
    early stopping once the policy has moved too far (``target_kl``);
-5. :func:`train`, which yields one :class:`UpdateStats` per update.
+5. :func:`train`, which yields one :class:`UpdateStats` per update, and
+   :class:`TrainingLog`, what a run has done so far.
 
 Every random draw uses an explicit ``torch.Generator`` so runs are reproducible even
 when several run in threads at once.
@@ -18,7 +20,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -26,53 +27,10 @@ from torch import Tensor, nn
 
 from app.ml.cartpole import SOLVED_RETURN, BatchedCartPole
 from app.ml.gae import gae
+from app.ml.ppo_config import PPOConfig
 from app.ml.ppo_policy import ActorCritic, entropy, kl_divergence, log_prob
 
-
-def knob(default: Any, help: str) -> Any:
-    """A config field with its explanation (the demo's control shows the same ``help``)."""
-    return field(default=default, metadata={"help": help})
-
-
-@dataclass
-class PPOConfig:
-    """Hyperparameters; the defaults are tuned for wall-clock time to solve CartPole."""
-
-    variant: Literal["clip", "kl"] = knob(
-        "clip", "Surrogate objective: the clipped ratio, min(r·A, clip(r)·A), or the ratio "
-        "with a KL penalty, r·A − β·KL(old‖new)")
-    learning_rate: float = knob(
-        1e-2, "Adam's step size at the start, annealed linearly to 0 over total_steps")
-    gamma: float = knob(0.99, "Discount factor γ: what a reward one step later is worth")
-    gae_lambda: float = knob(0.95, "GAE λ: 0 = one-step TD errors, 1 = Monte Carlo returns")
-    clip_eps: float = knob(0.2, "Clip range ε: how far the probability ratio may move from 1 "
-                           "before the clipped loss stops pushing")
-    kl_beta: float = knob(1.0, "Weight β of the KL penalty (kl variant only)")
-    target_kl: float = knob(
-        0.0, "Early stopping: end an update before a gradient step once the minibatch's mean "
-        "KL(old‖new) exceeds 1.5 × target_kl (Stable-Baselines3's rule); 0 = off")
-    epochs: int = knob(3, "Epochs (passes) over each rollout")
-    minibatches: int = knob(2, "Minibatches per epoch: gradient steps per update = epochs × "
-                            "minibatches")
-    n_envs: int = knob(16, "Environments simulated in parallel")
-    n_steps: int = knob(32, "Steps per environment per rollout; a rollout is n_envs × n_steps "
-                        "transitions")
-    ent_coef: float = knob(0.0, "Weight of the entropy bonus that keeps the policy exploring")
-    vf_coef: float = knob(0.5, "Weight of the critic's squared-error loss")
-    max_grad_norm: float = knob(0.5, "Each network's gradient norm is clipped to this")
-    total_steps: int = knob(100_000, "Most environment steps (summed over environments) to "
-                            "train for")
-    hidden: int = knob(64, "Width of the two hidden layers of both networks")
-    activation: Literal["relu", "tanh"] = knob(
-        "relu", "Hidden-layer nonlinearity of both networks: tanh is the PPO paper's; ReLU "
-        "needs about half the updates here")
-    scale_rewards: bool = knob(True, "Multiply rewards by (1 − γ) so values stay in [0, 1] "
-                               "whatever the horizon")
-    anneal_lr: bool = knob(True, "Decay the learning rate linearly to 0 over total_steps")
-    stop_when_solved: bool = knob(True, "Stop once the mean return of the last 20 episodes "
-                                  "reaches 475")
-
-
+# ------------------------------------------------------- 0. hyperparameters: app/ml/ppo_config.py
 # ---------------------------------------------------------------- 1. networks: app/ml/ppo_policy.py
 
 
@@ -277,3 +235,32 @@ def train(cfg: PPOConfig, seed: int, model: ActorCritic,
                           learning_rate=lr, solved=solved, **losses)
         if solved and cfg.stop_when_solved:
             return
+
+
+@dataclass
+class TrainingLog:
+    """What a run of :func:`train` has done so far: :meth:`add` each :class:`UpdateStats`."""
+
+    returns: list[float] = field(default_factory=list)  # every finished episode's, in order
+    last: UpdateStats | None = None  # the latest update
+    solved: UpdateStats | None = None  # the first update whose last 20 episodes reached 475
+
+    def add(self, stats: UpdateStats) -> None:
+        self.returns += stats.episode_returns
+        self.last = stats
+        if stats.solved and self.solved is None:
+            self.solved = stats
+
+    @property
+    def mean_of_last_20(self) -> float:
+        """Mean return of the last 20 episodes (of all, while fewer; 0.0 before the first)."""
+        recent = self.returns[-20:]
+        return sum(recent) / len(recent) if recent else 0.0
+
+    @property
+    def updates(self) -> int:
+        return self.last.update if self.last else 0
+
+    @property
+    def env_steps(self) -> int:
+        return self.last.env_steps if self.last else 0

@@ -25,6 +25,8 @@ from app.ml.cartpole import (
 from app.ml.ppo import (
     ActorCritic,
     PPOConfig,
+    TrainingLog,
+    UpdateStats,
     collect_rollout,
     entropy,
     kl_divergence,
@@ -32,6 +34,7 @@ from app.ml.ppo import (
     policy_loss,
     train,
 )
+from app.ml.ppo_config import PPOConfig as ConfigFromItsModule
 from app.ml.ppo_policy import greedy_episode, p_right_grid
 
 LOGITS = torch.linspace(-6, 6, 25, dtype=torch.float64)
@@ -103,10 +106,21 @@ def test_ppo_solves_cartpole_with_the_defaults_for_a_fixed_seed():
     cfg = PPOConfig()
     with seeded(0):
         model = ActorCritic(cfg.hidden, cfg.activation)
-    last = deque(train(cfg, 0, model), maxlen=1)[0]
-    assert last.solved
+    log = TrainingLog()
+    episodes = 0
+    for stats in train(cfg, 0, model):
+        log.add(stats)
+        episodes += len(stats.episode_returns)
+        assert not stats.solved or log.solved is not None
+    last = log.last
+    assert last is not None and last.solved
     assert last.mean_return_20 >= 475
     assert last.env_steps < cfg.total_steps
+    # The log: the first update that solved it (with stop_when_solved, the last one), the
+    # mean of the last 20 returns as train measured it, and every episode once.
+    assert log.solved is last and log.updates == last.update and log.env_steps == last.env_steps
+    assert log.mean_of_last_20 == pytest.approx(last.mean_return_20)
+    assert len(log.returns) == episodes
     # The greedy policy balances most fresh poles for the whole 500 steps.
     state = reset_states(8, torch.Generator().manual_seed(123))
     alive = torch.ones(8, dtype=torch.bool)
@@ -231,3 +245,39 @@ def test_target_kl_ends_the_update_before_the_first_step_past_one_and_a_half_tar
     assert braked["mean_kl"] == pytest.approx(sum(braked_kls) / len(braked_kls), abs=1e-7)
     never, _ = update_recording_kls(monkeypatch, replace(cfg, target_kl=1.0))
     assert never["gradient_steps"] == 40
+
+
+def test_the_config_is_one_object_importable_from_either_module():
+    assert ConfigFromItsModule is PPOConfig
+    assert PPOConfig().rollout_rows == 16 * 32
+
+
+@pytest.mark.parametrize("sizes, message", [
+    ({"n_envs": 1, "n_steps": 8, "minibatches": 16},
+     "minibatches: 16 minibatches need at least 16 transitions per rollout, but n_envs × "
+     "n_steps = 1 × 8 = 8; choose minibatches ≤ 8 or n_steps ≥ 16"),
+    ({"n_envs": 128, "n_steps": 256, "total_steps": 10_000},
+     "total_steps: 10000 is less than one rollout of n_envs × n_steps = 128 × 256 = 32768 "
+     "steps; raise total_steps to 32768 or lower n_steps to 78"),
+])
+def test_check_refuses_a_rollout_that_does_not_fit_naming_the_field_and_a_fix(sizes, message):
+    with pytest.raises(ValueError) as refused:
+        PPOConfig(**sizes).check()
+    assert str(refused.value) == message
+    PPOConfig().check()  # the defaults fit
+    PPOConfig(n_envs=1, n_steps=8, minibatches=8, total_steps=8).check()  # exactly fits
+
+
+def test_the_log_of_a_run_that_has_not_finished_an_episode():
+    log = TrainingLog()
+    assert (log.mean_of_last_20, log.updates, log.env_steps, log.solved) == (0.0, 0, 0, None)
+    losses = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "mean_kl": 0.0,
+              "clip_fraction": 0.0, "gradient_steps": 1, "steps_per_second": 1.0,
+              "learning_rate": 0.1}
+    for update, returns in enumerate(([10.0, 30.0], [], [500.0] * 25), start=1):
+        log.add(UpdateStats(update, 100 * update, 0.1 * update, returns, [], None,
+                            solved=update == 3, **losses))
+        if update == 1:
+            assert log.mean_of_last_20 == 20.0  # fewer than 20 episodes: the mean of all
+    assert log.mean_of_last_20 == 500.0 and len(log.returns) == 27
+    assert log.solved is log.last and (log.updates, log.env_steps) == (3, 300)
