@@ -19,9 +19,10 @@ from app.demos.base import (
     DemoParams,
     RunContext,
     RunGenerator,
+    extend,
     figure,
-    finite,
     make_frame,
+    on_the_wire,
 )
 from app.params import parse_params
 from tests.helpers import read_stream, refused, result_of
@@ -32,14 +33,35 @@ def frames_of(slug: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     return list(demo.run(parse_params(demo, body), RunContext()))
 
 
-# ---- non-finite numbers: one policy, in the contract ------------------------------------
+# ---- numbers on the wire: one policy, in the contract ------------------------------------
 
 
-def test_finite_replaces_inf_and_nan_at_any_depth_and_copies_nothing_else():
-    assert finite({"a": [1.0, math.nan, None], "b": (2, math.inf), "c": [[-math.inf]]}) == {
-        "a": [1.0, "nan", None], "b": [2, "inf"], "c": [["-inf"]]}
-    clean = {"x": [1.0, 2.5], "y": "nan", "z": [{"w": 3}]}
-    assert finite(clean) is clean
+def test_inf_and_nan_travel_as_strings_at_any_depth():
+    assert on_the_wire({"a": [1.0, math.nan, None], "b": (2, math.inf), "c": [[-math.inf]]},
+                       4) == {"a": [1.0, "nan", None], "b": [2, "inf"], "c": [["-inf"]]}
+
+
+def test_floats_keep_significant_digits_whatever_their_size():
+    assert on_the_wire([1234.5678, 0.000123456789, 3.14159e-9, -2.5e12], 4) == [
+        1235.0, 0.0001235, 3.142e-09, -2.5e12]
+    # ints, booleans, strings and None are not numbers to round
+    assert on_the_wire({"n": 123456789, "ok": True, "s": "0.123456", "x": None}, 4) == {
+        "n": 123456789, "ok": True, "s": "0.123456", "x": None}
+
+
+def test_frames_keep_six_significant_digits_and_results_every_digit():
+    def run(params: DemoParams, ctx: RunContext) -> RunGenerator:
+        yield make_frame(1, 1.0, {"loss": extend([0], [[1]], [[0.123456789]])},
+                         {"loss": 0.123456789})
+        return {"loss": 0.123456789}
+
+    demo = Demo(slug="t", title="t", description="t", Params=DemoParams, charts=[], run=run)
+    frames = demo.run(DemoParams(), RunContext())
+    frame = next(frames)
+    assert frame["metrics"]["loss"] == 0.123457 and frame["charts"]["loss"]["y"] == [[0.123457]]
+    with pytest.raises(StopIteration) as done:
+        next(frames)
+    assert done.value.value == {"loss": 0.123456789}
 
 
 def _diverging_run(params: DemoParams, ctx: RunContext) -> RunGenerator:

@@ -22,7 +22,6 @@ from app.demos.base import (
     control,
     figure,
     make_frame,
-    rounded,
     seeded,
 )
 from app.demos.charts import ATTENTION_STYLE, heatmap_chart, heatmap_grid, layout, matrix
@@ -98,10 +97,10 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         x = embed_tokens(tokens, params.d_model, params.seed, params.positional)
         result = layer(x, causal=params.causal, temperature=params.temperature)
     weights = result.weights[0]  # [H, L, L]
-    scores = rounded(result.scores[0].tolist(), 4)  # masked: -inf, drawn as a gap
-    output = rounded(result.output[0].tolist(), 4)
+    scores = result.scores[0].tolist()  # masked: -inf, drawn as a gap
+    output = result.output[0].tolist()
     head = min(params.show_head, params.heads) - 1
-    weight_lists = rounded(weights.tolist(), 6)
+    weight_lists = weights.tolist()
 
     grid, grid_layout = heatmap_grid(weight_lists, labels,
                                      [f"head {h + 1}" for h in range(params.heads)],
@@ -124,11 +123,11 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     }
     entropy = row_entropy(weights).mean()
     metrics = {"tokens": len(tokens), "head_shown": head + 1,
-               "mean_max_weight": round(float(weights.max(-1).values.mean()), 4),
-               "mean_entropy_nats": round(float(entropy), 4)}
+               "mean_max_weight": float(weights.max(-1).values.mean()),
+               "mean_entropy_nats": float(entropy)}
     yield make_frame(1, 1.0, charts, metrics)
     return {"tokens": tokens, "labels": labels, "weights": weight_lists, "scores": scores,
-            "output": rounded(result.output[0].tolist(), 6), "entropy": float(entropy)}
+            "output": result.output[0].tolist(), "entropy": float(entropy)}
 
 
 CHARTS = [

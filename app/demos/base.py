@@ -11,9 +11,10 @@ A frame is ``{"step": n, "progress": 0..1, "charts": {chart_id: op}, "metrics": 
 where an op comes from :func:`figure` (redraw with ``Plotly.react``) or :func:`extend`
 (append points with ``Plotly.extendTraces``).
 
-Non-finite numbers have one policy, applied here for every demo: JSON has no inf/NaN,
-so frames and results carry them as the strings "inf", "-inf" and "nan" (a diverged
-loss is an answer to show, not a crash). Plotly draws such a string as a gap.
+Numbers on the wire have one policy, applied here for every demo: floats in frames keep
+6 significant digits and floats in results every digit (demos never round); as JSON has no
+inf/NaN, frames and results carry them as the strings "inf", "-inf" and "nan" (a
+diverged loss is an answer to show, not a crash). Plotly draws such a string as a gap.
 """
 
 from __future__ import annotations
@@ -146,10 +147,10 @@ class Demo:
     metric_labels: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # Every run's frames and result go through finite(): the runner then never
-        # meets a NaN it cannot encode, whichever demo produced it.
-        if not getattr(self.run, "finite_numbers", False):
-            object.__setattr__(self, "run", with_finite_numbers(self.run))
+        # Every run's frames and result go through on_the_wire(): the runner then never
+        # meets a NaN it cannot encode, whichever demo produced it, and no demo rounds.
+        if not getattr(self.run, "wire_numbers", False):
+            object.__setattr__(self, "run", with_wire_numbers(self.run))
 
     def schema(self) -> dict[str, Any]:
         return self.Params.model_json_schema()
@@ -271,6 +272,13 @@ def make_frame(
     }
 
 
+# Numbers on the wire have one policy, applied here to every demo, so that no demo rounds
+# by hand: a frame's floats keep what a chart or a metric can show, in significant digits
+# rather than decimals (a gradient norm of 3e-9 and an inertia of 1234.5 both keep
+# theirs); a result is what a script or a test reads, so it keeps every digit.
+FRAME_DIGITS = 6
+
+
 def jsonable(number: float) -> float | str:
     """JSON has no inf/NaN: send them as the strings "inf", "-inf", "nan"."""
     if math.isnan(number):
@@ -280,53 +288,50 @@ def jsonable(number: float) -> float | str:
     return number
 
 
-def finite(value: Any) -> Any:
-    """``value`` with every inf/NaN float (however deeply nested) replaced by :func:`jsonable`.
+def on_the_wire(value: Any, digits: int | None = None) -> Any:
+    """``value`` as it is sent: every float (however deeply nested) rounded to ``digits``
+    significant digits (``None``: kept whole), inf/NaN as :func:`jsonable` strings; tuples
+    become lists.
 
-    Returns the very same object when there is nothing to replace, so the common case
-    costs a walk and no copies.
+    Raises nothing: ints, strings, None and booleans pass unchanged.
     """
     kind = type(value)
     if kind is float:
-        return value if math.isfinite(value) else jsonable(value)
+        if not math.isfinite(value):
+            return jsonable(value)
+        return value if digits is None else float(f"{value:.{digits}g}")
     if kind is list or kind is tuple:
-        try:  # fast path: a list of plain numbers whose sum is finite holds no inf/NaN
-            if math.isfinite(sum(value)):
-                return value
-        except TypeError:  # not only numbers: walk it
-            pass
-        items = [finite(item) for item in value]
-        same = all(new is old for new, old in zip(items, value, strict=True))
-        return value if same else items
+        return [on_the_wire(item, digits) for item in value]
     if kind is dict:
-        changed = {key: new for key, item in value.items() if (new := finite(item)) is not item}
-        return {**value, **changed} if changed else value
+        return {key: on_the_wire(item, digits) for key, item in value.items()}
     return value
 
 
-def with_finite_numbers(run: Callable[[DemoParams, RunContext], RunGenerator]
-                        ) -> Callable[[DemoParams, RunContext], RunGenerator]:
-    """Wrap a demo's ``run`` so that its frames and its result pass through :func:`finite`."""
+def with_wire_numbers(run: Callable[[DemoParams, RunContext], RunGenerator]
+                      ) -> Callable[[DemoParams, RunContext], RunGenerator]:
+    """Wrap a demo's ``run`` so that its frames carry :data:`FRAME_DIGITS` significant
+    digits and its result every digit, with inf/NaN as strings in both."""
 
     @functools.wraps(run)
-    def finite_run(params: DemoParams, ctx: RunContext) -> RunGenerator:
+    def wire_run(params: DemoParams, ctx: RunContext) -> RunGenerator:
         frames = run(params, ctx)
         try:
             while True:
                 try:
                     frame = next(frames)
                 except StopIteration as stop:
-                    return finite(stop.value)
-                yield finite(frame)
+                    return on_the_wire(stop.value)
+                yield on_the_wire(frame, FRAME_DIGITS)
         finally:
             frames.close()  # the runner closed us (client gone): close the demo too
 
-    finite_run.finite_numbers = True  # type: ignore[attr-defined]
-    return finite_run
+    wire_run.wire_numbers = True  # type: ignore[attr-defined]
+    return wire_run
 
 
 def rounded(values: Any, digits: int = 4) -> Any:
-    """Round floats (recursively) so frames stay small on the wire."""
+    """Round floats (recursively) to ``digits`` decimals. Deprecated: the contract rounds
+    (see :data:`FRAME_DIGITS`); kept until the last demos stop calling it."""
     if isinstance(values, float):
         return round(values, digits)
     if isinstance(values, list | tuple):

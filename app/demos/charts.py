@@ -167,7 +167,7 @@ def plane_axes(points: list[list[float]], limit: float) -> Layout:
 def clusters(points: list[list[float]], labels: list[int], k: int) -> list[Trace]:
     """One scatter trace per cluster, so the legend reads "cluster 1, 2, ...".
 
-    ``points`` is ``[n][2]`` (rounded by the caller: they go to the page as given);
+    ``points`` is ``[n][2]``;
     ``labels[i]`` (``0..k-1``) is the cluster of point ``i``.
     """
     xs: list[list[float]] = [[] for _ in range(k)]
@@ -184,7 +184,7 @@ def clusters(points: list[list[float]], labels: list[int], k: int) -> list[Trace
 def centres(path: list[list[list[float]]]) -> list[Trace]:
     """Centres as big crosses, each dragging the dotted trail it travelled.
 
-    ``path[step][c]`` is ``[x, y]`` of centre ``c`` after ``step`` (rounded by the caller);
+    ``path[step][c]`` is ``[x, y]`` of centre ``c`` after ``step``;
     the crosses sit at the last step. Drawn over the points, slightly see-through: a cluster
     of one point still shows.
     """

@@ -18,7 +18,6 @@ from app.demos.base import (
     control,
     figure,
     make_frame,
-    rounded,
 )
 from app.demos.charts import bar_chart, bars, layout, line
 from app.ml.gae import gae_direct
@@ -121,11 +120,11 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
                  line={"dash": "dot"}),
         ]),
         "advantages": figure([
-            bars("λ = 0 (TD error)", steps, rounded(td)),
-            bars(f"λ = {params.lam:g} (yours)", steps, rounded(chosen)),
-            bars("λ = 1 (Monte Carlo)", steps, rounded(mc)),
+            bars("λ = 0 (TD error)", steps, td),
+            bars(f"λ = {params.lam:g} (yours)", steps, chosen),
+            bars("λ = 1 (Monte Carlo)", steps, mc),
         ], layout(title="⚠ γ = 0: λ changes nothing" if note else None)),
-    }, {"gamma_lambda": round(params.gamma * params.lam, 4), "advantage_0": round(chosen[0], 4),
+    }, {"gamma_lambda": params.gamma * params.lam, "advantage_0": chosen[0],
         **({"note": note} if note else {})})
     return {"advantages": chosen, "td_errors": td, "monte_carlo": mc, "note": note}
 

@@ -107,7 +107,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         last = record
         charts = {"grad_norms": norm_bars(record.grad_norms, record.step, first)}
         if math.isfinite(record.loss):
-            charts["loss"] = extend([0], [[record.step]], [[round(record.loss, 6)]])
+            charts["loss"] = extend([0], [[record.step]], [[record.loss]])
         yield make_frame(record.step, record.step / params.steps, charts, {
             "loss": record.loss, "accuracy": record.accuracy,
             "first_to_last_hidden_grad": first_to_last_ratio(record.grad_norms),

@@ -21,7 +21,6 @@ from app.demos.base import (
     extend,
     figure,
     make_frame,
-    rounded,
 )
 from app.demos.charts import cell_labels, heatmap, heatmap_chart, layout, line, line_chart
 from app.ml.gridworld import (
@@ -87,7 +86,7 @@ def value_figure(world: GridWorld, sweep: Sweep, title: str) -> dict:
     """The values as a heatmap (walls blank), each cell labelled with its arrow, G or T."""
     n_rows, n_cols = world.shape
     cells = "".join(world.rows)
-    values = rounded(sweep.V.tolist(), 3)
+    values = sweep.V.tolist()
 
     def label(s: int) -> str:
         if cells[s] in "GT":
@@ -120,9 +119,9 @@ def sweep_metrics(sweep: Sweep, unit: str, start: int) -> dict:
     """What every frame reports, the last one included: where the solver is, how much V
     moved in its last step, and the start's value."""
     return {"episodes" if unit == "episodes" else "iteration": sweep.iteration,
-            "max_change": rounded(sweep.delta, 6),
+            "max_change": sweep.delta,
             # No S marked: no start value to show (a 0.0 here would look like a real one).
-            **({"start_value": rounded(float(sweep.V[start]), 4)} if start >= 0 else {})}
+            **({"start_value": float(sweep.V[start])} if start >= 0 else {})}
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
@@ -153,7 +152,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             f"after {sweep.iteration} episodes")
         yield make_frame(sweep.iteration, sweep.iteration / total, {
             "values": value_figure(world, sweep, label + warning),
-            "delta": extend([0], [[sweep.iteration]], [[max(rounded(sweep.delta, 6), 1e-6)]]),
+            "delta": extend([0], [[sweep.iteration]], [[max(sweep.delta, 1e-6)]]),
         }, sweep_metrics(sweep, unit, start))
     assert sweep is not None
     if unit == "episodes":
@@ -165,7 +164,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     yield make_frame(sweep.iteration + 1, 1.0,
                      {"values": value_figure(world, sweep, verdict + warning)},
                      sweep_metrics(sweep, unit, start) | ({"note": note} if note else {}))
-    return {"iterations": sweep.iteration, "values": rounded(sweep.V.tolist(), 6),
+    return {"iterations": sweep.iteration, "values": sweep.V.tolist(),
             "policy": sweep.policy.tolist(), "max_change": sweep.delta,
             "start_value": float(sweep.V[start]) if start >= 0 else None, "note": note}
 

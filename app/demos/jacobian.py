@@ -24,7 +24,6 @@ from app.demos.base import (
     control,
     figure,
     make_frame,
-    rounded,
 )
 from app.demos.charts import bar_chart, bars, heatmap, heatmap_chart
 from app.ml.jacobian import example, jacobian_rows, vector_jacobian_product
@@ -50,7 +49,7 @@ class Params(DemoParams):
 def jacobian_map(rows: torch.Tensor, m: int, n: int) -> dict:
     """The m × n map with the rows computed so far (the rest blank), each cell labelled."""
     # Plotly draws the first row at the bottom: list rows last-first so y1 is on top.
-    z = [[round(float(rows[i, j]), 4) if i < rows.shape[0] else None for j in range(n)]
+    z = [[float(rows[i, j]) if i < rows.shape[0] else None for j in range(n)]
          for i in reversed(range(m))]
     return heatmap(z, [f"x{j + 1}" for j in range(n)], [f"y{i + 1}" for i in reversed(range(m))],
                    colorscale="RdBu", reverse=True, zmid=0,
@@ -93,8 +92,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
                 float((vjp - from_matrix).abs().max()))
     yield make_frame(m + 1, 1.0, {
         "jacobian": figure([jacobian_map(built, m, n)], axes),
-        "vjp": figure([bars(VJP, inputs, rounded(vjp.tolist(), 6)),
-                       bars(FROM_MATRIX, inputs, rounded(from_matrix.tolist(), 6))],
+        "vjp": figure([bars(VJP, inputs, vjp.tolist()),
+                       bars(FROM_MATRIX, inputs, from_matrix.tolist())],
                       {"xaxis": category_axis(inputs), "legend": LEGEND_ABOVE}),
     }, {"v": "[" + ", ".join(f"{a:.2g}" for a in v.tolist()) + "]",
         "max_difference_vs_torch": error})

@@ -18,7 +18,6 @@ from app.demos.base import (
     extend,
     figure,
     make_frame,
-    rounded,
 )
 from app.demos.charts import (
     LEGEND_BELOW,
@@ -62,7 +61,7 @@ CHARTS = [
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     points = params.data()
-    xy = rounded(points.tolist(), 3)  # as the page gets them
+    xy = points.tolist()
     axes = plane_axes(points.tolist(), LIMIT)
     yield make_frame(0, 0.0, {"inertia": figure(
         [line(f"restart {r + 1}", markers=True) for r in range(params.n_init)])})
@@ -72,26 +71,26 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     count = 0
     for count, (restart, step) in enumerate(restarts.steps(), start=1):
         if step.iteration == 1:
-            path = [rounded(restarts.starts[restart].tolist(), 3)]
-        path.append(rounded(step.centroids.tolist(), 3))
+            path = [restarts.starts[restart].tolist()]
+        path.append(step.centroids.tolist())
         progress = (restart + step.iteration / params.max_iter) / params.n_init
         yield make_frame(count, progress, {
             "clusters": figure(clusters(xy, step.labels.tolist(), params.k) + centres(path),
                                axes),
-            "inertia": extend([restart], [[step.iteration]], [[round(step.inertia, 4)]]),
+            "inertia": extend([restart], [[step.iteration]], [[step.inertia]]),
         }, {"restart": restart + 1, "iteration": step.iteration, "inertia": step.inertia})
         if ctx.should_stop():
             break
     results, best = restarts.results(), restarts.best_index()
     winner = results[best]
     unstarted = [[] for _ in range(params.n_init - len(restarts.histories))]  # after a Stop
-    curves = [line(f"restart {r + 1}", list(range(1, len(history) + 1)), rounded(history, 4),
+    curves = [line(f"restart {r + 1}", list(range(1, len(history) + 1)), history,
                    markers=True, line={"width": 4 if r == best else 1.5},
                    opacity=1.0 if r == best else 0.45)
               for r, history in enumerate(restarts.histories + unstarted)]
     yield make_frame(count + 1, 1.0, {
         "clusters": figure(clusters(xy, winner.labels.tolist(), params.k)
-                           + centres([rounded(winner.centroids.tolist(), 3)]), axes),
+                           + centres([winner.centroids.tolist()]), axes),
         "inertia": figure(curves),
     }, {"best_restart": best + 1, "inertia": winner.inertia, "iterations": winner.iterations})
     return {

@@ -13,7 +13,6 @@ from app.demos.base import (
     extend,
     figure,
     make_frame,
-    rounded,
 )
 from app.demos.charts import centres, clusters, line, line_chart, plane_axes, plane_chart
 from app.demos.clustering_data import LIMIT, DataParams
@@ -48,7 +47,7 @@ CHARTS = [
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     points = params.data()
-    xy = rounded(points.tolist(), 3)  # as the page gets them
+    xy = points.tolist()
     axes = plane_axes(points.tolist(), LIMIT)
     inertias = []
     for k in range(1, params.k_max + 1):
@@ -64,11 +63,11 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         inertias.append(best.inertia)
         metrics = {"k": k, "inertia": best.inertia}
         if k > 1 and inertias[-2]:
-            metrics["drop_from_previous"] = round((inertias[-2] - best.inertia) / inertias[-2], 4)
+            metrics["drop_from_previous"] = (inertias[-2] - best.inertia) / inertias[-2]
         yield make_frame(k, k / params.k_max, {
-            "elbow": extend([0], [[k]], [[round(best.inertia, 4)]]),
+            "elbow": extend([0], [[k]], [[best.inertia]]),
             "clusters": figure(clusters(xy, best.labels.tolist(), k)
-                               + centres([rounded(best.centroids.tolist(), 3)]), axes),
+                               + centres([best.centroids.tolist()]), axes),
         }, metrics)
     return {"k": list(range(1, len(inertias) + 1)), "inertia": inertias}
 

@@ -21,7 +21,6 @@ from app.demos.base import (
     RunGenerator,
     figure,
     make_frame,
-    rounded,
 )
 from app.demos.charts import bar_chart, bars, heatmap, heatmap_chart, layout
 from app.ml.norms import batch_norm, layer_norm
@@ -50,7 +49,7 @@ def tensor_heatmap(rows: torch.Tensor, labels: list[str], token: int, feature: i
                    bound: float, note: str | None = None) -> dict:
     """Rows = tokens, columns = features, with the LN row and the BN column outlined."""
     n_rows, n_features = rows.shape
-    trace = heatmap(rounded(rows.tolist(), 3), list(range(n_features)), list(range(n_rows)),
+    trace = heatmap(rows.tolist(), list(range(n_features)), list(range(n_rows)),
                     colorscale="RdBu", reverse=True, zmin=-bound, zmax=bound, xgap=1, ygap=1,
                     customdata=[[labels[r]] * n_features for r in range(n_rows)],
                     hover="%{customdata}, feature %{x}: %{z:.3f}<extra></extra>")
@@ -66,8 +65,8 @@ def tensor_heatmap(rows: torch.Tensor, labels: list[str], token: int, feature: i
 
 def group_bars(x: list, means: list[float], stds: list[float], colour: str) -> dict:
     """Each group's mean and standard deviation, side by side."""
-    return figure([bars("mean", x, rounded(means, 4), marker={"color": colour}),
-                   bars("std", x, rounded(stds, 4), marker={"color": colour, "opacity": 0.45})])
+    return figure([bars("mean", x, means, marker={"color": colour}),
+                   bars("std", x, stds, marker={"color": colour, "opacity": 0.45})])
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
@@ -99,8 +98,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
                                bn_std, BN_COLOUR),
     }, {"layer_norm_groups": len(labels), "entries_per_layer_norm_group": params.features,
         "batch_norm_groups": params.features, "entries_per_batch_norm_group": len(labels),
-        "outlined_token_mean": round(float(ln.mean.reshape(-1)[token]), 4),
-        "outlined_feature_mean": round(float(bn.mean.reshape(-1)[feature]), 4),
+        "outlined_token_mean": float(ln.mean.reshape(-1)[token]),
+        "outlined_feature_mean": float(bn.mean.reshape(-1)[feature]),
         **({"note": note} if note else {})})
     return {
         "input": x.tolist(),

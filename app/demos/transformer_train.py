@@ -22,7 +22,6 @@ from app.demos.base import (
     extend,
     figure,
     make_frame,
-    rounded,
     seeded,
 )
 from app.demos.charts import (
@@ -76,7 +75,7 @@ def maps_figure(maps: list[torch.Tensor], labels: list[str], heads: int) -> dict
     """Every layer × head map of the probe, one row of panels per layer."""
     panels = [m[0, h].tolist() for m in maps for h in range(heads)]
     titles = [f"L{i // heads + 1} H{i % heads + 1}" for i in range(len(panels))]
-    return figure(*heatmap_grid(rounded(panels, 3), labels, titles, columns=heads,
+    return figure(*heatmap_grid(panels, labels, titles, columns=heads,
                                 **ATTENTION_STYLE))
 
 
@@ -115,9 +114,9 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         # as "inf"/"nan" (the contract's policy) and the loss curve shows a gap.
         loss = trained[-1].loss
         charts = {
-            "loss": extend([0], [steps], [[round(t.loss, 4) for t in trained]]),
-            "accuracy": extend([0, 1], [steps, [step]], [[round(t.accuracy, 4) for t in trained],
-                                                         [round(evaluation.accuracy, 4)]]),
+            "loss": extend([0], [steps], [[t.loss for t in trained]]),
+            "accuracy": extend([0, 1], [steps, [step]], [[t.accuracy for t in trained],
+                                                         [evaluation.accuracy]]),
         }
         if step % MAPS_EVERY == 0 or evaluation.last:
             with torch.no_grad():
@@ -128,8 +127,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
                                            prediction)
         reached = evaluation.reached
         yield make_frame(step, 1.0 if evaluation.last else step / params.steps, charts, {
-            "step": step, "loss": round(loss, 4),
-            "held_out_accuracy": round(evaluation.accuracy, 4),
+            "step": step, "loss": loss,
+            "held_out_accuracy": evaluation.accuracy,
             "reached_goal_at_step": reached if reached is not None else "not yet"})
 
     return {
@@ -145,7 +144,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "probe": probe[0].tolist(),
         "probe_target": probe_target[0].tolist(),
         "probe_prediction": prediction,
-        "attention": [rounded(m[0].tolist(), 5) for m in maps],
+        "attention": [m[0].tolist() for m in maps],
     }
 
 
