@@ -2,13 +2,16 @@
 
 integer/number with bounds → range slider showing its value; enum → select;
 boolean → checkbox; string → text box; array with ``x-widget: click-points`` →
-points the student adds by clicking a chart.
+points the student adds by clicking a chart. Each kind is one entry of CONTROL_KINDS
+here, one macro in templates/_controls.html and one entry in static/js/runtime/controls.js.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from app.demos import get_demo
@@ -44,46 +47,73 @@ def _slider_step(prop: dict[str, Any]) -> float:
     return float(f"{span / 100:.1g}")  # a round step: 0.01, 0.05, 0.2, ...
 
 
+def _is_number(prop: dict[str, Any]) -> bool:
+    return prop.get("type") in ("integer", "number")
+
+
+def _is_slider(prop: dict[str, Any]) -> bool:
+    return (_is_number(prop) and "minimum" in prop and "maximum" in prop
+            and prop.get(X_WIDGET) != "number")
+
+
+def _range(prop: dict[str, Any], value: Any) -> dict[str, Any]:
+    low, high = prop["minimum"], prop["maximum"]
+    if prop.get(X_SCALE) == "log" and low > 0:
+        # The slider moves over log10(value): learning rates span decades.
+        return {"scale": "log", "min": round(math.log10(low), 4),
+                "max": round(math.log10(high), 4), "step": 0.01,
+                "position": round(math.log10(value), 4) if value else 0}
+    return {"min": low, "max": high, "step": _slider_step(prop)}
+
+
+def _points(prop: dict[str, Any], value: Any) -> dict[str, Any]:
+    return {"chart": prop.get(X_CHART, ""), "activates": prop.get(X_ACTIVATES, {}),
+            "max_items": prop.get("maxItems", 1000), "json_value": json.dumps(value)}
+
+
+def _bounds(prop: dict[str, Any], value: Any) -> dict[str, Any]:
+    """A number box's bounds, those the schema has."""
+    return {name: prop[key] for name, key in (("min", "minimum"), ("max", "maximum"))
+            if key in prop}
+
+
+@dataclass(frozen=True)
+class ControlKind:
+    """One kind of control. ``name`` is also its macro in templates/_controls.html and its
+    entry in static/js/runtime/controls.js's CONTROL_KINDS."""
+
+    name: str
+    applies: Callable[[dict[str, Any]], bool]  # does a (resolved) schema property get it?
+    fields: Callable[[dict[str, Any], Any], dict[str, Any]]  # what its macro needs
+
+
+# THE table of control kinds; a property gets the first that applies.
+CONTROL_KINDS = [
+    ControlKind("points", lambda prop: prop.get(X_WIDGET) == "click-points", _points),
+    ControlKind("select", lambda prop: "enum" in prop, lambda prop, _: {"options": prop["enum"]}),
+    ControlKind("range", _is_slider, _range),
+    # A box, when a slider would be too coarse (x-widget), or when a bound is missing.
+    ControlKind("number", lambda prop: prop.get(X_WIDGET) == "number" or _is_number(prop),
+                _bounds),
+    ControlKind("checkbox", lambda prop: prop.get("type") == "boolean", lambda prop, _: {}),
+    ControlKind("text", lambda prop: True, lambda prop, _: {"max_length": prop.get("maxLength")}),
+]
+
+
 def control_for(name: str, prop: dict[str, Any], value: Any) -> dict[str, Any]:
     """One control's description for the template."""
     prop = _resolve(prop)
-    control = {
+    kind = next(kind for kind in CONTROL_KINDS if kind.applies(prop))
+    return {
         "name": name,
         "label": prop.get(X_LABEL, name),
         "help": prop.get("description", ""),
         "value": value,
         "default": prop.get("default"),
         "show_if": prop.get(X_SHOW_IF),
+        "kind": kind.name,
+        **kind.fields(prop, value),
     }
-    kind = prop.get("type")
-    if prop.get(X_WIDGET) == "click-points":
-        control.update(
-            kind="points",
-            chart=prop.get(X_CHART, ""),
-            activates=prop.get(X_ACTIVATES, {}),
-            max_items=prop.get("maxItems", 1000),
-            json_value=json.dumps(value),
-        )
-    elif "enum" in prop:
-        control.update(kind="select", options=prop["enum"])
-    elif prop.get(X_WIDGET) == "number":  # a box, when a slider would be too coarse
-        control.update(kind="number", min=prop.get("minimum"), max=prop.get("maximum"))
-    elif kind == "boolean":
-        control.update(kind="checkbox")
-    elif kind in ("integer", "number") and "minimum" in prop and "maximum" in prop:
-        low, high = prop["minimum"], prop["maximum"]
-        if prop.get(X_SCALE) == "log" and low > 0:
-            # The slider moves over log10(value): learning rates span decades.
-            control.update(kind="range", scale="log", min=round(math.log10(low), 4),
-                           max=round(math.log10(high), 4), step=0.01,
-                           position=round(math.log10(value), 4) if value else 0)
-        else:
-            control.update(kind="range", min=low, max=high, step=_slider_step(prop))
-    elif kind in ("integer", "number"):
-        control.update(kind="number")
-    else:
-        control.update(kind="text", max_length=prop.get("maxLength"))
-    return control
 
 
 def controls_for(demo: Demo, values: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Security headers on every response: no inline script, no sniffing, no referrer leaks."""
+"""Security headers on every response: no inline script (but the runtime's import map),
+no sniffing, no referrer leaks."""
 
 from __future__ import annotations
 
@@ -6,28 +7,41 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.assets import import_map_csp_source
 from app.errors import error_body
 
-# Plotly and KaTeX set inline style attributes, hence 'unsafe-inline' for styles only.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
-HEADERS = [
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-]
+
+def content_security_policy(extra_script_source: str = "") -> str:
+    """The policy; ``extra_script_source`` is the hash of the one inline script a page may
+    hold, the runtime's import map (app/assets.py)."""
+    # Plotly and KaTeX set inline style attributes, hence 'unsafe-inline' for styles only.
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' {extra_script_source}".strip(),
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+OTHER_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+HEADERS = [(b"content-security-policy", content_security_policy().encode()), *OTHER_HEADERS]
+
+
+def _headers_for(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """HTML pages may run their import map, and only that inline script; nothing else may."""
+    content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+    if not content_type.startswith(b"text/html"):
+        return HEADERS
+    policy = content_security_policy(import_map_csp_source())
+    return [(b"content-security-policy", policy.encode()), *OTHER_HEADERS]
 
 
 class SecurityHeaders:
@@ -43,8 +57,8 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + HEADERS
+                headers = list(message.get("headers", []))
+                message["headers"] = headers + _headers_for(headers)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

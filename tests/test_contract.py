@@ -12,10 +12,12 @@ import pytest
 
 from app.demos import registry
 from app.demos.base import DemoParams
+from app.demos.frame_ops import FRAME_OPS, animation, extend, figure, op_problems
 from app.executors.job import encode_frame
 from app.lessons import LessonLibrary, parse_lesson
 from app.params import ParamsError
 from tests.helpers import LESSONS, extreme_params, run_to_done
+from tests.runtime_source import js_table_names
 
 DEMOS = sorted(registry().values(), key=lambda d: d.slug)
 
@@ -86,6 +88,7 @@ def test_defaults_and_extremes_run_to_done_with_finite_json_frames(demo, which):
         encode_frame(frame)  # raises on NaN/inf or anything not JSON
         assert 0.0 <= frame["progress"] <= 1.0
         assert set(frame["charts"]) <= {c.id for c in demo.charts}
+        assert [problem for op in frame["charts"].values() for problem in op_problems(op)] == []
     assert frames[-1]["progress"] == 1.0
     json.dumps(result, allow_nan=False)
     assert result
@@ -110,6 +113,26 @@ def test_every_choice_either_runs_or_is_refused_clearly(demo):
             assert frames and all(
                 math.isfinite(v) for v in result.values() if isinstance(v, float)
             )
+
+
+# ---- frame ops: one table in Python, one in the page ------------------------------------
+
+
+def test_the_page_draws_every_frame_op_and_no_other():
+    assert js_table_names("ops.js", "FRAME_OPS") == list(FRAME_OPS) == [
+        "react", "extend", "animate"]
+
+
+def test_each_op_builder_makes_an_op_of_the_table_with_its_keys():
+    built = [figure([]), extend([0], [[1.0]], [[2.0]]), animation([], [[]])]
+    assert {op["op"]: tuple(key for key in op if key != "op") for op in built} == FRAME_OPS
+    assert [op_problems(op) for op in built] == [[], [], []]
+
+
+def test_an_unknown_op_or_a_missing_key_is_found():
+    assert op_problems({"op": "scatter", "data": []}) == ["unknown op 'scatter'"]
+    assert op_problems({"op": "extend", "traces": [0], "x": [[1]]}) == [
+        "extend op lacks y, max_points"]
 
 
 # ---- axes of labels are categories -------------------------------------------------------
@@ -138,7 +161,7 @@ def label_axes_left_to_guess(demo, frames: list[dict]) -> list[str]:
     problems = []
     for frame in frames:
         for chart_id, op in frame["charts"].items():
-            if op["op"] not in ("react", "animate"):
+            if "data" not in FRAME_OPS[op["op"]]:
                 continue  # extend ops append numbers to traces a react op drew
             layout = _merged(declared[chart_id], op["layout"])
             for trace in op["data"]:

@@ -12,10 +12,12 @@ from typing import Literal
 import pytest
 from pydantic import Field
 
-from app.controls import control_for, controls_for, render_demo_block
+from app.controls import CONTROL_KINDS, control_for, controls_for, render_demo_block
 from app.demos import registry
 from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator
 from app.markdown import LessonError
+from app.templating import templates
+from tests.runtime_source import js_table_names
 
 
 class EveryKind(DemoParams):
@@ -108,6 +110,19 @@ def test_fields_appear_in_declaration_order_with_the_seed_last():
     assert names == [*list(EveryKind.model_fields)[1:], "seed"]
     assert controls()["shown"]["show_if"] == {"mode": "exact"}
     assert controls()["layers"]["show_if"] is None
+
+
+# ---- one place per kind: a table entry, a template macro, a page entry -------------------
+
+
+def test_every_kind_has_its_macro_and_its_entry_in_the_page_runtime():
+    kinds = [kind.name for kind in CONTROL_KINDS]
+    assert sorted(kinds) == sorted(set(kinds)) == sorted(
+        ["range", "select", "checkbox", "number", "text", "points"])
+    macros = templates.env.get_template("_controls.html").module
+    assert sorted(name for name in dir(macros) if not name.startswith("_")) == sorted(kinds)
+    assert sorted(js_table_names("controls.js", "CONTROL_KINDS")) == sorted(kinds)
+    assert {c["kind"] for c in controls_for(KINDS, KINDS.defaults())} == set(kinds)
 
 
 # ---- every real demo's controls hang together ---------------------------------------------

@@ -33,6 +33,10 @@ import regex
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+# The op builders (figure, extend, animation) and their table, FRAME_OPS, live in
+# app/demos/frame_ops.py; demos import them from here with the rest of the contract.
+from app.demos.frame_ops import FRAME_OPS, animation, extend, figure  # noqa: F401
+
 Frame = dict[str, Any]
 RunGenerator = Generator[Frame, None, dict[str, Any]]
 
@@ -191,29 +195,6 @@ def seeded(seed: int) -> Iterator[None]:
     with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
-
-
-def figure(data: list[dict[str, Any]], layout: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An op that redraws a chart whole (``Plotly.react``)."""
-    return {"op": "react", "data": data, "layout": layout or {}}
-
-
-def extend(
-    traces: list[int], x: list[list[float]], y: list[list[float]], max_points: int = 2000
-) -> dict[str, Any]:
-    """An op that appends points to existing traces, keeping at most ``max_points``."""
-    return {"op": "extend", "traces": traces, "x": x, "y": y, "max_points": max_points}
-
-
-def animation(
-    data: list[dict[str, Any]],
-    frames: list[list[dict[str, Any]]],
-    layout: dict[str, Any] | None = None,
-    frame_ms: int = 20,
-) -> dict[str, Any]:
-    """An op that draws ``data`` then plays ``frames`` (each a list of traces) in the page."""
-    return {"op": "animate", "data": data, "frames": frames, "layout": layout or {},
-            "frame_ms": frame_ms}
 
 
 LABEL_CHARS = 12  # longest tick label: a 270-letter word would squash the chart to a stamp

@@ -1,0 +1,51 @@
+// One Plotly chart of a demo: the layout it declares (app/demos/charts.py), in the page's theme.
+
+import { clone, merge } from "livegrad/util.js";
+
+const COLORWAY = ["#3b82f6", "#f97316", "#10b981", "#ef4444", "#8b5cf6", "#eab308",
+                  "#06b6d4", "#ec4899", "#84cc16", "#6366f1", "#14b8a6", "#a16207"];
+
+const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+
+// Colours and fonts from the page's CSS, read anew on every draw: the theme may have changed.
+function themeLayout() {
+  const grid = cssVar("--chart-grid") || "#e5e7eb";
+  const axis = { gridcolor: grid, zerolinecolor: grid, linecolor: grid };
+  return {
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: { color: cssVar("--fg") || "#222", family: cssVar("--font-sans") || "sans-serif" },
+    xaxis: clone(axis), yaxis: clone(axis),
+    legend: { bgcolor: "rgba(0,0,0,0)" },
+    colorway: COLORWAY,
+  };
+}
+
+function plotConfig(instance) {
+  return {
+    responsive: true, displaylogo: false,
+    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
+    toImageButtonOptions: { filename: `livegrad-${instance}`, scale: 2 },
+  };
+}
+
+export class Chart {
+  // `declared` is the chart as the server declares it: {id, layout, traces}. Its traces
+  // are drawn at once, so the legend and axes show before Run.
+  constructor(div, declared, instance) {
+    this.div = div;
+    this.layout = declared.layout || {};
+    this.traces = declared.traces || [];
+    Plotly.newPlot(div, clone(this.traces), this.layoutWith({}), plotConfig(instance));
+  }
+
+  // The theme, then the declared layout, then `extra` (an op's layout), deep-merged.
+  layoutWith(extra) {
+    const base = merge(themeLayout(), { margin: { l: 48, r: 16, t: 16, b: 40 }, uirevision: "keep" });
+    return merge(merge(base, clone(this.layout)), clone(extra || {}));
+  }
+
+  clear() { Plotly.react(this.div, [], this.layoutWith({})); }
+
+  relayout() { if (this.div.data) Plotly.relayout(this.div, this.layoutWith({})); }
+}
