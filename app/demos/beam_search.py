@@ -10,7 +10,6 @@ the chosen width's search: the prefixes kept at each step and the best ones drop
 from __future__ import annotations
 
 import math
-from functools import partial
 
 from pydantic import Field
 
@@ -27,24 +26,16 @@ from app.demos.base import (
     seeded,
 )
 from app.demos.charts import bar_chart, bars, labelled, layout, line, line_chart
-from app.ml.beam_search import (
-    BeamResult,
-    Hypothesis,
-    NextLogProbs,
-    TreeNode,
-    beam_search,
-    most_probable,
-    search_tree,
-)
+from app.ml.beam_search import BeamResult, TreeNode, search_tree
 from app.ml.tiny_lm import (
     END,
     INDEX,
-    MAX_LENGTH,
-    START,
     VOCAB,
+    Decodings,
+    decode_every_width,
     entropy_per_token,
     language_model,
-    next_log_probs,
+    sentence_text,
     train_language_model,
 )
 
@@ -62,20 +53,12 @@ class Params(DemoParams):
                              "language model before decoding")
 
 
-def words(h: Hypothesis) -> str:
-    return " ".join(VOCAB[t] for t in h.tokens[1:])
-
-
-def search(next_words: NextLogProbs, width: int, length_penalty: float) -> BeamResult:
-    return beam_search(next_words, INDEX[START], INDEX[END], width, MAX_LENGTH - 1,
-                       length_penalty)
-
-
-def widths_figure(results: dict[int, BeamResult], chosen: int, best: Hypothesis | None) -> dict:
+def widths_figure(decoded: Decodings, chosen: int) -> dict:
     """One horizontal bar per beam width: how probable the sentence it returns is."""
+    results, best = decoded.by_width, decoded.most_probable
     probs = [math.exp(results[w].best.log_prob) for w in WIDTHS]
     traces = [bars("sentence found", rounded(probs, 4), list(WIDTHS), orientation="h",
-                   text=[f"“{words(results[w].best)}”" for w in WIDTHS],
+                   text=[f"“{sentence_text(results[w].best)}”" for w in WIDTHS],
                    textposition="outside", cliponaxis=False,
                    marker={"color": ["#d97706" if w == chosen else "#4f46e5" for w in WIDTHS]},
                    hovertemplate="beam %{y}: %{text}<br>p = %{x}<extra></extra>")]
@@ -84,7 +67,7 @@ def widths_figure(results: dict[int, BeamResult], chosen: int, best: Hypothesis 
         p_best = round(math.exp(best.log_prob), 4)
         top = max(top, p_best)
         traces.append(line("most probable sentence", [p_best] * 2, [0.5, 8.5], **BEST_LINE,
-                           hovertemplate=f"most probable: “{words(best)}”<br>p = %{{x}}"
+                           hovertemplate=f"most probable: “{sentence_text(best)}”<br>p = %{{x}}"
                                          "<extra></extra>"))
     # Room on the right for the sentences written after each bar.
     return figure(traces, layout(x={"range": [0, round(top * 1.9, 3)]}))
@@ -106,11 +89,11 @@ def tree_figure(result: BeamResult, width: int) -> dict:
 
     def prefixes(name: str, group: list[TreeNode], **style) -> dict:
         # Words on the points, probabilities on hover: phones are narrow.
+        hover = [f"{'kept' if n.kept else 'dropped'}: “{sentence_text(n.hypothesis)}”<br>p = "
+                 f"{probability(math.exp(n.hypothesis.log_prob))}" for n in group]
         return labelled(name, [n.step for n in group], [-n.rank for n in group],  # row 0 on top
-                        [VOCAB[n.hypothesis.tokens[-1]] for n in group],
-                        customdata=[f"{'kept' if n.kept else 'dropped'}: “{words(n.hypothesis)}”"
-                                    f"<br>p = {probability(math.exp(n.hypothesis.log_prob))}"
-                                    for n in group], **style)
+                        [VOCAB[n.hypothesis.tokens[-1]] for n in group], customdata=hover,
+                        **style)
 
     return figure([
         line("grew from", [v for n in kept for v in (n.step - 1, n.step, None)],
@@ -186,27 +169,25 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
             xs, ys = [], []
         if ctx.should_stop():
             break
-    model.eval()
-    next_words = partial(next_log_probs, model)
-    results = {w: search(next_words, w, params.length_penalty) for w in WIDTHS}
-    best = most_probable(next_words, INDEX[START], INDEX[END], MAX_LENGTH - 1)
+    decoded = decode_every_width(model, WIDTHS, params.length_penalty)
+    results, best = decoded.by_width, decoded.most_probable
     greedy, chosen = results[1].best, results[params.beam_width].best
     yield make_frame(params.train_steps + 1, 1.0, {
-        "widths": widths_figure(results, params.beam_width, best),
+        "widths": widths_figure(decoded, params.beam_width),
         "tree": tree_figure(results[params.beam_width], params.beam_width),
-    }, {"greedy": words(greedy), "p_greedy": round(math.exp(greedy.log_prob), 4),
-        "beam": words(chosen),
+    }, {"greedy": sentence_text(greedy), "p_greedy": round(math.exp(greedy.log_prob), 4),
+        "beam": sentence_text(chosen),
         "p_beam": round(math.exp(chosen.log_prob), 4)})
     return {
         "final_loss": round(loss, 4),
         "entropy_per_token": floor,
-        "greedy": words(greedy),
+        "greedy": sentence_text(greedy),
         "greedy_log_prob": round(greedy.log_prob, 4),
-        "beam": words(chosen),
+        "beam": sentence_text(chosen),
         "beam_log_prob": round(chosen.log_prob, 4),
-        "most_probable": words(best) if best else None,
+        "most_probable": sentence_text(best) if best else None,
         "most_probable_log_prob": round(best.log_prob, 4) if best else None,
-        "by_width": {str(w): words(results[w].best) for w in WIDTHS},
+        "by_width": {str(w): sentence_text(results[w].best) for w in WIDTHS},
     }
 
 

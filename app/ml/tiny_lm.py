@@ -13,18 +13,22 @@ A beam of 2 keeps "a" too and finds 0.17; only a beam of 3 keeps "my".
 
 The model is :class:`~app.ml.tiny_transformer.TinyTransformer` with causal attention:
 position t sees tokens 0..t and predicts token t+1, so one forward pass trains on every
-next-word prediction of a sentence at once.
+next-word prediction of a sentence at once. :func:`decode_every_width` then writes the
+trained model's sentence with each beam width (:mod:`app.ml.beam_search`) and finds its
+most probable sentence of all.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
 
+from app.ml.beam_search import BeamResult, Hypothesis, beam_search, most_probable
 from app.ml.tiny_transformer import TinyTransformer
 
 START, END = "<s>", "."
@@ -117,3 +121,30 @@ def next_log_probs(model: nn.Module, prefixes: list[list[int]]) -> torch.Tensor:
     with torch.no_grad():
         logits = model(torch.tensor(prefixes))[:, -1]
     return torch.log_softmax(logits, dim=-1)
+
+
+def sentence_text(hypothesis: Hypothesis) -> str:
+    """A decoded sentence's words after ``<s>``, e.g. ``"my cat sat ."``."""
+    return " ".join(VOCAB[t] for t in hypothesis.tokens[1:])
+
+
+@dataclass
+class Decodings:
+    """One model's sentences: the best of a beam search at each width, and the exact most
+    probable sentence (None if best-first search gave up; see :func:`most_probable`)."""
+
+    by_width: dict[int, BeamResult]
+    most_probable: Hypothesis | None
+
+
+def decode_every_width(model: nn.Module, widths: Iterable[int],
+                       length_penalty: float = 0.0) -> Decodings:
+    """Decode ``model`` (put in eval mode) from ``<s>`` with a beam of each of ``widths``
+    (1 is greedy), ranking by ``log p / length ** length_penalty``, and by exact best-first
+    search; sentences have at most ``MAX_LENGTH - 1`` words, the final "." included."""
+    model.eval()
+    next_words = partial(next_log_probs, model)
+    start, end, longest = INDEX[START], INDEX[END], MAX_LENGTH - 1
+    by_width = {w: beam_search(next_words, start, end, w, longest, length_penalty)
+                for w in widths}
+    return Decodings(by_width, most_probable(next_words, start, end, longest))

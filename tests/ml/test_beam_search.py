@@ -20,10 +20,12 @@ from app.ml.tiny_lm import (
     INDEX,
     START,
     VOCAB,
+    decode_every_width,
     language_model,
     next_log_probs,
     next_word_loss,
     sample_batch,
+    sentence_text,
     sentences,
     train_language_model,
 )
@@ -164,6 +166,18 @@ def test_trained_model_learns_the_probabilities_and_beams_find_them():
     assert decode(1).startswith("the ")
     assert decode(2) in ("a big cat slept .", "a small cat slept .")
     assert decode(3) == decode(8) == "my cat sat ."
+
+    # What the beam-search demo shows: every width's search as above, and the exact best.
+    decoded = decode_every_width(model, range(1, 9))
+    assert sorted(decoded.by_width) == list(range(1, 9))
+    for width, result in decoded.by_width.items():
+        assert sentence_text(result.best) == decode(width), width
+        assert result.best.log_prob == pytest.approx(math.log(p(decode(width))), abs=1e-5)
+    assert decoded.most_probable is not None
+    assert sentence_text(decoded.most_probable) == "my cat sat ."
+    # Brute force over the grammar's sentences: none is more probable under the model.
+    assert max(p(" ".join(s)) for s in sentences()) == pytest.approx(
+        math.exp(decoded.most_probable.log_prob), abs=1e-6)
 
 
 def test_the_search_tree_ranks_kept_prefixes_first_then_the_best_dropped():
