@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from app.ml.kmeans import count_distinct_points
+from app.ml.kmeans_init import count_distinct_points
 
 DATASETS = ("blobs", "moons", "circles", "anisotropic", "uniform")
 
@@ -146,7 +146,7 @@ def too_few_points(field: str, k: int, dataset: str, n_points: int,
     ``field`` (no "choose" advice below it). Drawn datasets have distinct points
     (continuous noise); clicked points are distinct as the algorithm sees them: points
     whose squared distance underflows to 0 (1e-200 apart) are one point to it, exactly
-    like a repeated click (see :func:`app.ml.kmeans.count_distinct_points`).
+    like a repeated click (see :func:`app.ml.kmeans_init.count_distinct_points`).
     """
     if dataset == "custom" and not clicked:
         return "points: the custom dataset has no points yet; click the chart"

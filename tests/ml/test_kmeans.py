@@ -1,4 +1,5 @@
-"""k-means in app/ml/kmeans.py, checked against scikit-learn and against its own promises."""
+"""k-means in app/ml/kmeans.py (its seedings in app/ml/kmeans_init.py), checked against
+scikit-learn and against its own promises."""
 
 import math
 
@@ -10,15 +11,17 @@ from app.ml.datasets import DATASETS, make_dataset
 from app.ml.kmeans import (
     Restarts,
     assign_to_nearest,
-    count_distinct_points,
     inertia,
-    init_centroids,
     kmeans,
-    kmeans_plus_plus_init,
     lloyd_steps,
+    update_centroids,
+)
+from app.ml.kmeans_init import (
+    count_distinct_points,
+    init_centroids,
+    kmeans_plus_plus_init,
     random_init,
     squared_distances,
-    update_centroids,
 )
 
 KS = (2, 3, 5, 8)
