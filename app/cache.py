@@ -88,13 +88,13 @@ class InProcessCache:
         recording = self.runs.get(key)
         return ("cached", recording) if recording is not None else ("claimed", None)
 
-    def append(self, key: str, owner: str, events: list[Event]) -> None:
+    def append(self, key: str, owner: str, start: int, events: list[Event]) -> None:
         pass
 
     def touch(self, owner: str, keys: list[str]) -> None:
         pass
 
-    def finish(self, key: str, owner: str, recording: Recording | None) -> None:
+    def finish(self, key: str, owner: str, recording: Recording | None, total: int) -> None:
         if recording is not None:
             self.runs.put(key, recording.events, recording.size, recording.offsets)
 
@@ -119,6 +119,11 @@ class LiveRun:
     touched: float = field(default_factory=time.monotonic)
     watchers: dict[str, float] = field(default_factory=dict)  # follower → last poll
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Batches that arrived before an earlier one, by their first event's index, and the
+    # owner's last word (how many events in all, what to keep) if it came before them.
+    early: dict[int, list[Event]] = field(default_factory=dict)
+    total: int | None = None
+    recording: Recording | None = None
 
     def touch(self) -> None:
         self.touched = time.monotonic()
@@ -160,11 +165,22 @@ class SharedRuns:
         self.live[key] = LiveRun(owner, lease)
         return "claimed", None
 
-    async def append(self, key: str, owner: str, events: list[Event]) -> None:
+    async def append(self, key: str, owner: str, start: int, events: list[Event]) -> None:
+        """Events ``start``, ``start + 1``, … of ``key``'s run, from its owner.
+
+        Ray does not promise that an async actor runs calls in the order one caller made
+        them, so each batch says where it goes: one that comes early waits for the
+        batches before it, and followers only ever see the run's events in order.
+        """
         run = self.live.get(key)
-        if run is not None and run.owner == owner:
-            run.events.extend(events)
-            run.touch()
+        if run is None or run.owner != owner:
+            return
+        run.early[start] = events
+        while (batch := run.early.pop(len(run.events), None)) is not None:
+            run.events.extend(batch)
+        run.early = {at: batch for at, batch in run.early.items() if at > len(run.events)}
+        run.touch()
+        self._end_if_complete(key, run)
 
     async def touch(self, owner: str, keys: list[str]) -> None:
         """The owner is alive and still means to compute ``keys`` (queued or running)."""
@@ -174,11 +190,24 @@ class SharedRuns:
             if run is not None and run.owner == owner:
                 run.touched = now
 
-    async def finish(self, key: str, owner: str, recording: Recording | None) -> None:
+    async def finish(self, key: str, owner: str, recording: Recording | None,
+                     total: int) -> None:
+        """The owner's run is over after ``total`` events (``recording``: keep it).
+
+        The run ends when all ``total`` events are here; batches still on their way are
+        waited for (a run whose owner falls silent is given up after its lease).
+        """
         run = self.live.get(key)
         if run is None or run.owner != owner:
             return
-        if recording is not None:
+        run.total, run.recording = total, recording
+        self._end_if_complete(key, run)
+
+    def _end_if_complete(self, key: str, run: LiveRun) -> None:
+        if run.total is None or len(run.events) < run.total:
+            return
+        if run.recording is not None:
+            recording = run.recording
             self.runs.put(key, recording.events, recording.size, recording.offsets)
         final = bool(run.events) and run.events[-1][0] in ("done", "error")
         self._end(key, run, "done" if final else "gone")

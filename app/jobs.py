@@ -59,6 +59,7 @@ class Job:
     execution: Any = None  # the executor's handle while running
     follower: asyncio.Task | None = None  # set when another replica computes this run
     outbox: list[Event] = field(default_factory=list)  # events not yet in the cluster store
+    sent: int = 0  # events already sent to the cluster store
     kill_timer: asyncio.TimerHandle | None = None
     subscribers: list[Subscription] = field(default_factory=list)
     recorded: list[Event] = field(default_factory=list)
@@ -151,7 +152,7 @@ class JobRunner:
             if len(self._running) >= self.max_jobs and len(self._waiting) >= self.max_queue:
                 raise RunnerFull(retry_after=self._retry_after())
         except BaseException:
-            self.cache.finish(key, self.replica, None)  # give the claim back
+            self.cache.finish(key, self.replica, None, 0)  # give the claim back
             raise
         self._inflight[key] = job
         subscription = job.subscribe("miss", self.buffers)
@@ -226,7 +227,7 @@ class JobRunner:
         if job.state == "queued" and job in self._waiting:
             self._waiting.remove(job)
             job.state = "finished"
-            self.cache.finish(job.key, self.replica, None)
+            self.cache.finish(job.key, self.replica, None, job.sent)
             self._announce_positions()
 
     async def _cancel_when_unwatched(self, job: Job) -> None:
@@ -290,7 +291,8 @@ class JobRunner:
 
     def _flush(self, job: Job) -> None:
         if job.outbox:
-            self.cache.append(job.key, self.replica, job.outbox)
+            self.cache.append(job.key, self.replica, job.sent, job.outbox)
+            job.sent += len(job.outbox)
             job.outbox = []
 
     def _end(self, job: Job, final: Event | None) -> None:
@@ -310,7 +312,7 @@ class JobRunner:
         # Only complete, unhurried runs are the deterministic answer worth replaying.
         keep = job.outcome and job.outcome.get("stopped") is None and job.recording
         self.cache.finish(job.key, self.replica, Recording(
-            job.recorded, job.recorded_bytes, job.recorded_at) if keep else None)
+            job.recorded, job.recorded_bytes, job.recorded_at) if keep else None, job.sent)
         while self._waiting and len(self._running) < self.max_jobs:
             self._start(self._waiting.popleft())
         self._announce_positions()

@@ -216,3 +216,50 @@ def test_the_cluster_store_never_sends_a_replica_to_follow_its_own_run():
     with ThreadPoolExecutor(1) as thread:  # a loop of its own, whatever runs in this one
         assert thread.submit(asyncio.run, claims()).result() == ["claimed", "claimed",
                                                                   "computing"]
+
+
+def test_the_cluster_store_keeps_a_runs_events_in_order_whatever_order_calls_arrive_in():
+    # Ray does not promise that an async actor runs one caller's calls in order: the
+    # owner's last batch (with "done") can arrive after its finish(). A follower must
+    # still get every event, in order, and the run must end "done", not "gone".
+    from app.cache import Recording, SharedRuns
+
+    events = [("frame", f"f{i}") for i in range(5)] + [("done", {"stopped": None})]
+
+    async def scrambled() -> list:
+        store = SharedRuns(max_bytes=2**20)
+        await store.claim("k", "a", lease=20)
+        seen = []
+        await store.append("k", "a", 3, events[3:5])  # arrives before 0..2
+        seen.append(await store.follow("k", 0, "b", wait=0))
+        await store.append("k", "a", 0, events[0:3])
+        await store.finish("k", "a", Recording(events, 100, [0.0] * 6), 6)  # before "done"
+        seen.append(await store.follow("k", 0, "b", wait=0))
+        await store.append("k", "a", 5, events[5:])
+        seen.append(await store.follow("k", 0, "b", wait=0))
+        cached, recording = await store.claim("k", "c", lease=20)
+        return [*seen, (cached, recording.events)]
+
+    with ThreadPoolExecutor(1) as thread:
+        early, before_done, after_done, replay = thread.submit(asyncio.run,
+                                                               scrambled()).result()
+    assert early == ([], "running")  # events 3 and 4 wait for 0..2
+    assert before_done == (events[:5], "running")  # finished, but "done" is still coming
+    assert after_done == (events, "done")
+    assert replay == ("cached", events)
+
+
+def test_a_claim_given_back_ends_the_run_for_its_followers():
+    from app.cache import SharedRuns
+
+    async def given_back() -> tuple:
+        store = SharedRuns(max_bytes=2**20)
+        await store.claim("k", "a", lease=20)
+        await store.append("k", "a", 0, [("queued", {"position": 1})])
+        await store.finish("k", "a", None, 1)
+        return await store.follow("k", 0, "b", wait=0), await store.claim("k", "b", lease=20)
+
+    with ThreadPoolExecutor(1) as thread:
+        followed, claimed = thread.submit(asyncio.run, given_back()).result()
+    assert followed == ([("queued", {"position": 1})], "gone")
+    assert claimed == ("claimed", None)  # nobody computes it: the next asker may

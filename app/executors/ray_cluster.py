@@ -212,21 +212,21 @@ class ClusterCache:
             return default
 
     def _tell(self, method: str, *args: Any) -> None:
-        with contextlib.suppress(Exception):  # fire and forget, in order
+        with contextlib.suppress(Exception):  # fire and forget (calls say their order)
             getattr(self.actor, method).remote(*args)
 
     async def claim(self, key: str, owner: str, lease: float) -> tuple[str, Any]:
         # Without an answer, compute here: a class keeps working, only unshared.
         return await self._ask("claim", key, owner, lease, default=("claimed", None))
 
-    def append(self, key: str, owner: str, events: list[Event]) -> None:
-        self._tell("append", key, owner, events)
+    def append(self, key: str, owner: str, start: int, events: list[Event]) -> None:
+        self._tell("append", key, owner, start, events)
 
     def touch(self, owner: str, keys: list[str]) -> None:
         self._tell("touch", owner, keys)
 
-    def finish(self, key: str, owner: str, recording: Any) -> None:
-        self._tell("finish", key, owner, recording)
+    def finish(self, key: str, owner: str, recording: Any, total: int) -> None:
+        self._tell("finish", key, owner, recording, total)
 
     async def follow(self, key: str, start: int, follower: str) -> tuple[list[Event], str]:
         return await self._ask("follow", key, start, follower, default=([], "running"))
