@@ -131,8 +131,10 @@ def busy(http: httpx.Client | TestClient) -> bool:
     return health(http)["jobs"]["running"] > 0
 
 
-# A worker notices a departed client before its next step; the slow demo's steps take
-# 10 ms in these tests, so a job that kept going for even one second would count 100 more.
+# A worker notices a departed client before its next step. The slow demo's steps take
+# LEAVING_STEP_SECONDS in the tests that leave, so a job that kept going would count
+# hundreds more; a loaded machine (the web process noticing late) still stays well within.
+LEAVING_STEP_SECONDS = 0.05
 STEPS_AFTER_LEAVING = 50
 
 

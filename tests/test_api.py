@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from tests.helpers import (
+    LEAVING_STEP_SECONDS,
     STEPS_AFTER_LEAVING,
     LiveServer,
     busy,
@@ -183,7 +184,7 @@ def test_a_client_that_gives_up_on_run_frees_its_slot(executor, test_demos):
     with LiveServer(max_jobs=1, max_queue=0, **executor) as server, httpx.Client(
             base_url=server.url, timeout=60) as http:
         logging.getLogger("uvicorn.error").addHandler(errors)  # after uvicorn set up logging
-        body = {"steps": 100000, "delay": 0.01}  # about 17 minutes if nobody stops it
+        body = {"steps": 100000, "delay": LEAVING_STEP_SECONDS}  # an hour and more
         before = slow_steps()
         payload = json.dumps(body).encode()
         with socket.create_connection(("127.0.0.1", server.port)) as raw:

@@ -24,6 +24,7 @@ from app.streams import Subscription
 from tests.demos import SlowParams
 from tests.demos import slow as SLOW_DEMO
 from tests.helpers import (
+    LEAVING_STEP_SECONDS,
     STEPS_AFTER_LEAVING,
     LiveServer,
     busy,
@@ -368,7 +369,7 @@ def test_disconnect_stops_the_job_within_a_step(executor, test_demos):
     with LiveServer(max_jobs=1, max_queue=0, **executor) as server, httpx.Client(
             base_url=server.url, timeout=60) as http:
         with http.stream("GET", "/api/demos/test-slow/stream",
-                         params={"steps": 100000, "delay": 0.01}) as response:
+                         params={"steps": 100000, "delay": LEAVING_STEP_SECONDS}) as response:
             events = sse_events(response.iter_lines())
             for _ in range(5):
                 assert next(events)[0] == "frame"
