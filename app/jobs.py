@@ -5,9 +5,10 @@ has a time budget, and a job nobody listens to any more stops within one step. W
 job computes is the executor's business (app/executors/): worker processes on this
 machine by default, Ray tasks on a cluster, never torch in this process. Clients hold a
 :class:`app.streams.Subscription`: an asyncio queue of ``(event, payload)`` pairs — ``queued``,
-``frame``, ``done``, ``error``. Identical requests share one job, and finished runs
-replay from the classroom cache. All bookkeeping happens on the event loop thread, so
-it needs no locks; executors hand events back there.
+``frame``, ``done``, ``error``. Identical requests share one job (:class:`app.job.Job`:
+what it has said so far, who listens, following another replica's run), and finished
+runs replay from the classroom cache. All bookkeeping happens on the event loop thread,
+so it needs no locks; executors hand events back there.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from app.cache import Event, Recording, event_size
+from app.cache import Event, Recording
 from app.demos.base import Demo, DemoParams
 from app.executors.job import KILL_AFTER_SECONDS, JobSpec
+from app.job import Job, run_key
 from app.streams import StreamBuffers, Subscription
 
 # Time a worker may take to begin a job handed to it (a Ray cluster may first start a
@@ -41,57 +42,6 @@ class RunnerFull(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__("the server is busy; try again shortly")
         self.retry_after = retry_after
-
-
-def run_key(demo: Demo, params: DemoParams) -> str:
-    """Same demo and parameters, same run: the key of the cache and of shared jobs."""
-    return f"{demo.slug}:{params.model_dump_json()}"
-
-
-@dataclass(eq=False)
-class Job:
-    demo: Demo
-    params: DemoParams
-    key: str
-    record_limit: int
-    state: str = "queued"  # queued → running → finished
-    cancelled: bool = False
-    execution: Any = None  # the executor's handle while running
-    follower: asyncio.Task | None = None  # set when another replica computes this run
-    outbox: list[Event] = field(default_factory=list)  # events not yet in the cluster store
-    sent: int = 0  # events already sent to the cluster store
-    kill_timer: asyncio.TimerHandle | None = None
-    subscribers: list[Subscription] = field(default_factory=list)
-    recorded: list[Event] = field(default_factory=list)
-    recorded_at: list[float] = field(default_factory=list)  # seconds since the start
-    recorded_bytes: int = 0
-    started: float = 0.0
-    last_queued: Event | None = None
-    outcome: dict[str, Any] | None = None
-
-    @property
-    def recording(self) -> bool:
-        return self.recorded_bytes <= self.record_limit
-
-    def subscribe(self, cache: str, buffers: StreamBuffers) -> Subscription:
-        """A new listener: it first receives everything the job has said so far."""
-        subscription = buffers.subscription(self, cache, source=self)
-        for event in self.recorded:
-            subscription.put(event)
-        if self.state == "queued" and self.last_queued:
-            subscription.put(self.last_queued)
-        self.subscribers.append(subscription)
-        return subscription
-
-    def publish(self, event: Event) -> None:
-        if event[0] == "queued":
-            self.last_queued = event
-        elif self.recording:
-            self.recorded.append(event)
-            self.recorded_at.append(time.monotonic() - self.started)
-            self.recorded_bytes += event_size(event)
-        for subscription in self.subscribers:
-            subscription.put(event)
 
 
 class JobRunner:
@@ -177,27 +127,10 @@ class JobRunner:
                 self.cache.touch(self.replica, owned)
 
     async def _follow(self, job: Job) -> None:
-        """Relay the events of a run another replica computes, through the cluster store."""
-        index, state, news = 0, "running", time.monotonic()
+        """Relay a run another replica computes (:meth:`Job.follow`), then forget it."""
         try:
-            while state == "running" and not job.cancelled:
-                events, state = await self.cache.follow(job.key, index, self.replica)
-                index += len(events)
-                for event in events:
-                    job.publish(event)
-                if events:
-                    news = time.monotonic()
-                elif time.monotonic() - news > self._lease():  # the store is unreachable
-                    state = "gone"
-            if state == "gone" and not job.cancelled:
-                job.publish(("error", {"message": "The run you joined was stopped on another "
-                                       "server; press Run again to compute it here."}))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the store is unreachable: say so, do not hang
-            job.publish(("error", {"message": f"Lost the run's stream: {exc}"}))
+            await job.follow(self.cache, self.replica, self._lease())
         finally:
-            job.state = "finished"
             if self._inflight.get(job.key) is job:
                 del self._inflight[job.key]
 
