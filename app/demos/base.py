@@ -309,12 +309,3 @@ def with_wire_numbers(run: Callable[[DemoParams, RunContext], RunGenerator]
     wire_run.wire_numbers = True  # type: ignore[attr-defined]
     return wire_run
 
-
-def rounded(values: Any, digits: int = 4) -> Any:
-    """Round floats (recursively) to ``digits`` decimals. Deprecated: the contract rounds
-    (see :data:`FRAME_DIGITS`); kept until the last demos stop calling it."""
-    if isinstance(values, float):
-        return round(values, digits)
-    if isinstance(values, list | tuple):
-        return [rounded(v, digits) for v in values]
-    return values

@@ -22,7 +22,6 @@ from app.demos.base import (
     extend,
     figure,
     make_frame,
-    rounded,
     seeded,
 )
 from app.demos.charts import bar_chart, bars, labelled, layout, line, line_chart
@@ -57,20 +56,20 @@ def widths_figure(decoded: Decodings, chosen: int) -> dict:
     """One horizontal bar per beam width: how probable the sentence it returns is."""
     results, best = decoded.by_width, decoded.most_probable
     probs = [math.exp(results[w].best.log_prob) for w in WIDTHS]
-    traces = [bars("sentence found", rounded(probs, 4), list(WIDTHS), orientation="h",
+    traces = [bars("sentence found", probs, list(WIDTHS), orientation="h",
                    text=[f"“{sentence_text(results[w].best)}”" for w in WIDTHS],
                    textposition="outside", cliponaxis=False,
                    marker={"color": ["#d97706" if w == chosen else "#4f46e5" for w in WIDTHS]},
                    hovertemplate="beam %{y}: %{text}<br>p = %{x}<extra></extra>")]
     top = max(probs)
     if best is not None:
-        p_best = round(math.exp(best.log_prob), 4)
+        p_best = math.exp(best.log_prob)
         top = max(top, p_best)
         traces.append(line("most probable sentence", [p_best] * 2, [0.5, 8.5], **BEST_LINE,
                            hovertemplate=f"most probable: “{sentence_text(best)}”<br>p = %{{x}}"
                                          "<extra></extra>"))
     # Room on the right for the sentences written after each bar.
-    return figure(traces, layout(x={"range": [0, round(top * 1.9, 3)]}))
+    return figure(traces, layout(x={"range": [0, top * 1.9]}))
 
 
 def probability(p: float) -> str:
@@ -152,7 +151,7 @@ CHARTS = [
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     with seeded(params.seed):
         model = language_model()
-    floor = round(entropy_per_token(), 4)
+    floor = entropy_per_token()
     # The language's entropy: the floor under the loss, drawn from step 0.
     yield make_frame(0, 0.0, {"training": extend([1], [[0]], [[floor]])})
     xs: list[int] = []
@@ -160,12 +159,12 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     loss = float("nan")
     for step in train_language_model(model, params.train_steps, params.seed):
         xs.append(step.step)
-        ys.append(round(step.loss, 4))
+        ys.append(step.loss)
         loss = step.loss
         if step.step % REPORT_EVERY == 0 or step.step == params.train_steps:
             yield make_frame(step.step, step.step / (params.train_steps + 1), {
                 "training": extend([0, 1], [xs, [step.step]], [ys, [floor]])},
-                {"loss": round(loss, 4)})
+                {"loss": loss})
             xs, ys = [], []
         if ctx.should_stop():
             break
@@ -175,18 +174,18 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     yield make_frame(params.train_steps + 1, 1.0, {
         "widths": widths_figure(decoded, params.beam_width),
         "tree": tree_figure(results[params.beam_width], params.beam_width),
-    }, {"greedy": sentence_text(greedy), "p_greedy": round(math.exp(greedy.log_prob), 4),
+    }, {"greedy": sentence_text(greedy), "p_greedy": math.exp(greedy.log_prob),
         "beam": sentence_text(chosen),
-        "p_beam": round(math.exp(chosen.log_prob), 4)})
+        "p_beam": math.exp(chosen.log_prob)})
     return {
-        "final_loss": round(loss, 4),
+        "final_loss": loss,
         "entropy_per_token": floor,
         "greedy": sentence_text(greedy),
-        "greedy_log_prob": round(greedy.log_prob, 4),
+        "greedy_log_prob": greedy.log_prob,
         "beam": sentence_text(chosen),
-        "beam_log_prob": round(chosen.log_prob, 4),
+        "beam_log_prob": chosen.log_prob,
         "most_probable": sentence_text(best) if best else None,
-        "most_probable_log_prob": round(best.log_prob, 4) if best else None,
+        "most_probable_log_prob": best.log_prob if best else None,
         "by_width": {str(w): sentence_text(results[w].best) for w in WIDTHS},
     }
 

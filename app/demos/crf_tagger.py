@@ -25,7 +25,6 @@ from app.demos.base import (
     extend,
     figure,
     make_frame,
-    rounded,
     seeded,
     short_labels,
 )
@@ -98,7 +97,7 @@ def transition_figure(trained: Trained) -> dict:
     """The CRF transition matrix: rows the tag before, columns the tag after."""
     matrix = trained.models["crf"].crf.transitions.detach()
     # Reversed RdBu: forbidden moves (strongly negative) red, likely ones blue.
-    return figure([heatmap(rounded(matrix.tolist(), 3), TAGS, TAGS, colorscale="RdBu",
+    return figure([heatmap(matrix.tolist(), TAGS, TAGS, colorscale="RdBu",
                            reverse=True, zmid=0, colorbar_title="score",
                            hover="%{y} → %{x}: %{z}<extra></extra>")],
                   layout(x=category_axis(TAGS, side="top", automargin=True),
@@ -110,9 +109,8 @@ def curve_figures(trained: Trained) -> dict:
     """Whole loss, F1 and invalid-transition charts from a finished training."""
     epochs = list(range(1, len(trained.f1["crf"]) + 1))
     return {
-        "loss": figure([loss_line(h, rounded(trained.loss[h][0], 3),
-                                  rounded(trained.loss[h][1])) for h in HEADS]),
-        "f1": figure([f1_line(h, epochs, rounded(trained.f1[h])) for h in HEADS]),
+        "loss": figure([loss_line(h, *trained.loss[h]) for h in HEADS]),
+        "f1": figure([f1_line(h, epochs, trained.f1[h]) for h in HEADS]),
         "invalid": figure([invalid_bars(h, epochs, trained.invalid[h]) for h in HEADS]),
     }
 
@@ -124,7 +122,7 @@ def train(params: Params, ctx: RunContext, trained: Trained) -> RunGenerator:
                                crf_scale=params.crf_lr_scale, dropout=params.dropout,
                                batch_size=BATCH_SIZE, seed=params.seed):
         if isinstance(event, EpochDone):
-            f1 = {h: rounded(event.f1[h]) for h in HEADS}
+            f1 = {h: event.f1[h] for h in HEADS}
             epochs_x = [[event.epoch + 1], [event.epoch + 1]]
             yield make_frame(step, (event.epoch + 1) / params.epochs, {
                 "f1": extend([0, 1], epochs_x, [[f1[h]] for h in HEADS]),
@@ -138,8 +136,8 @@ def train(params: Params, ctx: RunContext, trained: Trained) -> RunGenerator:
         if ctx.should_stop():
             return
         if event.batch % 3 == 2:
-            x = rounded(trained.loss["crf"][0][-1], 3)
-            losses = [rounded(event.losses[h]) for h in HEADS]
+            x = trained.loss["crf"][0][-1]
+            losses = [event.losses[h] for h in HEADS]
             yield make_frame(step, trained.loss["crf"][0][-1] / params.epochs, {
                 "loss": extend([0, 1], [[x], [x]], [[loss] for loss in losses]),
                 "transitions": transition_figure(trained),
@@ -153,7 +151,7 @@ def lattice_figure(tagging: Tagging) -> dict:
     # Positions on x (a word may repeat): the ticks name them, shortened, and hovering a
     # cell names the whole word and the tag.
     return figure([
-        heatmap(rounded(tagging.lattice.T.clamp(min=-30).tolist(), 2), x,
+        heatmap(tagging.lattice.T.clamp(min=-30).tolist(), x,
                 list(range(len(TAGS))), colorscale="Viridis", zmin=-15, zmax=0,
                 colorbar_title="score − best", name="lattice",
                 hover="%{customdata}: %{z}<extra></extra>",
@@ -187,14 +185,14 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     tagging = trained.tag(tokenize(params.sentence))
     crf_tags, softmax_tags = tagging.tags("crf"), tagging.tags("softmax")
     result = {
-        "dev_f1": rounded(trained.f1["crf"][-1]),
-        "softmax_dev_f1": rounded(trained.f1["softmax"][-1]),
+        "dev_f1": trained.f1["crf"][-1],
+        "softmax_dev_f1": trained.f1["softmax"][-1],
         "invalid_crf": trained.invalid["crf"][-1],
         "invalid_softmax": trained.invalid["softmax"][-1],
         "tokens": tagging.tokens, "crf_tags": crf_tags, "softmax_tags": softmax_tags,
         "sentence_invalid_crf": invalid_transitions(crf_tags),
         "sentence_invalid_softmax": invalid_transitions(softmax_tags),
-        "train_seconds": round(trained.seconds, 2), "cached": is_cached,
+        "train_seconds": trained.seconds, "cached": is_cached,
     }
     charts = {**curve_figures(trained), "transitions": transition_figure(trained),
               "lattice": lattice_figure(tagging)}

@@ -27,7 +27,6 @@ from app.demos.base import (
     extend,
     figure,
     make_frame,
-    rounded,
     seeded,
 )
 from app.demos.charts import heatmap, heatmap_chart, layout, line, line_chart, markers, plain_chart
@@ -82,9 +81,9 @@ OMEGA_GRID = torch.linspace(-2.0, 2.0, 41)
 def policy_map(model: ActorCritic) -> dict:
     """P(push right) over pole angle and angular velocity, with x = x_dot = 0."""
     p_right = p_right_grid(model, THETA_GRID, OMEGA_GRID)
-    return figure([heatmap(rounded(p_right.tolist(), 3),
-                           rounded(torch.rad2deg(THETA_GRID).tolist(), 2),
-                           rounded(OMEGA_GRID.tolist(), 3), colorscale="RdBu", zmin=0, zmax=1,
+    return figure([heatmap(p_right.tolist(),
+                           torch.rad2deg(THETA_GRID).tolist(),
+                           OMEGA_GRID.tolist(), colorscale="RdBu", zmin=0, zmax=1,
                            reverse=True, colorbar_title="P(right)",
                            hover="θ %{x}°, θ̇ %{y} rad/s<br>P(right) %{z}<extra></extra>")])
 
@@ -95,9 +94,9 @@ def cart_traces(s: torch.Tensor) -> list[dict]:
     cart_x = [x - 0.25, x + 0.25, x + 0.25, x - 0.25, x - 0.25]
     tip = (x + 1.0 * math.sin(theta), 0.1 + 1.0 * math.cos(theta))  # pole drawn 1 m long
     return [
-        line("cart", rounded(cart_x, 3), [-0.05, -0.05, 0.1, 0.1, -0.05], fill="toself",
+        line("cart", cart_x, [-0.05, -0.05, 0.1, 0.1, -0.05], fill="toself",
              line={"color": "#1f6feb"}, fillcolor="#1f6feb"),
-        line("pole", [round(x, 3), round(tip[0], 3)], [0.1, round(tip[1], 3)], markers=True,
+        line("pole", [x, tip[0]], [0.1, tip[1]], markers=True,
              line={"color": "#d97706", "width": 6}, marker={"size": [4, 10]}),
     ]
 
@@ -160,35 +159,33 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     log = TrainingLog()
     for stats in train(cfg, params.seed, model, ctx.should_stop):
         log.add(stats)
-        mean_20 = rounded(log.mean_of_last_20, 2)
+        mean_20 = log.mean_of_last_20
         u = [[stats.update]]
         charts = {
             "returns": extend([0, 1], [stats.episode_end_steps, [stats.env_steps]],
                               [stats.episode_returns, [mean_20]], max_points=5000),
-            "losses": extend([0, 1, 2], u * 3, [[rounded(stats.policy_loss, 5)],
-                                                [rounded(stats.value_loss, 6)],
-                                                [rounded(stats.entropy, 4)]]),
-            "trust": extend([0, 1], u * 2, [[rounded(stats.mean_kl, 6)],
-                                            [rounded(stats.clip_fraction, 4)]]),
+            "losses": extend([0, 1, 2], u * 3,
+                             [[stats.policy_loss], [stats.value_loss], [stats.entropy]]),
+            "trust": extend([0, 1], u * 2, [[stats.mean_kl], [stats.clip_fraction]]),
         }
         if stats.update % HEATMAP_EVERY == 0:
             charts["policy"] = policy_map(model)
         yield make_frame(stats.update, stats.env_steps / cfg.total_steps, charts, {
             "mean_return_20": mean_20, "episodes": len(log.returns),
             "env_steps": stats.env_steps, "steps_per_second": round(stats.steps_per_second),
-            "mean_kl": rounded(stats.mean_kl, 5),
-            "clip_fraction": rounded(stats.clip_fraction, 3),
+            "mean_kl": stats.mean_kl,
+            "clip_fraction": stats.clip_fraction,
             "gradient_steps": stats.gradient_steps,
-            "learning_rate": rounded(stats.learning_rate, 6),
+            "learning_rate": stats.learning_rate,
         })
     states = greedy_episode(model, params.seed)
-    final_mean = rounded(log.mean_of_last_20, 2)
+    final_mean = log.mean_of_last_20
     yield make_frame(log.updates + 1, 1.0,
                      {"policy": policy_map(model), "cart": balance_animation(states)},
                      {"mean_return_20": final_mean, "greedy_episode": len(states) - 1})
     return {
         "solved_at_step": log.solved.env_steps if log.solved else None,
-        "solved_at_seconds": rounded(log.solved.seconds, 3) if log.solved else None,
+        "solved_at_seconds": log.solved.seconds if log.solved else None,
         "final_mean_return": final_mean,
         "episodes": len(log.returns),
         "env_steps": log.env_steps,
