@@ -7,7 +7,7 @@ import pytest
 
 from app.demos import registry
 from app.demos.attention import axis_labels, tokenize
-from app.demos.base import category_axis, short_labels
+from app.demos.charts import category_axis, short_labels
 from tests.helpers import run_to_done
 
 LONG = "pneumonoultramicroscopicsilicovolcanoconiosis" * 6  # 270 letters

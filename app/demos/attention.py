@@ -18,13 +18,13 @@ from app.demos.base import (
     DemoParams,
     RunContext,
     RunGenerator,
-    category_axis,
     control,
     figure,
     make_frame,
     seeded,
 )
-from app.demos.charts import ATTENTION_STYLE, heatmap_chart, heatmap_grid, layout, matrix
+from app.demos.charts import category_axis, heatmap_chart, layout
+from app.demos.figures import ATTENTION_STYLE, heatmap_grid, matrix
 from app.ml.attention import MultiHeadSelfAttention, embed_tokens, row_entropy
 from app.ml.tokens import tokenize as words_and_symbols
 

@@ -23,13 +23,11 @@ import functools
 import math
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import regex
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -195,47 +193,6 @@ def seeded(seed: int) -> Iterator[None]:
     with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
-
-
-LABEL_CHARS = 12  # longest tick label: a 270-letter word would squash the chart to a stamp
-
-
-def short_labels(labels: list[str], max_chars: int = LABEL_CHARS) -> list[str]:
-    """``labels`` cut to ``max_chars`` characters with "…"; labels that differ stay different.
-
-    Cuts fall between grapheme clusters, so an accented letter or an emoji stays whole.
-    Different labels that the cut makes equal are numbered "…·1", "…·2" (one number per
-    label, so a word that repeats keeps its one short form).
-    """
-    cut: dict[str, str] = {}
-    for label in dict.fromkeys(labels):
-        clusters = regex.findall(r"\X", label)
-        cut[label] = (label if len(clusters) <= max_chars
-                      else "".join(clusters[:max_chars - 1]) + "…")
-    clashes = Counter(cut.values())
-    taken = set(cut.values())
-    seen: Counter[str] = Counter()
-    for label, short in cut.items():
-        while clashes[short] > 1 and cut[label] in taken:
-            seen[short] += 1
-            cut[label] = f"{short}·{seen[short]}"
-        taken.add(cut[label])
-    return [cut[label] for label in labels]
-
-
-def category_axis(labels: list[str], max_chars: int | None = LABEL_CHARS,
-                  **extra: Any) -> dict[str, Any]:
-    """Layout of an axis whose data are ``labels`` (tokens, tags, names): always categories.
-
-    Plotly guesses an axis's type from its data: tokens "3 + 1 + 2" read as numbers and
-    "2024-01-01" as a date, and a 4×4 attention map is drawn as two bands. Long labels
-    are shortened on the ticks only; the data keep them whole, so hovering shows them.
-    """
-    axis: dict[str, Any] = {"type": "category", **extra}
-    ticks = labels if max_chars is None else short_labels(labels, max_chars)
-    if ticks != labels:
-        axis.update(tickmode="array", tickvals=labels, ticktext=ticks)
-    return axis
 
 
 def make_frame(

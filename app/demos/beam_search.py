@@ -24,7 +24,8 @@ from app.demos.base import (
     make_frame,
     seeded,
 )
-from app.demos.charts import bar_chart, bars, labelled, layout, line, line_chart
+from app.demos.charts import bar_chart, bars, layout, line, line_chart
+from app.demos.figures import labelled
 from app.ml.beam_search import BeamResult, TreeNode, search_tree
 from app.ml.tiny_lm import (
     END,

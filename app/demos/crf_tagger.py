@@ -20,23 +20,23 @@ from app.demos.base import (
     DemoParams,
     RunContext,
     RunGenerator,
-    category_axis,
     control,
     extend,
     figure,
     make_frame,
     seeded,
-    short_labels,
 )
 from app.demos.charts import (
     bar_chart,
     bars,
+    category_axis,
     heatmap,
     heatmap_chart,
     layout,
     line,
     line_chart,
     markers,
+    short_labels,
 )
 from app.ml.ner_data import TAGS, invalid_transitions, tokenize
 from app.ml.tagger_training import HEADS, EpochDone, Tagging, Trained, TrainedCache

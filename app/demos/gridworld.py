@@ -22,7 +22,8 @@ from app.demos.base import (
     figure,
     make_frame,
 )
-from app.demos.charts import cell_labels, heatmap, heatmap_chart, layout, line, line_chart
+from app.demos.charts import heatmap, heatmap_chart, layout, line, line_chart
+from app.demos.figures import cell_labels
 from app.ml.gridworld import (
     ARROWS,
     GridWorld,

@@ -15,17 +15,8 @@ import torch
 from pydantic import Field
 from torch.autograd.functional import jacobian as torch_jacobian
 
-from app.demos.base import (
-    Demo,
-    DemoParams,
-    RunContext,
-    RunGenerator,
-    category_axis,
-    control,
-    figure,
-    make_frame,
-)
-from app.demos.charts import bar_chart, bars, heatmap, heatmap_chart
+from app.demos.base import Demo, DemoParams, RunContext, RunGenerator, control, figure, make_frame
+from app.demos.charts import bar_chart, bars, category_axis, heatmap, heatmap_chart
 from app.ml.jacobian import example, jacobian_rows, vector_jacobian_product
 
 VJP = "vᵀJ by one backward pass"

@@ -19,16 +19,9 @@ from app.demos.base import (
     figure,
     make_frame,
 )
-from app.demos.charts import (
-    LEGEND_BELOW,
-    centres,
-    clusters,
-    line,
-    line_chart,
-    plane_axes,
-    plane_chart,
-)
+from app.demos.charts import LEGEND_BELOW, line, line_chart
 from app.demos.clustering_data import LIMIT, DataParams
+from app.demos.figures import centres, clusters, plane_axes, plane_chart
 from app.ml.datasets import too_few_points
 from app.ml.kmeans import Restarts
 

@@ -14,8 +14,9 @@ from app.demos.base import (
     figure,
     make_frame,
 )
-from app.demos.charts import centres, clusters, line, line_chart, plane_axes, plane_chart
+from app.demos.charts import line, line_chart
 from app.demos.clustering_data import LIMIT, DataParams
+from app.demos.figures import centres, clusters, plane_axes, plane_chart
 from app.ml.datasets import too_few_points
 from app.ml.kmeans import Restarts
 

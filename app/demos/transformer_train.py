@@ -17,22 +17,14 @@ from app.demos.base import (
     DemoParams,
     RunContext,
     RunGenerator,
-    category_axis,
     control,
     extend,
     figure,
     make_frame,
     seeded,
 )
-from app.demos.charts import (
-    ATTENTION_STYLE,
-    heatmap_chart,
-    heatmap_grid,
-    layout,
-    line,
-    line_chart,
-    matrix,
-)
+from app.demos.charts import category_axis, heatmap_chart, layout, line, line_chart
+from app.demos.figures import ATTENTION_STYLE, heatmap_grid, matrix
 from app.ml.tiny_transformer import GOAL, TinyTransformer, TrainConfig, make_batch, train_to_goal
 
 MAPS_EVERY = 20  # steps between redraws of the probe's attention maps (evaluations: every 10)
