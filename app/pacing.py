@@ -14,7 +14,7 @@ import itertools
 import math
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from app.cache import Event
 
@@ -56,12 +56,20 @@ class FramePacer:
         self.last_frame = self.clock.now()
 
 
+Pace = Literal["recorded", "none"]
+
+
 async def paced_events(subscription: Subscription, clock: Clock,
-                       frame_seconds: float = 0.0) -> AsyncIterator[Event]:
+                       frame_seconds: float = 0.0, pace: Pace = "recorded"
+                       ) -> AsyncIterator[Event]:
     """A job's events up to its ``done`` or ``error``, each frame released at its turn:
     ``frame_seconds`` apart at least and, in a replay from the cache, at the timing of
-    the run it replays (``subscription.replay_offsets``)."""
-    pacer = FramePacer(clock, frame_seconds, subscription.replay_offsets)
+    the run it replays (``subscription.replay_offsets``). ``pace="none"`` releases each
+    event as soon as it exists (a page's "Skip to end" of a replay)."""
+    if pace == "none":
+        pacer = FramePacer(clock)
+    else:
+        pacer = FramePacer(clock, frame_seconds, subscription.replay_offsets)
     for index in itertools.count():
         event = await subscription.next_event()
         if event[0] == "frame":

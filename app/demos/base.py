@@ -63,7 +63,8 @@ def control(
     ``label`` replaces the field name; ``step`` is the slider's step; ``log_scale``
     moves the slider over log10 of the value (learning rates span decades);
     ``show_if={"init": "normal"}`` shows the control only while every listed field has
-    that value; ``number_box`` asks for a number box where a slider would be too coarse.
+    that value (a list: one of those values, ``{"dataset": ["blobs", "moons"]}``);
+    ``number_box`` asks for a number box where a slider would be too coarse.
     """
     hints: dict[str, Any] = {}
     if label is not None:

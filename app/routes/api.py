@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import aclosing
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
@@ -24,7 +24,7 @@ from app.deps import (
 )
 from app.errors import DEMO_ERROR_REASONS, ErrorBody
 from app.jobs import JobRunner
-from app.pacing import Clock, paced_events
+from app.pacing import Clock, Pace, paced_events
 from app.streams import Subscription
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -89,10 +89,13 @@ async def stream_demo(
 
 @router.post("/demos/{slug}/stream", response_class=EventSourceResponse, responses=DEMO_ERRORS)
 async def stream_demo_post(
-    demo: DemoDep, runner: RunnerDep, clock: ClockDep, job: JobFromBody
+    demo: DemoDep, runner: RunnerDep, clock: ClockDep, job: JobFromBody,
+    pace: Annotated[Pace, Query(description=(
+        "recorded: frames at the demo's pace and a replay at its run's timing; none: "
+        "every event as soon as it exists (a replay arrives at once)"))] = "recorded",
 ) -> AsyncIterator[ServerSentEvent]:
     """The same stream with parameters as a JSON body (no URL length limit)."""
-    async for event in job_events(job, runner, demo, clock):
+    async for event in job_events(job, runner, demo, clock, pace):
         yield event
 
 
@@ -100,12 +103,13 @@ async def stream_demo_post(
 
 
 async def job_events(
-    subscription: Subscription, runner: JobRunner, demo: Demo, clock: Clock
+    subscription: Subscription, runner: JobRunner, demo: Demo, clock: Clock,
+    pace: Pace = "recorded",
 ) -> AsyncIterator[ServerSentEvent]:
     """A job's paced events as SSE (frames are JSON text already); the job is released
     when the client leaves, presses Stop, or the run ends."""
     try:
-        async with aclosing(paced_events(subscription, clock, demo.frame_seconds)) as events:
+        async with aclosing(paced_events(subscription, clock, demo.frame_seconds, pace)) as events:
             async for event, payload in events:
                 if event == "frame":
                     yield ServerSentEvent(raw_data=payload, event="frame")
