@@ -122,26 +122,23 @@ def train(params: Params, ctx: RunContext, trained: Trained) -> RunGenerator:
                                crf_scale=params.crf_lr_scale, dropout=params.dropout,
                                batch_size=BATCH_SIZE, seed=params.seed):
         if isinstance(event, EpochDone):
-            f1 = {h: event.f1[h] for h in HEADS}
-            epochs_x = [[event.epoch + 1], [event.epoch + 1]]
-            yield make_frame(step, (event.epoch + 1) / params.epochs, {
-                "f1": extend([0, 1], epochs_x, [[f1[h]] for h in HEADS]),
-                "invalid": extend([0, 1], epochs_x, [[event.invalid[h]] for h in HEADS]),
+            epoch = event.epoch + 1
+            yield make_frame(step, epoch / params.epochs, {
+                "f1": extend([0, 1], [[epoch]] * 2, [[event.f1[h]] for h in HEADS]),
+                "invalid": extend([0, 1], [[epoch]] * 2, [[event.invalid[h]] for h in HEADS]),
                 "transitions": transition_figure(trained),
-            }, {"epoch": event.epoch + 1,
-                **{key: value for h in HEADS for key, value in (
-                    (f"{h}_dev_f1", f1[h]), (f"{h}_invalid", event.invalid[h]))}})
+            }, {"epoch": epoch, **{f"{h}_dev_f1": event.f1[h] for h in HEADS},
+                **{f"{h}_invalid": event.invalid[h] for h in HEADS}})
             continue
         step += 1
         if ctx.should_stop():
             return
         if event.batch % 3 == 2:
-            x = trained.loss["crf"][0][-1]
-            losses = [event.losses[h] for h in HEADS]
-            yield make_frame(step, trained.loss["crf"][0][-1] / params.epochs, {
-                "loss": extend([0, 1], [[x], [x]], [[loss] for loss in losses]),
+            x = trained.loss["crf"][0][-1]  # in epochs
+            yield make_frame(step, x / params.epochs, {
+                "loss": extend([0, 1], [[x]] * 2, [[event.losses[h]] for h in HEADS]),
                 "transitions": transition_figure(trained),
-            }, {"epoch": event.epoch + 1, "crf_loss": losses[0], "softmax_loss": losses[1]})
+            }, {"epoch": event.epoch + 1, **{f"{h}_loss": event.losses[h] for h in HEADS}})
 
 
 def lattice_figure(tagging: Tagging) -> dict:
