@@ -25,7 +25,7 @@ from app.demos.base import (
     X_WIDGET,
     Demo,
 )
-from app.markdown import LessonError
+from app.markdown import DemoOptions, LessonError
 from app.params import ParamsError, parse_params
 from app.templating import templates
 
@@ -123,8 +123,10 @@ def controls_for(demo: Demo, values: dict[str, Any]) -> list[dict[str, Any]]:
     return [control_for(name, properties[name], values.get(name)) for name in names]
 
 
-def render_demo_block(slug: str, presets: dict[str, Any], instance: str) -> str:
+def render_demo_block(slug: str, presets: dict[str, Any], instance: str,
+                      options: DemoOptions | None = None) -> str:
     """The HTML of one demo fence: controls, buttons and chart slots."""
+    options = options or DemoOptions()
     demo = get_demo(slug)
     if demo is None:
         raise LessonError(f"demo fence names an unknown demo {slug!r}")
@@ -133,9 +135,14 @@ def render_demo_block(slug: str, presets: dict[str, Any], instance: str) -> str:
     except ParamsError as exc:
         raise LessonError(f"demo {slug}: bad preset: {exc}") from None
     values = params.model_dump(mode="json")
+    unknown = sorted(set(options.hide) - set(values))
+    if unknown:
+        raise LessonError(f"demo {slug}: :hide: names no control {', '.join(unknown)} "
+                          f"(its controls: {', '.join(values)})")
     return templates.get_template("_demo.html").render(
         demo=demo,
         instance=instance,
+        options=options,
         controls=controls_for(demo, values),
         presets_json=json.dumps(values),
         defaults_json=json.dumps(demo.defaults()),

@@ -5,9 +5,11 @@ The dialect on top of CommonMark (raw HTML is off, so a lesson cannot inject scr
 * ``$…$`` and ``$$…$$`` math, typeset by KaTeX in the browser (app/markdown_math.py);
 * ``::: note Title`` … ``:::`` callouts (``note``, ``tip``, ``warning``);
 * ``:::: exercise Title`` … ``::::`` with a nested ``::: solution`` that collapses;
-* a fence ``demo <slug>`` whose YAML body presets the demo's parameters;
+* a fence ``demo <slug>`` whose YAML body presets the demo's parameters, after option
+  lines (``:id:``, ``:title:``, ...) and a ``::: gallery`` for demos side by side;
 * a fence ``source <path>[:<name>]`` that shows a function, class or file of app/,
-  read from the source so the lesson and the code never drift apart.
+  read from the source so the lesson and the code never drift apart
+  (both fences: app/markdown_fences.py).
 
 Every ``##``/``###`` heading gets an id of its own (its words, math included) and a
 place in the table of contents.
@@ -15,7 +17,6 @@ place in the table of contents.
 
 from __future__ import annotations
 
-import ast
 import html
 import itertools
 import re
@@ -35,13 +36,15 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from app.config import ROOT
+from app.markdown_fences import (
+    DemoOptions,
+    LessonError,
+    demo_options,
+    instance_ids,
+    parse_demo_fence,
+    source_fence,
+)
 from app.markdown_math import MATH_TOKENS, math_plugin
-
-
-class LessonError(ValueError):
-    """A mistake in a lesson's source that the author must fix."""
-
 
 CALLOUTS = ("note", "tip", "warning")
 _FORMATTER = HtmlFormatter(nowrap=True)
@@ -54,8 +57,8 @@ _TEX_STYLING = frozenset({
     "text", "textbf", "textit", "operatorname", "displaystyle", "left", "right",
     "big", "Big", "bigl", "bigr", "Bigl", "Bigr",
 })
-# Renders one demo fence: (slug, presets, instance id) -> HTML. Set by the caller.
-DemoRenderer = Callable[[str, dict[str, Any], str], str]
+# Renders one demo fence: (slug, presets, instance id, options) -> HTML. Set by the caller.
+DemoRenderer = Callable[[str, dict[str, Any], str, DemoOptions], str]
 
 
 class LessonYamlLoader(yaml.SafeLoader):
@@ -89,25 +92,6 @@ def highlight_code(code: str, language: str) -> str:
     return highlight(code, lexer, _FORMATTER)
 
 
-def read_source(spec: str) -> tuple[str, str]:
-    """``app/ml/kmeans.py:lloyd_steps`` → (caption, code) of that top-level definition."""
-    path_part, _, name = spec.partition(":")
-    path = (ROOT / path_part).resolve()
-    if not path.is_relative_to(ROOT / "app") or path.suffix != ".py" or not path.is_file():
-        raise LessonError(f"source fence: {path_part!r} is not a Python file under app/")
-    text = path.read_text(encoding="utf-8")
-    if not name:
-        return path_part, text.rstrip() + "\n"
-    lines = text.splitlines()
-    for node in ast.parse(text).body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if node.name == name:
-                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-                code = "\n".join(lines[first - 1 : node.end_lineno]) + "\n"
-                return f"{path_part} · {name} (lines {first}–{node.end_lineno})", code
-    raise LessonError(f"source fence: {path_part} has no top-level function or class {name!r}")
-
-
 def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict) -> str:
     token = tokens[idx]
     kind, _, arg = token.info.strip().partition(" ")
@@ -115,12 +99,7 @@ def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
     if kind == "demo":
         return token.meta["html"]  # rendered while parsing, by _render_demos
     if kind == "source":
-        caption, code = read_source(arg)
-        return (
-            f'<figure class="source"><figcaption>{html.escape(caption)}</figcaption>'
-            f'<pre class="highlight"><code>{highlight_code(code, "python")}</code></pre>'
-            "</figure>\n"
-        )
+        return source_fence(arg, env, highlight_code)
     language = html.escape(kind)
     return (
         f'<pre class="highlight" data-lang="{language}"><code>'
@@ -128,30 +107,53 @@ def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
     )
 
 
+def _demo_fences(state: StateCore) -> list[tuple[Token, bool]]:
+    """The demo fences of a lesson, each with whether it stands in a ``::: gallery``.
+
+    A gallery holds demo fences only: anything else in it is a LessonError.
+    """
+    found, gallery_level = [], None
+    for token in state.tokens:
+        if token.type == "container_gallery_open":
+            gallery_level = token.level
+        elif token.type == "container_gallery_close":
+            gallery_level = None
+        is_demo = token.type == "fence" and token.info.strip().partition(" ")[0] == "demo"
+        if gallery_level is not None and token.level == gallery_level + 1 and not is_demo:
+            raise LessonError("a ::: gallery holds demo fences only, side by side; "
+                              f"put the {token.type.removesuffix('_open')} outside it")
+        if is_demo:
+            found.append((token, gallery_level is not None))
+    return found
+
+
 def _render_demos(demo_renderer: DemoRenderer) -> Callable[[StateCore], None]:
     """Render demo fences while parsing, so headings know the element ids they bring."""
 
     def render_demos(state: StateCore) -> None:
-        count: dict[str, int] = {}
-        for token in state.tokens:
-            kind, _, arg = token.info.strip().partition(" ")
-            if token.type != "fence" or kind != "demo":
-                continue
-            arg = arg.strip()
+        tokens = _demo_fences(state)
+        fences = [parse_demo_fence(token.info.strip().partition(" ")[2].strip(), token.content)
+                  for token, _ in tokens]
+        for (token, in_gallery), fence, instance in zip(tokens, fences, instance_ids(fences),
+                                                        strict=True):
             try:
-                presets = load_yaml(token.content) or {}
+                presets = load_yaml(fence.presets_text) or {}
             except yaml.YAMLError as exc:
-                raise LessonError(f"demo {arg}: presets are not valid YAML: {exc}") from exc
+                raise LessonError(
+                    f"demo {fence.slug}: presets are not valid YAML: {exc}") from exc
             if not isinstance(presets, dict):
-                raise LessonError(f"demo {arg}: presets must be `key: value` lines")
-            count[arg] = count.get(arg, 0) + 1
-            instance = arg if count[arg] == 1 else f"{arg}-{count[arg]}"
-            state.env.setdefault("demos", []).append(arg)
-            token.meta["html"] = demo_renderer(arg, presets, instance)
+                raise LessonError(f"demo {fence.slug}: presets must be `key: value` lines")
+            options = demo_options(fence, state.md.renderInline, compact=in_gallery)
+            state.env.setdefault("demos", []).append(fence.slug)
+            token.meta["html"] = demo_renderer(fence.slug, presets, instance, options)
             state.env.setdefault("element_ids", set()).update(
                 _ID_ATTRIBUTE.findall(token.meta["html"]))
 
     return render_demos
+
+
+def _gallery(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict) -> str:
+    return '<div class="demo-gallery">\n' if tokens[idx].nesting == 1 else "</div>\n"
 
 
 def _title_after(md: MarkdownIt, name: str, info: str) -> str:
@@ -247,6 +249,7 @@ def build_markdown(demo_renderer: DemoRenderer) -> MarkdownIt:
         md.use(container_plugin, name, render=_callout(md, name))
     md.use(container_plugin, "exercise", render=_exercise(md))
     md.use(container_plugin, "solution", render=_solution)
+    md.use(container_plugin, "gallery", render=_gallery)
     md.add_render_rule("fence", _render_fence)
     return md
 

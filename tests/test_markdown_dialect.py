@@ -20,7 +20,7 @@ from app.markdown import build_markdown, load_yaml, render_markdown, table_of_co
 _MATH = re.compile(r'<(span|div) class="math (inline|block|display)">\s*(.*?)\s*</\1>', re.S)
 
 
-def fake_demo(slug: str, presets: dict, instance: str) -> str:
+def fake_demo(slug: str, presets: dict, instance: str, options: object = None) -> str:
     """The ids a real demo brings: its section and its controls, named after the instance."""
     return f'<section class="demo" id="demo-{instance}"><input id="{instance}-k"></section>\n'
 

@@ -1,4 +1,4 @@
-// LiveGrad site behaviour shared by every page: theme, math, table of contents.
+// LiveGrad site behaviour shared by every page: theme, math, table of contents, code copy.
 // Loaded in <head> without defer so the theme is set before the first paint.
 (function () {
   "use strict";
@@ -73,6 +73,48 @@
     headings.forEach(function (h) { observer.observe(h); });
   }
 
+  // On a phone the table of contents starts folded under the title, one line instead of
+  // a screen; wider, it stands open beside the lesson.
+  var NARROW = "(max-width: 700px)";
+
+  function foldTableOfContents() {
+    var fold = document.querySelector(".toc-fold");
+    if (!fold) return;
+    var narrow = window.matchMedia(NARROW);
+    var apply = function () { fold.open = !narrow.matches; };
+    apply();
+    narrow.addEventListener("change", apply);
+    fold.addEventListener("click", function (event) {
+      if (narrow.matches && event.target.closest("a")) fold.open = false; // went to a heading
+    });
+  }
+
+  // Copy buttons of code listings: the clipboard API where the page may use it, else
+  // select the code so that Ctrl+C copies it. Nothing leaves the browser.
+  function copyCode(button) {
+    var code = button.closest("figure").querySelector("pre code");
+    var text = code.textContent;
+    var said = function (label) {
+      button.textContent = label;
+      setTimeout(function () { button.textContent = "Copy"; }, 1800);
+    };
+    var select = function () {
+      var fold = code.closest("details");
+      if (fold) fold.open = true;
+      var range = document.createRange();
+      range.selectNodeContents(code);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      said("Selected: press Ctrl+C");
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { said("✓ Copied"); }, select);
+    } else {
+      select();
+    }
+  }
+
   // Reading progress lives in this browser only: no account, nothing sent anywhere.
   var PROGRESS = "livegrad-progress";
 
@@ -122,6 +164,11 @@
     if (document.fonts) document.fonts.ready.then(focusableScrollers);
     window.addEventListener("resize", focusableScrollers);
     followTableOfContents();
+    foldTableOfContents();
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-copy-code]");
+      if (button) copyCode(button);
+    });
     trackReading();
     showProgressOnCards();
   });

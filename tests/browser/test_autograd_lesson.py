@@ -12,7 +12,7 @@ from tests.browser.demo_page import set_range, wait_finished
 pytestmark = pytest.mark.browser
 
 LESSON = "/lessons/autograd"
-GRAPH = '[data-demo="autograd-graph"]'
+GRAPH = "#demo-autograd-graph"  # by its :id:; a smaller instance opens the lesson
 FLOW = '[data-demo="gradient-flow"]'
 
 
@@ -34,6 +34,7 @@ def test_lesson_reads_with_math_code_and_exercises(page: Page, shots: Callable) 
     # The scalar engine is shown from its source file, highlighted.
     source = page.locator("figure.source", has_text="scalar_engine.py")
     expect(source.first).to_be_visible()
+    source.first.get_by_text("Show code").click()  # 165 lines: the listing starts folded
     assert "_backward" in source.first.inner_text()
     exercises = page.locator("section.exercise")
     assert exercises.count() >= 3

@@ -13,7 +13,8 @@ from tests.browser.demo_page import set_range, wait_finished
 
 pytestmark = pytest.mark.browser
 
-ATTENTION = '[data-demo="attention"]'  # its temperature slider moves over log10
+ATTENTION = "#demo-attention"  # its temperature slider moves over log10
+KMEANS = "#demo-kmeans"  # the lesson's first full kmeans demo (a hook with k only opens the lesson)
 
 
 def test_a_log_slider_reads_and_writes_its_value_not_its_position(page: Page) -> None:
@@ -33,8 +34,8 @@ def test_a_log_slider_reads_and_writes_its_value_not_its_position(page: Page) ->
 
 def test_csv_export_has_a_row_per_charted_point(page: Page) -> None:
     page.goto("/lessons/kmeans?kmeans.n_points=60")
-    demo = page.locator('[data-demo="kmeans"]').first
-    wait_finished(page, {"n_points": 60})
+    demo = page.locator(KMEANS)
+    wait_finished(page, {"n_points": 60}, sel=KMEANS)
     with page.expect_download() as info:
         demo.locator('[data-action="export-csv"]').click()
     download = info.value
@@ -46,10 +47,10 @@ def test_csv_export_has_a_row_per_charted_point(page: Page) -> None:
 
 def test_clear_points_empties_the_list_and_the_chart(page: Page) -> None:
     page.goto("/lessons/kmeans")
-    demo = page.locator('[data-demo="kmeans"]').first
+    demo = page.locator(KMEANS)
     plot = demo.locator('.plot[data-chart="clusters"]')
     plot.scroll_into_view_if_needed()
-    wait_finished(page)
+    wait_finished(page, sel=KMEANS)
     box = plot.evaluate("""el => { const r = el.getBoundingClientRect(), s = el._fullLayout._size;
                            return {x: r.left + s.l + s.w / 2, y: r.top + s.t + s.h / 2}; }""")
     page.mouse.click(box["x"], box["y"])

@@ -10,16 +10,16 @@ from playwright.sync_api import Page, expect
 pytestmark = pytest.mark.browser
 
 LESSON = "/lessons/crf"
-SMALL_DEMO = '[data-demo="crf-tagger"] >> nth=1'
+SMALL_DEMO = "#demo-weak-model"  # by its :id: (a hook and the main demo come first)
 
-FINISHED = """([index, sentence]) => {
-  const demo = document.querySelectorAll('[data-demo="crf-tagger"]')[index].livegrad;
+FINISHED = """([sel, sentence]) => {
+  const demo = document.querySelector(sel).livegrad;
   const record = demo && demo.record;
   return !!(record && record.result && !demo.controller && record.params.sentence === sentence);
 }"""
 
-LATTICE = """(index) => {
-  const section = document.querySelectorAll('[data-demo="crf-tagger"]')[index];
+LATTICE = """(sel) => {
+  const section = document.querySelector(sel);
   const div = section.querySelector('.plot[data-chart="lattice"]');
   const heat = (div.data || []).find(t => t.type === "heatmap");
   const path = (div.data || []).find(t => t.name === "CRF best path");
@@ -31,9 +31,8 @@ LATTICE = """(index) => {
 def run_and_wait(page: Page, sentence: str, timeout: float) -> dict:
     demo = page.locator(SMALL_DEMO)
     demo.get_by_role("button", name="Run").click()
-    page.wait_for_function(FINISHED, arg=[1, sentence], timeout=timeout)
-    return page.evaluate(
-        "() => document.querySelectorAll('[data-demo=\"crf-tagger\"]')[1].livegrad.record")
+    page.wait_for_function(FINISHED, arg=[SMALL_DEMO, sentence], timeout=timeout)
+    return page.evaluate("(sel) => document.querySelector(sel).livegrad.record", SMALL_DEMO)
 
 
 def test_train_then_type_a_sentence_and_see_its_lattice(page: Page, shots: Callable) -> None:
@@ -48,7 +47,7 @@ def test_train_then_type_a_sentence_and_see_its_lattice(page: Page, shots: Calla
     result = record["result"]
     assert result["cached"] is False
     assert 0 <= result["dev_f1"] <= 1 and 0 <= result["softmax_dev_f1"] <= 1
-    lattice = page.evaluate(LATTICE, 1)
+    lattice = page.evaluate(LATTICE, SMALL_DEMO)
     assert lattice["tokens"] == result["tokens"]
     assert (lattice["rows"], lattice["columns"]) == (9, len(result["tokens"]))
     assert len(lattice["path"]) == len(result["tokens"])
@@ -57,7 +56,7 @@ def test_train_then_type_a_sentence_and_see_its_lattice(page: Page, shots: Calla
     sentence_box.fill("Kwame Mensah flew to Tel Aviv on Friday")
     record = run_and_wait(page, "Kwame Mensah flew to Tel Aviv on Friday", timeout=30_000)
     assert record["result"]["cached"] is True
-    lattice = page.evaluate(LATTICE, 1)
+    lattice = page.evaluate(LATTICE, SMALL_DEMO)
     assert lattice["tokens"] == ["Kwame", "Mensah", "flew", "to", "Tel", "Aviv", "on", "Friday"]
     assert (lattice["rows"], lattice["columns"]) == (9, 8)
     expect(demo).to_contain_text("re-used from the cache")

@@ -154,3 +154,31 @@ def test_phone_width_never_scrolls_sideways(new_page, slug: str) -> None:
     controls = page.locator("section[data-demo] .demo-controls").first
     columns = controls.evaluate("e => getComputedStyle(e).gridTemplateColumns.split(' ').length")
     assert columns == 1  # controls stack
+
+
+# The top of the first thing a student can touch (a visible control of a demo, or its Run
+# button), in screens: page offset / viewport height.
+FIRST_INTERACTIVE = """() => {
+  const touchable = [...document.querySelectorAll(
+      '.lesson-body section[data-demo] .demo-controls :is(input, select, textarea),'
+      + ' .lesson-body section[data-demo] [data-action="run"]')]
+    .filter(e => e.type !== 'hidden' && e.getClientRects().length > 0);
+  const tops = touchable.map(e => e.getBoundingClientRect().top + window.scrollY);
+  return Math.min(...tops) / window.innerHeight;
+}"""
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+@pytest.mark.parametrize(("width", "height", "screens"), [(1280, 900, 2), (390, 844, 4)])
+def test_something_to_touch_within_the_first_screens(new_page, slug: str, width: int,
+                                                     height: int, screens: int) -> None:
+    # Issue 16: at 1280 px the first control sat 3 to 12 screens into a lesson, 6 to 18
+    # on a phone.
+    phone = width < 500
+    page = new_page(viewport={"width": width, "height": height}, is_mobile=phone,
+                    has_touch=phone)
+    page.goto(f"/lessons/{slug}")
+    page.wait_for_load_state("networkidle")
+    first = page.evaluate(FIRST_INTERACTIVE)
+    print(f"{slug} at {width} px: first control at {first:.2f} screens")
+    assert first < screens

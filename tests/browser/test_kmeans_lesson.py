@@ -17,7 +17,7 @@ from tests.helpers import eventually
 pytestmark = pytest.mark.browser
 
 LESSON = "/lessons/kmeans"
-FIRST_DEMO = '[data-demo="kmeans"]'
+FIRST_DEMO = "#demo-kmeans"  # the lesson's first full kmeans demo, by its :id:
 
 # In-page helpers; `sel` picks the demo section (the first kmeans demo by default).
 CLUSTERS = """(sel) => {
@@ -111,7 +111,7 @@ def test_demo_runs_from_keyboard(page: Page, shots: Callable) -> None:
 
     demo.locator('[data-action="run"]').click()
     n_points = int(demo.locator('input[name="n_points"]').input_value())
-    record = wait_finished(page, {"k": k})
+    record = wait_finished(page, {"k": k}, sel=FIRST_DEMO)
     assert record["frames"] > 1
     assert clusters(page) == {"clusters": k, "points": n_points}
     expect(demo.locator(".demo-status")).to_have_text(
@@ -133,7 +133,7 @@ def test_shared_link_reproduces_the_run(page: Page, server_url: str) -> None:
     expect(demo.locator('[name="seed"]')).to_have_value("7")
 
     # It runs by itself, without a click.
-    record = wait_finished(page, {"k": 5, "dataset": "moons", "seed": 7})
+    record = wait_finished(page, {"k": 5, "dataset": "moons", "seed": 7}, sel=FIRST_DEMO)
     assert clusters(page)["clusters"] == 5
 
     answer = httpx.post(f"{server_url}/api/demos/kmeans/run", json=record["params"], timeout=30)
@@ -198,7 +198,7 @@ def test_clicked_points_become_the_dataset(page: Page, shots: Callable) -> None:
     demo = page.locator(FIRST_DEMO).first
     plot = demo.locator('.plot[data-chart="clusters"]')
     plot.scroll_into_view_if_needed()
-    wait_finished(page)  # the demo ran by itself when it came into view
+    wait_finished(page, sel=FIRST_DEMO)  # the demo ran by itself when it came into view
     k = int(demo.locator('[name="k"]').input_value())
 
     for i, (fx, fy) in enumerate(SPOTS, start=1):
@@ -226,7 +226,7 @@ def test_clicked_points_become_the_dataset(page: Page, shots: Callable) -> None:
         )
 
     expect(demo.locator('[name="dataset"]')).to_have_value("custom")
-    record = wait_finished(page, {"dataset": "custom"})
+    record = wait_finished(page, {"dataset": "custom"}, sel=FIRST_DEMO)
     assert len(record["params"]["points"]) == 6
     assert clusters(page) == {"clusters": k, "points": 6}
     shots(page, "custom-points", demo.locator(".demo-actions"))
@@ -238,14 +238,14 @@ def test_clicked_points_become_the_dataset(page: Page, shots: Callable) -> None:
 def test_reset_then_export_json(page: Page) -> None:
     page.goto(f"{LESSON}?kmeans.k=6")
     demo = page.locator(FIRST_DEMO).first
-    wait_finished(page, {"k": 6})
+    wait_finished(page, {"k": 6}, sel=FIRST_DEMO)
     defaults = json.loads(demo.get_attribute("data-defaults") or "{}")
     demo.locator('[data-action="reset"]').click()
     expect(demo.locator('[name="k"]')).to_have_value(str(defaults["k"]))
     assert defaults["k"] == 3
     expect(demo.locator('output[for$="-k"]')).to_have_text("3")
     assert not [key for key in query_of(page) if key.startswith("kmeans.")]
-    record = wait_finished(page, {"k": 3, "n_points": defaults["n_points"]})
+    record = wait_finished(page, {"k": 3, "n_points": defaults["n_points"]}, sel=FIRST_DEMO)
 
     with page.expect_download() as info:
         demo.locator('[data-action="export"]').click()
@@ -274,7 +274,7 @@ def test_theme_toggle_persists(page: Page, new_page: Callable, shots: Callable) 
     rgb = [int(c) for c in re.findall(r"\d+", background)[:3]]
     assert sum(rgb) < 3 * 80, f"dark theme with a light background: {background}"
     page.locator(FIRST_DEMO).first.scroll_into_view_if_needed()
-    wait_finished(page)
+    wait_finished(page, sel=FIRST_DEMO)
     font = page.evaluate(
         "(sel) => document.querySelector(sel).querySelector('.plot')._fullLayout.font.color",
         FIRST_DEMO,
@@ -332,7 +332,7 @@ def test_phone_width_has_no_sideways_scroll(new_page: Callable, shots: Callable)
     phone.goto(LESSON)
     phone.wait_for_function("() => document.querySelectorAll('.katex').length > 0")
     phone.locator(FIRST_DEMO).first.scroll_into_view_if_needed()
-    wait_finished(phone)
+    wait_finished(phone, sel=FIRST_DEMO)
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the lesson scrolls sideways: {width}px wide"
     wide = phone.evaluate(

@@ -14,7 +14,7 @@ from tests.helpers import eventually
 pytestmark = pytest.mark.browser
 
 LESSON = "/lessons/transformer"
-ATTENTION = '[data-demo="attention"]'
+ATTENTION = "#demo-attention"  # by its :id:; a smaller instance opens the lesson
 TRAIN = '[data-demo="transformer-train"]'
 BEAM = '[data-demo="beam-search"]'
 

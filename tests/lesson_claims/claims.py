@@ -22,6 +22,7 @@ from app.config import ROOT
 from app.demos import registry
 from app.lessons import split_front_matter
 from app.markdown import load_yaml
+from app.markdown_fences import instance_ids, parse_demo_fence
 from tests.helpers import run_to_done
 
 LESSONS = ROOT / "lessons"
@@ -52,22 +53,31 @@ def lesson_says(slug: str, sentence: str) -> None:
 
 
 @functools.cache
+def instances(slug: str) -> tuple[tuple[str, str, dict[str, Any]], ...]:
+    """Every ``demo`` fence of a lesson, in order: (demo slug, instance id, its presets)."""
+    tokens = MarkdownIt("commonmark").parse(lesson_source(slug))
+    parsed = [parse_demo_fence(token.info.strip().partition(" ")[2].strip(), token.content)
+              for token in tokens
+              if token.type == "fence" and token.info.strip().partition(" ")[0] == "demo"]
+    return tuple((fence.slug, instance, load_yaml(fence.presets_text) or {})
+                 for fence, instance in zip(parsed, instance_ids(parsed), strict=True))
+
+
 def fences(slug: str) -> tuple[tuple[str, dict[str, Any]], ...]:
     """Every ``demo`` fence of a lesson, in order: (demo slug, its presets); read-only."""
-    tokens = MarkdownIt("commonmark").parse(lesson_source(slug))
-    found = []
-    for token in tokens:
-        kind, _, arg = token.info.strip().partition(" ")
-        if token.type == "fence" and kind == "demo":
-            found.append((arg.strip(), load_yaml(token.content) or {}))
-    return tuple(found)
+    return tuple((demo, presets) for demo, _, presets in instances(slug))
 
 
-def fence(slug: str, demo: str, number: int = 1) -> dict[str, Any]:
-    """The presets of the ``number``-th fence of ``demo`` in lesson ``slug`` (1-based)."""
+def fence(slug: str, demo: str, which: int | str = 1) -> dict[str, Any]:
+    """The presets of a ``demo`` fence in lesson ``slug``: the one whose ``:id:`` is
+    ``which``, or the ``which``-th (1-based) of a demo the lesson shows once."""
+    if isinstance(which, str):
+        matching = [p for name, instance, p in instances(slug) if (name, instance) == (demo, which)]
+        assert matching, f"lessons/{slug}.md has no {demo} fence with :id: {which}"
+        return dict(matching[0])
     matching = [presets for name, presets in fences(slug) if name == demo]
-    assert len(matching) >= number, f"lessons/{slug}.md has {len(matching)} {demo} fences"
-    return dict(matching[number - 1])
+    assert len(matching) >= which, f"lessons/{slug}.md has {len(matching)} {demo} fences"
+    return dict(matching[which - 1])
 
 
 @dataclass

@@ -42,7 +42,7 @@ def flow(seed: int, **change: Any) -> Run:
 
 
 def graph(**change: Any) -> Run:
-    return run_demo("autograd-graph", {**fence(SLUG, "autograd-graph"), **change})
+    return run_demo("autograd-graph", {**fence(SLUG, "autograd-graph", "autograd-graph"), **change})
 
 
 def jacobian(seed: int, **change: Any) -> Run:

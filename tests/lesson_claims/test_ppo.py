@@ -57,7 +57,7 @@ def test_values_spread_from_the_goal_one_cell_per_sweep():
     lesson_says(SLUG, "after $k$ sweeps only cells within $k$ moves of the goal know about it")
     # Deterministic (no seed). A cell that cannot reach the goal in k moves has exactly the
     # value of k step rewards; a cell that can is worth more. Checked at every sweep.
-    params = fence(SLUG, "gridworld")
+    params = fence(SLUG, "gridworld", "gridworld")
     run = run_demo("gridworld", params)
     rows = registry()["gridworld"].Params().grid.split("/")
     distance = grid_distances(rows)
@@ -81,7 +81,7 @@ def test_policy_iteration_needs_fewer_iterations_only_once_moves_slip():
     lesson_says(SLUG, "the demo stops at the first sweep that moves no value by more than "
                 "$10^{-4}$")
     # Deterministic. Measured: slip 0 -> 9 sweeps vs 8 iterations; slip 0.3 -> 24 vs 6.
-    base = fence(SLUG, "gridworld")
+    base = fence(SLUG, "gridworld", "gridworld")
     pi = {"algorithm": "policy iteration"}
     vi0, pi0 = (run_demo("gridworld", base | p).result["iterations"] for p in ({}, pi))
     assert abs(vi0 - pi0) <= 2 and (vi0, pi0) == (9, 8)
@@ -99,7 +99,7 @@ def test_slipping_turns_the_arrows_along_the_cliff_away_from_the_traps():
     lesson_says(SLUG, "three of the four cells of the path now point up, away from the "
                 "traps")
     # Deterministic. Path cells 5-8 (row 1); actions: 0 up, 1 right.
-    base = fence(SLUG, "gridworld") | {"grid": "...../S...G/TTTTT"}
+    base = fence(SLUG, "gridworld", "gridworld") | {"grid": "...../S...G/TTTTT"}
     calm = run_demo("gridworld", base).result["policy"][5:9]
     slippery = run_demo("gridworld", base | {"slip": 0.3}).result["policy"][5:9]
     assert calm == [1, 1, 1, 1]  # without slipping: straight along the traps
@@ -126,7 +126,7 @@ def test_a_positive_step_reward_makes_lingering_pay():
     lesson_says(SLUG, "At 0.1 the goal still wins")
     # Deterministic, slip 0. Lingering is worth 0.2 / (1 - 0.9) = 2 > the 1.2 that the
     # step into the goal pays (its reward 1 plus the step reward 0.2).
-    base = fence(SLUG, "gridworld")
+    base = fence(SLUG, "gridworld", "gridworld")
     grid = registry()["gridworld"].Params().grid
     lingering = run_demo("gridworld", base | {"step_reward": 0.2}).result
     assert lingering["start_value"] > 1.99  # measured 1.998 (60 sweeps of 0.2 γ^k)
@@ -160,7 +160,7 @@ def test_monte_carlo_finds_nearly_the_same_arrows_and_fewer_with_few_episodes():
     lesson_says(SLUG, "With `episodes` at 100, 2 to 4 of them do")
     # Seeds 0-4. Measured worse arrows: 2000 episodes 1, 2, 2, 0, 0; 100 episodes 2, 4,
     # 2, 3, 4. Ties count as right (cell 0 has two equally good moves).
-    base = fence(SLUG, "gridworld") | {"algorithm": "monte carlo"}
+    base = fence(SLUG, "gridworld", "gridworld") | {"algorithm": "monte carlo"}
     many = [worse_arrows(run_demo("gridworld", base | {"seed": s}).result["policy"])
             for s in RUN_FIVE]
     few = [worse_arrows(run_demo("gridworld", base | {"seed": s, "episodes": 100})

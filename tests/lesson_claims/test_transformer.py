@@ -101,7 +101,7 @@ def test_the_greedy_exercise_greedy_finds_0_24_a_beam_of_two_0_36():
 
 
 def attention(**change) -> Run:
-    return run("attention", {**fence(SLUG, "attention"), **change})
+    return run("attention", {**fence(SLUG, "attention", "attention"), **change})
 
 
 def test_every_row_sums_to_one():
@@ -212,7 +212,7 @@ def test_without_positions_swapping_two_words_permutes_the_map():
                       "permuted along with the words")
     lesson_says(SLUG, "With positions the embeddings change, so the weights change too.")
     # Seed 0; swap "cat" (position 1) and "warm" (position 10). Exact up to rounding.
-    text = fence(SLUG, "attention")["text"].split()
+    text = fence(SLUG, "attention", "attention")["text"].split()
     swapped = list(text)
     swapped[1], swapped[10] = text[10], text[1]
     order = list(range(len(text)))
