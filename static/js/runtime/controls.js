@@ -29,7 +29,10 @@ export const CONTROL_KINDS = {
 
   select: {
     read: (input) => (input.dataset.type === "number" ? Number(input.value) : input.value),
-    write: setValue,
+    // A value it does not offer (a hand-edited link) leaves the choice as it was.
+    write(input, value) {
+      if (Array.from(input.options).some((o) => o.value === String(value))) input.value = value;
+    },
   },
 
   checkbox: {
@@ -53,7 +56,8 @@ export const CONTROL_KINDS = {
     write(input, value) { input.value = typeof value === "string" ? value : JSON.stringify(value); },
     refresh(input) {
       const count = input.parentElement.querySelector(".points-count");
-      if (count) count.textContent = `${(this.read(input) || []).length} points`;
+      const n = (this.read(input) || []).length;
+      if (count) count.textContent = `${n} point${n === 1 ? "" : "s"}`;
     },
     wire(input, demo) {
       const chart = demo.charts[input.dataset.chart];

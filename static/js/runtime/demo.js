@@ -11,17 +11,38 @@ import { openStream, readEventStream } from "livegrad/stream.js";
 import { clone, formatValue } from "livegrad/util.js";
 
 const DEBOUNCE_MS = 350;
+// A run whose progress says it has at most SHORT_RUN_FRAMES frames shows each for
+// SHORT_FRAME_MS at least: a run that ends in a blink still shows every step.
+const SHORT_RUN_FRAMES = 5;
+const SHORT_FRAME_MS = 400;
 
 // The buttons: data-action="<name>" → what it does.
 const ACTIONS = {
   run: (demo) => demo.run(),
   stop: (demo) => demo.stop("Stopped."),
   reset: (demo) => demo.reset(),
+  skip: (demo) => demo.run({ pace: "none" }), // the same replay, every frame at once
   export: (demo) => exportJson(demo),
   "export-csv": (demo) => exportCsv(demo),
   "copy-link": (demo, button) => { demo.saveToUrl(); copyLink(demo.instance, button); },
   "clear-points": (demo, button) => demo.clearPoints(button.dataset.target),
 };
+
+const sameValues = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const holds = (want, value) => (Array.isArray(want) ? want.includes(value) : value === want);
+
+// A refusal whose only complaint is too few clicked points is no error but the next step:
+// the hint to show (else null).
+const TOO_FEW = /need at least (\d+) distinct points; points holds (\d+)/;
+const NO_POINTS = /has no points yet/;
+function pointsHint(detail) {
+  if (!detail.length) return null;
+  if (detail.every((item) => NO_POINTS.test(item.message || ""))) return "Click the chart to add points.";
+  const gaps = detail.map((item) => TOO_FEW.exec(item.message || ""));
+  if (gaps.some((gap) => !gap)) return null;
+  const missing = Math.max(...gaps.map((gap) => Number(gap[1]) - Number(gap[2])));
+  return `Add ${missing} more point${missing === 1 ? "" : "s"} to run.`;
+}
 
 export class Demo {
   constructor(section) {
@@ -29,16 +50,22 @@ export class Demo {
     this.slug = section.dataset.demo;
     this.instance = section.dataset.instance;
     this.live = section.dataset.live === "true";
-    this.presets = JSON.parse(section.dataset.presets);
+    this.autorun = section.dataset.autorun !== "false";
+    this.presets = JSON.parse(section.dataset.presets); // this instance's values in the lesson
     this.defaults = JSON.parse(section.dataset.defaults);
     this.metricLabels = JSON.parse(section.dataset.metricLabels || "{}");
     this.form = section.querySelector(".demo-controls");
     this.status = section.querySelector(".demo-status");
     this.progress = section.querySelector(".demo-progress");
     this.metrics = section.querySelector(".demo-metrics");
+    this.skipButton = section.querySelector('[data-action="skip"]');
     this.controller = null;
     this.timer = null;
     this.record = null;
+    this.shown = null; // the parameters of the run the charts show
+    this.settled = [this.live ? "Runs when you change a control." : "Press Run.", ""];
+    this.inbox = []; // events of a short run waiting for their turn on screen
+    this.chips = {};
     this.charts = {};
     for (const declared of JSON.parse(section.dataset.charts)) {
       const div = section.querySelector(`.plot[data-chart="${declared.id}"]`);
@@ -46,6 +73,7 @@ export class Demo {
     }
     this.restoreFromUrl();
     this.wire();
+    this.say(...this.settled);
   }
 
   // ---- controls <-> values ----------------------------------------------------------
@@ -66,8 +94,9 @@ export class Demo {
   applyVisibility() {
     const params = this.params();
     for (const box of this.form.querySelectorAll("[data-show-if]")) {
-      const rule = JSON.parse(box.dataset.showIf);
-      box.hidden = !Object.keys(rule).every((k) => params[k] === rule[k]);
+      const rule = JSON.parse(box.dataset.showIf); // a value, or a list of allowed values
+      box.hidden = box.hasAttribute("data-lesson-hidden") // the lesson's fence hides it
+        || !Object.keys(rule).every((k) => holds(rule[k], params[k]));
     }
   }
 
@@ -85,6 +114,8 @@ export class Demo {
       }
     }
     this.applyVisibility();
+    // The link now holds what the controls show (a value a control cannot take is gone).
+    if (this.fromUrl) this.saveToUrl();
   }
 
   clearPoints(name) {
@@ -92,13 +123,19 @@ export class Demo {
     writeControl(input, []);
     const chart = this.charts[input.dataset.chart];
     if (chart) chart.clear();
-    this.saveToUrl();
+    this.controlChanged();
   }
 
   // ---- wiring -----------------------------------------------------------------------
 
   wire() {
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.run(); });
+    // Enter in any box runs (a form with several boxes and no submit button would not).
+    this.form.addEventListener("keydown", (e) => {
+      if (e.key !== "Enter" || e.isComposing || e.target.tagName !== "INPUT") return;
+      e.preventDefault();
+      this.run();
+    });
     this.form.addEventListener("input", (e) => {
       if (!e.target.name) return;
       refreshControl(e.target);
@@ -115,16 +152,18 @@ export class Demo {
 
   controlChanged() {
     this.saveToUrl();
-    if (!this.live) return;
+    this.clearFieldErrors();
+    this.markOutOfDate();
+    // A live demo reruns, unless the values are those its latest run already had.
+    if (!this.live || (this.record && sameValues(this.record.params, this.params()))) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.run(), DEBOUNCE_MS);
   }
 
+  // Back to this instance's values in the lesson (data-presets), not the demo's defaults.
   reset() {
-    this.setValues(this.defaults);
-    this.presets = clone(this.defaults);
-    this.saveToUrl();
-    this.run();
+    this.setValues(this.presets);
+    this.controlChanged();
   }
 
   relayoutAll() { for (const chart of Object.values(this.charts)) chart.relayout(); }
@@ -136,9 +175,55 @@ export class Demo {
     this.status.dataset.kind = kind || "";
   }
 
+  // What the status line says once a run is over (or before any): kept, so that moving a
+  // control back to the run's values brings it back.
+  settle(text, kind) {
+    this.settled = [text, kind];
+    this.markOutOfDate();
+  }
+
+  // Charts that show a run of other values than the controls hold are dimmed and say so.
+  markOutOfDate() {
+    const stale = this.shown !== null && !sameValues(this.shown, this.params());
+    this.el.classList.toggle("stale", stale);
+    if (this.running()) return; // "Running… step n" says it all
+    if (!stale) this.say(...this.settled);
+    else if (this.live) this.say("Out of date: the controls changed; it runs again in a moment…", "stale");
+    else this.say("Out of date: the controls changed since this run. Press Run.", "stale");
+  }
+
+  // A 422: say what is wrong on the field, dim what the last run drew.
+  refuse(error) {
+    this.el.classList.toggle("stale", this.shown !== null);
+    const hint = pointsHint(error.detail);
+    if (hint) {
+      this.say(hint, "hint");
+      return;
+    }
+    for (const item of error.detail) {
+      const input = item.field && this.form.querySelector(`[name="${item.field}"]`);
+      if (!input) continue;
+      const note = document.createElement("p");
+      note.className = "control-error";
+      note.textContent = item.message;
+      input.setAttribute("aria-invalid", "true");
+      input.closest(".control").appendChild(note);
+    }
+    const kept = this.shown ? " The dimmed charts are from the last run." : "";
+    this.say(`Not run: ${error.message.replace(/([^.])$/, "$1.")}${kept}`, "error");
+  }
+
+  clearFieldErrors() {
+    for (const note of this.form.querySelectorAll(".control-error")) note.remove();
+    for (const input of this.form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  }
+
+  running() { return this.el.classList.contains("running"); }
+
   setRunning(running) {
     this.el.classList.toggle("running", running);
     this.el.querySelector('[data-action="stop"]').disabled = !running;
+    if (!running && this.skipButton) this.skipButton.hidden = true;
   }
 
   setProgress(fraction) {
@@ -149,40 +234,79 @@ export class Demo {
 
   stop(message) {
     clearTimeout(this.timer);
+    clearTimeout(this.pumpTimer);
     if (this.controller) { this.controller.abort(); this.controller = null; }
-    // Frames waiting for the next animation frame belong to the run that just ended.
+    // Frames waiting for their turn belong to the run that just ended.
     this.pending = {};
     this.latest = null;
+    this.inbox = [];
+    this.pumping = false;
+    this.holdUntil = 0;
     this.setRunning(false);
-    if (message) this.say(message);
+    if (message) this.settle(message);
   }
 
-  async run() {
+  // `pace: "none"` asks the server for every event at once (a replay's "Skip to end").
+  async run({ pace } = {}) {
     this.stop();
+    this.clearFieldErrors();
+    this.saveToUrl(); // the link holds what is sent
     const controller = new AbortController();
     this.controller = controller;
     const params = this.params();
-    this.record = { demo: this.slug, params, frames: 0, metrics: [], result: null };
+    this.record = { demo: this.slug, params, frames: 0, drawn: 0, metrics: [], result: null };
+    this.skipping = pace === "none";
     this.started = performance.now();
     this.pending = {};
     this.setRunning(true);
     this.setProgress(0);
-    this.say("Starting…");
+    this.say(this.skipping ? "Skipping to the end…" : "Starting…");
     try {
-      const response = await openStream(this.slug, params, controller.signal);
+      const response = await openStream(this.slug, params, controller.signal, pace);
       this.record.cache = response.headers.get("X-Cache");
+      if (this.skipButton) this.skipButton.hidden = this.record.cache !== "hit" || this.skipping;
       await readEventStream(response, (event, data) => {
-        if (controller === this.controller) this.handle(event, data); // else a newer run took over
+        if (controller === this.controller) this.receive(event, data); // else a newer run took over
       });
     } catch (error) {
       if (error.name === "AbortError") return;
-      this.say(error.message, "error");
+      if (error.status === 422) this.refuse(error);
+      else this.say(error.message, "error");
     } finally {
-      if (controller === this.controller) { this.controller = null; this.setRunning(false); }
+      if (controller === this.controller) {
+        this.controller = null;
+        if (!this.inbox.length) this.setRunning(false); // else the last frames still show
+      }
     }
   }
 
+  // Events go through the inbox: a short run's frames each wait SHORT_FRAME_MS on screen.
+  receive(event, data) {
+    this.inbox.push([event, data]);
+    if (!this.pumping) this.pump();
+  }
+
+  pump() {
+    this.pumping = false;
+    while (this.inbox.length) {
+      const wait = this.holdUntil - performance.now();
+      if (wait > 0) {
+        this.pumping = true;
+        this.pumpTimer = setTimeout(() => this.pump(), wait);
+        return;
+      }
+      const [event, data] = this.inbox.shift();
+      this.handle(event, data);
+      if (event === "frame" && this.isShortRun(data)) this.holdUntil = performance.now() + SHORT_FRAME_MS;
+    }
+  }
+
+  isShortRun(frame) {
+    return !this.skipping && frame.progress > 0 && this.record.frames / frame.progress <= SHORT_RUN_FRAMES;
+  }
+
   handle(event, data) {
+    const replay = this.record.cache === "hit";
     if (event === "queued") {
       this.say(`Waiting for a free slot: position ${data.position} in the queue…`);
     } else if (event === "frame") {
@@ -192,22 +316,29 @@ export class Demo {
       this.record.finished = true;
       this.flush();
       this.setProgress(1);
+      this.setRunning(false);
       const seconds = (performance.now() - this.started) / 1000;
       let note = data.stopped === "time_budget" ? " (stopped at the time budget)" : "";
-      if (this.record.cache === "hit") note += " · replayed: someone ran exactly this before";
-      this.say(`Done: ${data.frames} frames in ${formatValue(Number(seconds.toFixed(2)))} s${note}.`,
-               "done");
+      if (replay) note += this.skipping ? " · replayed from cache, skipped to the end" : " · replayed from cache";
+      this.settle(`Done: ${data.frames} frames in ${formatValue(Number(seconds.toFixed(2)))} s${note}.`,
+                  "done");
     } else if (event === "error") {
       // Draw what arrived first: a frame drawn later would put "Running…" over the error.
       this.record.finished = true;
       this.flush();
-      this.say(data.message, "error");
+      this.setRunning(false);
+      this.settle(data.message, "error");
     }
   }
 
   // Ops wait in this.pending (per chart, see ops.js) and are drawn once per animation frame.
   drawFrame(frame) {
     if (this.record.frames === 0) {
+      // The charts now show this run: no longer dimmed, and its own numbers only.
+      this.shown = this.record.params;
+      this.el.classList.remove("stale");
+      this.metrics.textContent = "";
+      this.chips = {};
       // Every run starts from the traces each chart declares (Chart.traces): a demo's
       // frames may extend them without first sending a frame that only declares them.
       for (const [id, chart] of Object.entries(this.charts)) {
@@ -238,20 +369,26 @@ export class Demo {
     }
     if (!frame) return;
     this.latest = null;
+    this.record.drawn += 1;
     this.setProgress(frame.progress || 0);
     this.showMetrics(frame.metrics || {});
-    if (!this.record.finished) this.say(`Running… step ${frame.step}`);
+    const doing = this.record.cache === "hit" ? "Replayed from cache" : "Running";
+    if (!this.record.finished) this.say(`${doing}… step ${frame.step}`);
   }
 
+  // A frame's metrics update their chips; a chip it does not mention keeps its last value,
+  // so the final numbers stay when a run's last frame (or its end) says less.
   showMetrics(metrics) {
-    this.metrics.textContent = "";
     for (const [key, value] of Object.entries(metrics)) {
-      const box = document.createElement("div");
-      const dt = document.createElement("dt"), dd = document.createElement("dd");
-      dt.textContent = this.metricLabels[key] || key.replace(/_/g, " ");
-      dd.textContent = formatValue(value);
-      box.append(dt, dd);
-      this.metrics.appendChild(box);
+      if (!this.chips[key]) {
+        const box = document.createElement("div");
+        const dt = document.createElement("dt");
+        dt.textContent = this.metricLabels[key] || key.replace(/_/g, " ");
+        this.chips[key] = document.createElement("dd");
+        box.append(dt, this.chips[key]);
+        this.metrics.appendChild(box);
+      }
+      this.chips[key].textContent = formatValue(value);
     }
   }
 }

@@ -11,19 +11,27 @@ function boot() {
     return demo;
   });
   document.addEventListener("livegrad:theme", () => demos.forEach((d) => d.relayoutAll()));
-  // A shared link reruns its computation at once; live demos run when first seen.
+  // Nothing runs before the student has seen it: a live demo, or one a shared link set,
+  // runs once it is mostly in view (or fills most of the screen); data-autorun="false"
+  // leaves it to the Run button.
   const seen = "IntersectionObserver" in window ? new IntersectionObserver((entries) => {
     for (const entry of entries) {
-      if (!entry.isIntersecting) continue;
+      if (!mostlyInView(entry)) continue;
       seen.unobserve(entry.target);
       const demo = entry.target.livegrad;
-      if (demo.live && !demo.record) demo.run();
+      if (!demo.record) demo.run();
     }
-  }, { rootMargin: "200px" }) : null;
+  }, { threshold: Array.from({ length: 21 }, (_, i) => i / 20) }) : null;
   for (const demo of demos) {
-    if (demo.fromUrl) demo.run();
-    else if (seen) seen.observe(demo.el);
+    if (seen && demo.autorun && (demo.live || demo.fromUrl)) seen.observe(demo.el);
   }
+}
+
+const MOSTLY = 0.75;
+function mostlyInView(entry) {
+  if (!entry.isIntersecting) return false;
+  const screen = entry.rootBounds ? entry.rootBounds.height : window.innerHeight;
+  return entry.intersectionRatio >= MOSTLY || entry.intersectionRect.height >= MOSTLY * screen;
 }
 
 // A module runs once the document is parsed, in order with deferred scripts (Plotly).

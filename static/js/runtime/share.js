@@ -9,9 +9,9 @@ export function saveToUrl(instance, params, presets) {
     if (key.startsWith(prefix)) url.searchParams.delete(key);
   }
   for (const [name, value] of Object.entries(params)) {
-    if (Array.isArray(value)) continue; // clicked points are too long for a link
     if (JSON.stringify(value) !== JSON.stringify(presets[name])) {
-      url.searchParams.set(prefix + name, String(value));
+      // Lists (clicked points) as JSON text, which their control reads back.
+      url.searchParams.set(prefix + name, Array.isArray(value) ? JSON.stringify(value) : String(value));
     }
   }
   history.replaceState(history.state, "", url);

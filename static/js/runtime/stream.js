@@ -8,9 +8,12 @@ function errorText(status, body) {
   return `The server answered ${status}.`;
 }
 
-// POST the parameters; the streaming response, or an Error whose message the page shows.
-export async function openStream(slug, params, signal) {
-  const response = await fetch(`/api/demos/${slug}/stream`, {
+// POST the parameters; the streaming response, or an Error whose message the page shows
+// (with .status and .detail, the server's list of {field, message}, for a refusal).
+// `pace: "none"` asks for the events as soon as they exist (a replay's "Skip to end").
+export async function openStream(slug, params, signal, pace) {
+  const query = pace ? `?pace=${encodeURIComponent(pace)}` : "";
+  const response = await fetch(`/api/demos/${slug}/stream${query}`, {
     method: "POST", signal,
     headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
     body: JSON.stringify(params),
@@ -18,7 +21,10 @@ export async function openStream(slug, params, signal) {
   if (!response.ok) {
     const body = await response.json().catch(() => null);
     const wait = response.headers.get("Retry-After");
-    throw new Error(errorText(response.status, body) + (wait ? ` Retry in ${wait} s.` : ""));
+    const error = new Error(errorText(response.status, body) + (wait ? ` Retry in ${wait} s.` : ""));
+    error.status = response.status;
+    error.detail = body && Array.isArray(body.detail) ? body.detail : [];
+    throw error;
   }
   return response;
 }
