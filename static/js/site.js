@@ -84,6 +84,7 @@
     var apply = function () { fold.open = !narrow.matches; };
     apply();
     narrow.addEventListener("change", apply);
+    fold.addEventListener("toggle", function () { if (!narrow.matches) fold.open = true; });
     fold.addEventListener("click", function (event) {
       if (narrow.matches && event.target.closest("a")) fold.open = false; // went to a heading
     });
