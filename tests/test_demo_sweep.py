@@ -171,6 +171,8 @@ CORNERS: dict[str, list[dict[str, Any]]] = {
 
 # ---- the sweep --------------------------------------------------------------------------
 
+RAN_PAST_BUDGET = "ran past its time budget"  # app/jobs.py's message when it kills a job
+
 
 def check_outcome(demo: Demo, body: dict[str, Any], response: Any) -> None:
     __tracebackhide__ = True
@@ -181,6 +183,11 @@ def check_outcome(demo: Demo, body: dict[str, Any], response: Any) -> None:
         for error in errors:
             assert error["field"] in properties, (body, error)
             assert error["message"].startswith(error["field"]), (body, error)
+        return
+    if response.status_code == 500 and RAN_PAST_BUDGET in response.text:
+        # Handled by the runner: one step outlasted the budget plus its grace, and the
+        # worker was replaced (tests/test_executors.py checks that path). Whether a step
+        # of these corner cases does so depends on the machine's load, not on the demo.
         return
     assert response.status_code == 200, (body, response.text[:500])
     outcome = response.json()
