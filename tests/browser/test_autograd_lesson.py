@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -85,7 +86,11 @@ def test_infinite_results_are_shown_and_bad_input_is_named(page: Page, watch) ->
     box.fill("x.__class__")
     box.press("Enter")
     status = demo.locator(".demo-status")
-    expect(status).to_have_text("expression: unexpected character '.' at position 2")
+    message = "expression: unexpected character '.' at position 2"
+    # Said on the status line and under the box; the last run's charts stay, dimmed.
+    expect(status).to_have_text(f"Not run: {message}. The dimmed charts are from the last run.")
+    expect(demo.locator(".control:has([name=expression]) .control-error")).to_have_text(message)
+    expect(demo).to_have_class(re.compile(r"\bstale\b"))
     # The browser logs the refused request (422) as a failed resource: expected here.
 
 

@@ -21,7 +21,8 @@ def test_a_log_slider_reads_and_writes_its_value_not_its_position(page: Page) ->
     page.goto("/lessons/transformer?attention.temperature=0.2")
     demo = page.locator(ATTENTION)
     slider = demo.locator('[name="temperature"]')
-    wait_finished(page, {"temperature": 0.2}, sel=ATTENTION)  # a link runs at once
+    demo.evaluate("el => el.scrollIntoView({block: 'center'})")
+    wait_finished(page, {"temperature": 0.2}, sel=ATTENTION)  # a link runs once seen
     assert float(slider.input_value()) == pytest.approx(-0.7)  # log10(0.2), on the 0.01 grid
     expect(demo.locator('output[for$="-temperature"]')).to_have_text("0.2")
     assert slider.get_attribute("aria-valuetext") == "temperature 0.2"
@@ -35,6 +36,7 @@ def test_a_log_slider_reads_and_writes_its_value_not_its_position(page: Page) ->
 def test_csv_export_has_a_row_per_charted_point(page: Page) -> None:
     page.goto("/lessons/kmeans?kmeans.n_points=60")
     demo = page.locator(KMEANS)
+    demo.evaluate("el => el.scrollIntoView({block: 'center'})")  # a link runs once seen
     wait_finished(page, {"n_points": 60}, sel=KMEANS)
     with page.expect_download() as info:
         demo.locator('[data-action="export-csv"]').click()
@@ -54,7 +56,7 @@ def test_clear_points_empties_the_list_and_the_chart(page: Page) -> None:
     box = plot.evaluate("""el => { const r = el.getBoundingClientRect(), s = el._fullLayout._size;
                            return {x: r.left + s.l + s.w / 2, y: r.top + s.t + s.h / 2}; }""")
     page.mouse.click(box["x"], box["y"])
-    expect(demo.locator(".points-count")).to_have_text("1 points")
+    expect(demo.locator(".points-count")).to_have_text("1 point")
     expect(demo.locator('[name="dataset"]')).to_have_value("custom")
     demo.locator('[data-action="clear-points"]').click()
     expect(demo.locator(".points-count")).to_have_text("0 points")

@@ -132,7 +132,8 @@ def test_shared_link_reproduces_the_run(page: Page, server_url: str) -> None:
     expect(demo.locator('[name="dataset"]')).to_have_value("moons")
     expect(demo.locator('[name="seed"]')).to_have_value("7")
 
-    # It runs by itself, without a click.
+    # It runs by itself once seen, without a click.
+    demo.evaluate("el => el.scrollIntoView({block: 'center'})")
     record = wait_finished(page, {"k": 5, "dataset": "moons", "seed": 7}, sel=FIRST_DEMO)
     assert clusters(page)["clusters"] == 5
 
@@ -209,7 +210,7 @@ def test_clicked_points_become_the_dataset(page: Page, shots: Callable) -> None:
         )
         x, y = box["x"] + fx * box["w"], box["y"] + fy * box["h"]
         page.mouse.click(x, y)
-        expect(demo.locator(".points-count")).to_have_text(f"{i} points")
+        expect(demo.locator(".points-count")).to_have_text(f"{i} point{'' if i == 1 else 's'}")
         # The new dot is drawn where the mouse clicked (within a few pixels).
         drawn = plot.evaluate(
             """el => { const t = el.data.find(t => t.name === "your points");
@@ -238,14 +239,18 @@ def test_clicked_points_become_the_dataset(page: Page, shots: Callable) -> None:
 def test_reset_then_export_json(page: Page) -> None:
     page.goto(f"{LESSON}?kmeans.k=6")
     demo = page.locator(FIRST_DEMO).first
+    demo.evaluate("el => el.scrollIntoView({block: 'center'})")  # a link runs once seen
     wait_finished(page, {"k": 6}, sel=FIRST_DEMO)
+    # Reset restores this instance's values in the lesson, not the demo's defaults.
+    presets = json.loads(demo.get_attribute("data-presets") or "{}")
     defaults = json.loads(demo.get_attribute("data-defaults") or "{}")
+    assert presets["k"] != defaults["k"]
     demo.locator('[data-action="reset"]').click()
-    expect(demo.locator('[name="k"]')).to_have_value(str(defaults["k"]))
-    assert defaults["k"] == 3
-    expect(demo.locator('output[for$="-k"]')).to_have_text("3")
+    expect(demo.locator('[name="k"]')).to_have_value(str(presets["k"]))
+    expect(demo.locator('output[for$="-k"]')).to_have_text(str(presets["k"]))
     assert not [key for key in query_of(page) if key.startswith("kmeans.")]
-    record = wait_finished(page, {"k": 3, "n_points": defaults["n_points"]}, sel=FIRST_DEMO)
+    record = wait_finished(page, {"k": presets["k"], "n_points": presets["n_points"]},
+                           sel=FIRST_DEMO)
 
     with page.expect_download() as info:
         demo.locator('[data-action="export"]').click()
@@ -253,9 +258,10 @@ def test_reset_then_export_json(page: Page) -> None:
     assert download.suggested_filename.endswith(".json")
     data = json.loads(open(download.path(), encoding="utf-8").read())
     assert data["demo"] == "kmeans"
-    assert data["params"]["k"] == 3
+    assert data["params"]["k"] == presets["k"]
     assert data["result"]["inertia"] == pytest.approx(record["result"]["inertia"])
-    assert len([t for t in data["charts"]["clusters"] if t["name"].startswith("cluster")]) == 3
+    assert len([t for t in data["charts"]["clusters"]
+                if t["name"].startswith("cluster")]) == presets["k"]
 
 
 # ---- 7. dark theme ------------------------------------------------------------------------

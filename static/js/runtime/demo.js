@@ -7,6 +7,8 @@ import { exportCsv, exportJson } from "livegrad/export.js";
 import { drawOp, queueOp } from "livegrad/ops.js";
 import { Chart } from "livegrad/plotting.js";
 import { copyLink, saveToUrl, valuesFromUrl } from "livegrad/share.js";
+import { Inbox } from "livegrad/inbox.js";
+import { clearFieldErrors, pointsHint, showFieldErrors } from "livegrad/refusal.js";
 import { openStream, readEventStream } from "livegrad/stream.js";
 import { clone, formatValue } from "livegrad/util.js";
 
@@ -31,19 +33,6 @@ const ACTIONS = {
 const sameValues = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const holds = (want, value) => (Array.isArray(want) ? want.includes(value) : value === want);
 
-// A refusal whose only complaint is too few clicked points is no error but the next step:
-// the hint to show (else null).
-const TOO_FEW = /need at least (\d+) distinct points; points holds (\d+)/;
-const NO_POINTS = /has no points yet/;
-function pointsHint(detail) {
-  if (!detail.length) return null;
-  if (detail.every((item) => NO_POINTS.test(item.message || ""))) return "Click the chart to add points.";
-  const gaps = detail.map((item) => TOO_FEW.exec(item.message || ""));
-  if (gaps.some((gap) => !gap)) return null;
-  const missing = Math.max(...gaps.map((gap) => Number(gap[1]) - Number(gap[2])));
-  return `Add ${missing} more point${missing === 1 ? "" : "s"} to run.`;
-}
-
 export class Demo {
   constructor(section) {
     this.el = section;
@@ -64,7 +53,11 @@ export class Demo {
     this.record = null;
     this.shown = null; // the parameters of the run the charts show
     this.settled = [this.live ? "Runs when you change a control." : "Press Run.", ""];
-    this.inbox = []; // events of a short run waiting for their turn on screen
+    // Events of the run; a short run's frames each stay SHORT_FRAME_MS on screen.
+    this.inbox = new Inbox((event, data) => {
+      this.handle(event, data);
+      if (event === "frame" && this.isShortRun(data)) this.inbox.hold(SHORT_FRAME_MS);
+    });
     this.chips = {};
     this.charts = {};
     for (const declared of JSON.parse(section.dataset.charts)) {
@@ -152,7 +145,7 @@ export class Demo {
 
   controlChanged() {
     this.saveToUrl();
-    this.clearFieldErrors();
+    clearFieldErrors(this.form);
     this.markOutOfDate();
     // A live demo reruns, unless the values are those its latest run already had.
     if (!this.live || (this.record && sameValues(this.record.params, this.params()))) return;
@@ -200,22 +193,9 @@ export class Demo {
       this.say(hint, "hint");
       return;
     }
-    for (const item of error.detail) {
-      const input = item.field && this.form.querySelector(`[name="${item.field}"]`);
-      if (!input) continue;
-      const note = document.createElement("p");
-      note.className = "control-error";
-      note.textContent = item.message;
-      input.setAttribute("aria-invalid", "true");
-      input.closest(".control").appendChild(note);
-    }
+    showFieldErrors(this.form, error.detail);
     const kept = this.shown ? " The dimmed charts are from the last run." : "";
     this.say(`Not run: ${error.message.replace(/([^.])$/, "$1.")}${kept}`, "error");
-  }
-
-  clearFieldErrors() {
-    for (const note of this.form.querySelectorAll(".control-error")) note.remove();
-    for (const input of this.form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
   }
 
   running() { return this.el.classList.contains("running"); }
@@ -234,14 +214,11 @@ export class Demo {
 
   stop(message) {
     clearTimeout(this.timer);
-    clearTimeout(this.pumpTimer);
     if (this.controller) { this.controller.abort(); this.controller = null; }
     // Frames waiting for their turn belong to the run that just ended.
     this.pending = {};
     this.latest = null;
-    this.inbox = [];
-    this.pumping = false;
-    this.holdUntil = 0;
+    this.inbox.clear();
     this.setRunning(false);
     if (message) this.settle(message);
   }
@@ -249,7 +226,7 @@ export class Demo {
   // `pace: "none"` asks the server for every event at once (a replay's "Skip to end").
   async run({ pace } = {}) {
     this.stop();
-    this.clearFieldErrors();
+    clearFieldErrors(this.form);
     this.saveToUrl(); // the link holds what is sent
     const controller = new AbortController();
     this.controller = controller;
@@ -266,7 +243,7 @@ export class Demo {
       this.record.cache = response.headers.get("X-Cache");
       if (this.skipButton) this.skipButton.hidden = this.record.cache !== "hit" || this.skipping;
       await readEventStream(response, (event, data) => {
-        if (controller === this.controller) this.receive(event, data); // else a newer run took over
+        if (controller === this.controller) this.inbox.push(event, data); // else a newer run took over
       });
     } catch (error) {
       if (error.name === "AbortError") return;
@@ -277,27 +254,6 @@ export class Demo {
         this.controller = null;
         if (!this.inbox.length) this.setRunning(false); // else the last frames still show
       }
-    }
-  }
-
-  // Events go through the inbox: a short run's frames each wait SHORT_FRAME_MS on screen.
-  receive(event, data) {
-    this.inbox.push([event, data]);
-    if (!this.pumping) this.pump();
-  }
-
-  pump() {
-    this.pumping = false;
-    while (this.inbox.length) {
-      const wait = this.holdUntil - performance.now();
-      if (wait > 0) {
-        this.pumping = true;
-        this.pumpTimer = setTimeout(() => this.pump(), wait);
-        return;
-      }
-      const [event, data] = this.inbox.shift();
-      this.handle(event, data);
-      if (event === "frame" && this.isShortRun(data)) this.holdUntil = performance.now() + SHORT_FRAME_MS;
     }
   }
 

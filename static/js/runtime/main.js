@@ -12,7 +12,7 @@ function boot() {
   });
   document.addEventListener("livegrad:theme", () => demos.forEach((d) => d.relayoutAll()));
   // Nothing runs before the student has seen it: a live demo, or one a shared link set,
-  // runs once it is mostly in view (or fills most of the screen); data-autorun="false"
+  // runs once it is mostly in view (or fills half the screen); data-autorun="false"
   // leaves it to the Run button.
   const seen = "IntersectionObserver" in window ? new IntersectionObserver((entries) => {
     for (const entry of entries) {
@@ -27,11 +27,11 @@ function boot() {
   }
 }
 
-const MOSTLY = 0.75;
+// Three quarters of the demo on screen, or (a demo taller than that) half the screen full of it.
 function mostlyInView(entry) {
   if (!entry.isIntersecting) return false;
   const screen = entry.rootBounds ? entry.rootBounds.height : window.innerHeight;
-  return entry.intersectionRatio >= MOSTLY || entry.intersectionRect.height >= MOSTLY * screen;
+  return entry.intersectionRatio >= 0.75 || entry.intersectionRect.height >= 0.5 * screen;
 }
 
 // A module runs once the document is parsed, in order with deferred scripts (Plotly).
