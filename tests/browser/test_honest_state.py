@@ -108,7 +108,7 @@ def test_a_refused_value_is_named_on_its_field_and_dims_the_old_charts(
     assert record_of(page, sel)["result"] is None  # nothing new was computed...
     assert first["result"] is not None  # ...and the charts still hold the first run
     if instance == "kmeans":
-        shots(page, "honest-refused", demo.locator(".demo-actions"))
+        shots(page, "honest-refused", demo.locator(".control:has([name=seed])"))
 
     seed.fill("3")
     seed.press("Enter")
@@ -221,7 +221,7 @@ def test_a_replay_says_so_and_skips_to_the_end(page: Page, shots: Callable, less
         re.compile(r"^Done: \d+ frames in [\d.]+ s · replayed from cache, skipped to the end\.$"))
     assert again["frames"] == first["frames"] and again["result"] == first["result"]
     expect(skip).to_be_hidden()
-    if instance == "transformer-train":  # a replay as the student sees it (or its end)
+    if instance == "crf-tagger":  # a replay as the student sees it (or its end)
         run.click()
         expect(skip).to_be_visible()
         shots(page, "honest-replay", demo.locator(".demo-actions"))
@@ -371,3 +371,33 @@ def test_placing_points_hints_instead_of_erring(page: Page, shots: Callable, ins
 
     set_value(demo, "dataset", "blobs")
     expect(n_points).to_be_visible()
+
+
+# ---- the same states in the dark theme (screenshots for review) ---------------------------
+
+
+def test_honest_states_read_in_the_dark(new_page: Callable, shots: Callable) -> None:
+    page = new_page(viewport={"width": 1280, "height": 900}, color_scheme="dark")
+    page.goto("/lessons/kmeans")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    demo, sel = section(page, "kmeans")
+    show(demo)
+    wait_finished(page, sel=sel)
+    seed = demo.locator('[name="seed"]')
+    seed.fill("-1")
+    seed.press("Enter")
+    expect(demo.locator(".control-error")).to_have_count(1)
+    shots(page, "honest-refused-dark", demo.locator(".control:has([name=seed])"))
+    seed.fill("0")
+    click_spots(page, demo, SPOTS[:1])
+    expect(demo.locator(".demo-status")).to_have_attribute("data-kind", "hint")
+    shots(page, "honest-points-hint-dark", demo.locator(".demo-actions"))
+
+    page.goto("/lessons/autograd")
+    demo, sel = section(page, "gradient-flow")
+    show(demo)
+    demo.locator('[data-action="run"]').click()
+    wait_finished(page, sel=sel)
+    set_value(demo, "depth", 3)
+    expect(demo.locator(".demo-status")).to_have_attribute("data-kind", "stale")
+    shots(page, "honest-out-of-date-dark", demo.locator(".demo-actions"))
