@@ -93,3 +93,16 @@ def test_control_hints_are_the_schema_keys_the_page_reads():
     assert (points["kind"], points["chart"], points["activates"]) == ("points", "plane",
                                                                       {"mode": "x"})
     assert control() == {}  # no hints: the schema alone decides the control
+
+
+def test_a_panel_chart_gives_each_line_its_own_scale_top_to_bottom():
+    from app.demos.charts import panel_chart
+
+    chart = panel_chart("losses", "Losses", x_title="update",
+                        panels=[("policy loss", line("policy")), ("entropy", line("entropy"))])
+    assert [t["yaxis"] for t in chart.traces] == ["y", "y2"]
+    top, bottom = chart.layout["yaxis"], chart.layout["yaxis2"]
+    assert (top["title"]["text"], bottom["title"]["text"]) == ("policy loss", "entropy")
+    assert top["domain"][1] == 1 and bottom["domain"][0] == 0
+    assert bottom["domain"][1] < top["domain"][0]  # stacked, apart
+    assert chart.layout["xaxis"] == {"title": {"text": "update"}}

@@ -56,12 +56,6 @@ def finite_or_none(values: list[float]) -> list[float | None]:
 
 
 
-def significant(values: list[float | None], digits: int = 4) -> list[float | None]:
-    """Round to ``digits`` significant digits: a fixed number of decimals would send a
-    norm of 1e-13 as 0, an empty bar that claims an underflow that did not happen."""
-    return [None if v is None else float(f"{v:.{digits}g}") for v in values]
-
-
 def log_range(norms: list[float]) -> list[float] | None:
     """Whole decades around the drawable norms (Plotly log ranges are in log10 units)."""
     shown = [v for v in finite_or_none(norms) if v is not None]
@@ -82,10 +76,10 @@ def norm_bars(norms: list[float], step: int, first: list[float]) -> dict:
         span = decades[1] - decades[0]
         y_axis = {"range": decades, "dtick": 1 if span <= 10 else 2 if span <= 20 else 5}
     return figure([
-        bars(f"step {step}", layers, significant(finite_or_none(norms)),
+        bars(f"step {step}", layers, finite_or_none(norms),
              marker={"color": colours}, hoverinfo="text",
              hovertext=[f"layer {i + 1}: ‖∂loss/∂W‖ = {v}" for i, v in enumerate(norms)]),
-        markers("step 1", layers, significant(finite_or_none(first)), hoverinfo="text",
+        markers("step 1", layers, finite_or_none(first), hoverinfo="text",
                 marker={"symbol": "line-ew", "size": 18, "line": {"width": 3, "color": "#111"}},
                 hovertext=[f"layer {i + 1} at step 1: {v}" for i, v in enumerate(first)])],
         layout(f"layer, input → output (step {step})", y=y_axis))

@@ -29,7 +29,16 @@ from app.demos.base import (
     make_frame,
     seeded,
 )
-from app.demos.charts import heatmap, heatmap_chart, layout, line, line_chart, markers, plain_chart
+from app.demos.charts import (
+    heatmap,
+    heatmap_chart,
+    layout,
+    line,
+    line_chart,
+    markers,
+    panel_chart,
+    plain_chart,
+)
 from app.ml.cartpole import MAX_STEPS, SOLVED_RETURN, THETA_LIMIT, X_LIMIT
 from app.ml.ppo import ActorCritic, TrainingLog, train
 from app.ml.ppo_config import PPOConfig
@@ -129,9 +138,12 @@ CHARTS = [
                       line("mean of last 20", line={"width": 3})],
                summary="Dots: the return of every finished episode. Line: mean of the last 20 "
                "episodes. Dashed: the solved threshold 475."),
-    line_chart("losses", "Losses and entropy per update", x_title="update",
-               lines=[line("policy loss"), line("value loss"), line("entropy")],
-               summary="Policy loss, value loss and policy entropy after each update."),
+    # Each on its own scale: a value loss in the hundreds would flatten the others.
+    panel_chart("losses", "Losses and entropy per update", x_title="update",
+                panels=[("policy loss", line("policy loss")),
+                        ("value loss", line("value loss")), ("entropy", line("entropy"))],
+                summary="Three stacked line charts over the update: policy loss, value loss "
+                "and policy entropy, each on its own scale."),
     line_chart("trust", "How far each update moved the policy", x_title="update",
                lines=[line("mean KL(old‖new)"), line("clip fraction")],
                summary="Mean KL divergence between the old and the new policy, measured "

@@ -72,10 +72,12 @@ def maps_figure(maps: list[torch.Tensor], labels: list[str], heads: int) -> dict
 
 
 def probe_figure(tokens: list[int], targets: list[int], guess: list[int]) -> dict:
-    """Input, target and prediction as three rows; green cells are right, red wrong."""
-    right = [1.0 if g == t else 0.0 for g, t in zip(guess, targets, strict=True)]
-    rows = [[0.5] * len(tokens), [0.5] * len(tokens), right]
-    text = [[str(t) for t in tokens], [str(t) for t in targets], [str(g) for g in guess]]
+    """Input, target and prediction as three rows; a right prediction is green and ticked,
+    a wrong one red and crossed (colour alone would not tell every student)."""
+    right = [g == t for g, t in zip(guess, targets, strict=True)]
+    rows = [[0.5] * len(tokens), [0.5] * len(tokens), [float(r) for r in right]]
+    marks = [f"{g} ✓" if r else f"{g} ✗" for g, r in zip(guess, right, strict=True)]
+    text = [[str(t) for t in tokens], [str(t) for t in targets], marks]
     names = ["input", "target", "prediction"]
     trace = matrix(rows, list(range(len(tokens))), names, zmin=0, zmax=1,
                    colorscale=[[0, "#e4575b"], [0.5, "#d9dee7"], [1, "#4fb477"]],
@@ -94,9 +96,9 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
                                      torch.Generator().manual_seed(params.seed + 7))
     labels = probe_labels(probe[0].tolist())
     chance = 1 / params.vocab
-    # The goal and chance lines span the run's steps.
-    yield make_frame(0, 0.0, {"accuracy": extend([2, 3], [[0, params.steps]] * 2,
-                                                 [[GOAL, GOAL], [chance, chance]])})
+    # The goal and chance lines grow with the run, so a run that stops early at its goal
+    # ends where the loss chart ends instead of leaving the accuracy chart mostly empty.
+    yield make_frame(0, 0.0, {"accuracy": extend([2, 3], [[0]] * 2, [[GOAL], [chance]])})
 
     for evaluation in train_to_goal(model, config, early_stop=params.early_stop,
                                     stop=ctx.should_stop):
@@ -107,8 +109,9 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         loss = trained[-1].loss
         charts = {
             "loss": extend([0], [steps], [[t.loss for t in trained]]),
-            "accuracy": extend([0, 1], [steps, [step]], [[t.accuracy for t in trained],
-                                                         [evaluation.accuracy]]),
+            "accuracy": extend([0, 1, 2, 3], [steps, [step], [step], [step]],
+                               [[t.accuracy for t in trained], [evaluation.accuracy],
+                                [GOAL], [chance]]),
         }
         if step % MAPS_EVERY == 0 or evaluation.last:
             with torch.no_grad():
@@ -157,8 +160,8 @@ CHARTS = [
                   "attends."),
     heatmap_chart("probe", "The probe: input, target, prediction", x_title="position",
                   x={"dtick": 1},
-                  summary="Three rows of tokens; prediction cells are green when right and red "
-                  "when wrong."),
+                  summary="Three rows of tokens; prediction cells are green and ticked when "
+                  "right, red and crossed when wrong."),
 ]
 
 demo = Demo(
