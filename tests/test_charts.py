@@ -105,4 +105,4 @@ def test_a_panel_chart_gives_each_line_its_own_scale_top_to_bottom():
     assert (top["title"]["text"], bottom["title"]["text"]) == ("policy loss", "entropy")
     assert top["domain"][1] == 1 and bottom["domain"][0] == 0
     assert bottom["domain"][1] < top["domain"][0]  # stacked, apart
-    assert chart.layout["xaxis"] == {"title": {"text": "update"}}
+    assert chart.layout["xaxis"] == {"title": {"text": "update"}, "anchor": "y2"}  # under all

@@ -120,21 +120,23 @@ def line_chart(id: str, title: str, *, x_title: str, y_title: str | None = None,
 
 
 def panel_chart(id: str, title: str, *, x_title: str, panels: list[tuple[str, Trace]],
-                summary: str = "", height: int = 420, **extra: Any) -> Chart:
+                summary: str = "", **extra: Any) -> Chart:
     """Lines that need scales of their own (a loss beside an entropy), one per panel,
-    stacked top to bottom over one shared x axis; frames ``extend`` them as usual.
+    stacked top to bottom over one shared x axis (drawn under the last panel); frames
+    ``extend`` them as usual.
 
     ``panels`` are (y title, declared trace) pairs; trace ``i`` is drawn on panel ``i``.
     """
     gap = 0.08
     tall = (1 - gap * (len(panels) - 1)) / len(panels)
-    chart_layout: Layout = {"xaxis": axis(x_title), "height": height, "showlegend": False,
-                            **extra}
+    bottom = "y" if len(panels) == 1 else f"y{len(panels)}"
+    chart_layout: Layout = {"xaxis": axis(x_title, anchor=bottom), "showlegend": False,
+                            "margin": {"t": 10}, **extra}
     traces = []
     for i, (y_title, trace) in enumerate(panels):
         top = 1 - i * (tall + gap)
         chart_layout["yaxis" if i == 0 else f"yaxis{i + 1}"] = axis(
-            y_title, domain=[max(0.0, top - tall), top])
+            y_title, domain=[max(0.0, top - tall), top], automargin=True)
         traces.append({**trace, "yaxis": "y" if i == 0 else f"y{i + 1}"})
     return Chart(id, title, chart_layout, summary, traces)
 
