@@ -309,6 +309,15 @@ def test_what_a_control_shows_the_link_holds_and_the_run_sends_agree(
 # ---- 7. a link with clicked points reproduces the run -------------------------------------
 
 
+def kmeans_demo_after_its_first_run(page: Page, instance: str) -> tuple[Locator, str]:
+    """A k-means demo of the lesson, seen, after the run seeing it starts."""
+    page.goto("/lessons/kmeans")
+    demo, sel = section(page, instance)
+    show(demo)
+    wait_finished(page, sel=sel)
+    return demo, sel
+
+
 def click_spots(page: Page, demo: Locator, spots: list[tuple[float, float]]) -> None:
     plot = demo.locator('.plot[data-chart="clusters"]')
     for fx, fy in spots:
@@ -324,10 +333,7 @@ SPOTS = [(0.2, 0.25), (0.3, 0.7), (0.5, 0.45), (0.7, 0.2), (0.8, 0.8)]
 
 @pytest.mark.parametrize("instance", ["kmeans", "kmeans-elbow"])
 def test_a_link_with_clicked_points_reproduces_the_run(page: Page, new_page: Callable, instance):
-    page.goto("/lessons/kmeans")
-    demo, sel = section(page, instance)
-    show(demo)
-    wait_finished(page, sel=sel)
+    demo, sel = kmeans_demo_after_its_first_run(page, instance)
     if instance == "kmeans-elbow":
         set_value(demo, "k_max", 4)
         wait_finished(page, {"k_max": 4}, sel=sel)
@@ -350,10 +356,7 @@ def test_a_link_with_clicked_points_reproduces_the_run(page: Page, new_page: Cal
 
 @pytest.mark.parametrize("instance", ["kmeans", "kmeans-elbow"])
 def test_placing_points_hints_instead_of_erring(page: Page, shots: Callable, instance):
-    page.goto("/lessons/kmeans")
-    demo, sel = section(page, instance)
-    show(demo)
-    wait_finished(page, sel=sel)
+    demo, sel = kmeans_demo_after_its_first_run(page, instance)
     n_points = demo.locator(".control:has([name=n_points])")
     expect(n_points).to_be_visible()
     k_name = "k" if instance == "kmeans" else "k_max"
