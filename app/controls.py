@@ -104,9 +104,14 @@ def control_for(name: str, prop: dict[str, Any], value: Any) -> dict[str, Any]:
     """One control's description for the template."""
     prop = _resolve(prop)
     kind = next(kind for kind in CONTROL_KINDS if kind.applies(prop))
+    # A student reads words ("learning rate"), a label where the name is jargon
+    # ("restarts" for n_init); the API name then stays beside it, as lessons quote it.
+    words = name.replace("_", " ")
+    label = prop.get(X_LABEL, words)
     return {
         "name": name,
-        "label": prop.get(X_LABEL, name),
+        "label": label,
+        "key": name if label != words else None,
         "help": prop.get("description", ""),
         "value": value,
         "default": prop.get("default"),

@@ -168,3 +168,19 @@ def test_a_bad_fence_is_the_authors_error_naming_what_is_wrong(registered, slug,
                                                                words):
     with pytest.raises(LessonError, match=re.escape(words)):
         render_demo_block(slug, presets, "x")
+
+
+def test_a_control_is_labelled_in_words_and_keeps_its_name_beside_a_renamed_label():
+    plain = control_for("learning_rate", {"type": "number", "minimum": 0.001,
+                                          "maximum": 1.0}, 0.1)
+    assert (plain["label"], plain["key"]) == ("learning rate", None)
+    renamed = control_for("n_init", {"type": "integer", "minimum": 1, "maximum": 20,
+                                     "x-label": "restarts"}, 3)
+    assert (renamed["label"], renamed["key"]) == ("restarts", "n_init")
+
+
+@pytest.mark.parametrize("slug", sorted(registry()))
+def test_every_control_a_student_reads_is_in_words(slug):
+    demo = registry()[slug]
+    for control in controls_for(demo, demo.defaults()):
+        assert "_" not in control["label"], (slug, control["name"], control["label"])

@@ -89,10 +89,13 @@ def test_ppo_minibatches_of_one_row_train_instead_of_failing(short_client):
     # The example: a minibatch of one row had a NaN standard deviation, every
     # weight turned NaN and the frame was not JSON: a 500. Now it trains until its budget.
     body = {"n_envs": 1, "n_steps": 8, "minibatches": 8, "total_steps": 10_000}
-    outcome = short_client.post("/api/demos/ppo-cartpole/run", json=body).json()
-    assert outcome["stopped"] == "time_budget"
-    assert outcome["result"]["updates"] >= 2 and outcome["result"]["episodes"] > 0
-    assert 8 <= outcome["result"]["final_mean_return"] <= 500
+    response = short_client.post("/api/demos/ppo-cartpole/run", json=body)
+    assert response.status_code == 200, response.text
+    outcome = response.json()
+    # How many updates fit in the budget depends on the machine's load; that it trained
+    # on finite numbers does not (NaN would travel as the string "nan").
+    assert outcome["stopped"] == "time_budget" and outcome["result"]["updates"] >= 1
+    assert "nan" not in response.text and "inf" not in response.text
 
 
 def test_ppo_refuses_more_minibatches_than_rows_naming_the_sizes(short_client):

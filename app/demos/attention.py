@@ -61,9 +61,11 @@ class Params(DemoParams):
                          "(must be divisible by heads)", json_schema_extra=control(step=4))
     heads: int = Field(2, ge=1, le=8, description="Attention heads, each d_model/heads wide")
     show_head: int = Field(1, ge=1, le=8, description="Which head the large maps show "
-                           "(capped at the number of heads)")
+                           "(capped at the number of heads)",
+                           json_schema_extra=control(label="head shown"))
     temperature: float = Field(1.0, ge=0.1, le=10.0, description="Divides the scores: low "
-                               "sharpens, high flattens", json_schema_extra=control(log_scale=True))
+                               "sharpens, high flattens",
+                               json_schema_extra=control(log_scale=True, label="temperature τ"))
     causal: bool = Field(False, description="Causal mask: a token may not look ahead")
     positional: bool = Field(True, description="Add sinusoidal position vectors")
     projections: Literal["random", "identity"] = Field(

@@ -53,7 +53,8 @@ class Params(DemoParams):
                                  json_schema_extra=control(log_scale=True))
     epochs: int = Field(4, ge=1, le=5, description="Passes over the 1500 training sentences")
     crf_lr_scale: int = Field(5, ge=1, le=10, description="CRF step multiplier: the 99 "
-                              "CRF scores learn this many times faster than the network")
+                              "CRF scores learn this many times faster than the network",
+                              json_schema_extra=control(label="CRF step multiplier"))
     dropout: float = Field(0.2, ge=0.0, le=0.6, description="Dropout on embeddings and "
                            "LSTM outputs (half as much word dropout to UNK)",
                            json_schema_extra=control(step=0.05))

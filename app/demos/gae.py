@@ -61,9 +61,10 @@ class Params(DemoParams):
                         description="Critic values V(s_0), V(s_1), ...; one per reward, and an "
                         "optional extra one for the state after the last reward (else 0: "
                         "the episode ended)")
-    gamma: float = Field(0.9, ge=0.0, le=1.0, description="Discount factor γ")
+    gamma: float = Field(0.9, ge=0.0, le=1.0, description="Discount factor γ",
+                         json_schema_extra=control(label="γ (discount)"))
     lam: float = Field(0.8, ge=0.0, le=1.0, description="GAE λ", json_schema_extra=control(
-        label="lambda"))
+        label="λ"))
 
     @field_validator("rewards", "values")
     @classmethod

@@ -40,14 +40,16 @@ class Params(DemoParams):
     init: Literal["normal", "xavier", "kaiming"] = Field(
         "xavier", description="How the initial weights are drawn")
     std: float = Field(0.1, ge=0.001, le=10, description="Standard deviation of the normal init",
-                       json_schema_extra=control(log_scale=True, show_if={"init": "normal"}))
+                       json_schema_extra=control(log_scale=True, show_if={"init": "normal"},
+                                                 label="init std σ"))
     residual: bool = Field(False, description="Residual connections: h + f(h) in hidden layers")
     layer_norm: bool = Field(False, description="LayerNorm on each hidden layer's input")
     lr: float = Field(0.1, ge=1e-4, le=1.0, description="Learning rate (plain SGD)",
                       json_schema_extra=control(log_scale=True, label="learning rate"))
     steps: int = Field(60, ge=1, le=200, description="Training steps (full batch)")
     clip: float = Field(0.0, ge=0.0, le=10.0, description="Clip the gradient norm to this "
-                        "value (0: no clipping)", json_schema_extra=control(step=0.1))
+                        "value (0: no clipping)",
+                        json_schema_extra=control(step=0.1, label="clip norm"))
 
 
 def finite_or_none(values: list[float]) -> list[float | None]:

@@ -46,15 +46,16 @@ class Params(DemoParams):
                       "(S start, . floor, # wall, G goal, T trap; at most 10 x 10)")
     algorithm: Literal["value iteration", "policy iteration", "monte carlo"] = Field(
         "value iteration", description="How to find the best policy")
-    gamma: float = Field(0.9, ge=0.5, le=0.99, description="Discount factor γ")
+    gamma: float = Field(0.9, ge=0.5, le=0.99, description="Discount factor γ",
+                         json_schema_extra=control(label="γ (discount)"))
     step_reward: float = Field(-0.04, ge=-0.5, le=0.5, description="Reward for every move "
                                "(negative: hurry up)")
     slip: float = Field(0.0, ge=0.0, le=0.6, description="Chance a move goes sideways instead")
     episodes: int = Field(2000, ge=100, le=5000, description="Episodes of Monte Carlo control",
                           json_schema_extra=control(show_if={"algorithm": "monte carlo"}))
     epsilon: float = Field(0.1, ge=0.01, le=0.5, description="Exploration rate ε of Monte "
-                           "Carlo control", json_schema_extra=control(show_if={
-                               "algorithm": "monte carlo"}))
+                           "Carlo control", json_schema_extra=control(
+                               label="ε (exploration)", show_if={"algorithm": "monte carlo"}))
 
     @field_validator("grid")
     @classmethod

@@ -15,6 +15,7 @@ from app.demos.base import (
     Demo,
     RunContext,
     RunGenerator,
+    control,
     extend,
     figure,
     make_frame,
@@ -28,9 +29,12 @@ from app.ml.kmeans import Restarts
 
 class Params(DataParams):
     k: int = Field(3, ge=1, le=12, description="Number of clusters")
-    init: Literal["k-means++", "random"] = Field("k-means++", description="How to seed centroids")
-    max_iter: int = Field(100, ge=1, le=300, description="Most Lloyd iterations per restart")
-    n_init: int = Field(3, ge=1, le=20, description="Restarts; the lowest inertia wins")
+    init: Literal["k-means++", "random"] = Field("k-means++", description="How to seed centroids",
+                                                 json_schema_extra=control(label="seeding"))
+    max_iter: int = Field(100, ge=1, le=300, description="Most Lloyd iterations per restart",
+                          json_schema_extra=control(label="max iterations"))
+    n_init: int = Field(3, ge=1, le=20, description="Restarts; the lowest inertia wins",
+                        json_schema_extra=control(label="restarts"))
 
     @model_validator(mode="after")
     def _enough_points(self) -> Params:

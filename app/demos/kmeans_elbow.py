@@ -10,6 +10,7 @@ from app.demos.base import (
     Demo,
     RunContext,
     RunGenerator,
+    control,
     extend,
     figure,
     make_frame,
@@ -22,9 +23,12 @@ from app.ml.kmeans import Restarts
 
 
 class Params(DataParams):
-    k_max: int = Field(10, ge=2, le=12, description="Largest k to try (from k = 1)")
-    init: Literal["k-means++", "random"] = Field("k-means++", description="How to seed centroids")
-    n_init: int = Field(5, ge=1, le=10, description="Restarts per k; the lowest inertia wins")
+    k_max: int = Field(10, ge=2, le=12, description="Largest k to try (from k = 1)",
+                       json_schema_extra=control(label="largest k"))
+    init: Literal["k-means++", "random"] = Field("k-means++", description="How to seed centroids",
+                                                 json_schema_extra=control(label="seeding"))
+    n_init: int = Field(5, ge=1, le=10, description="Restarts per k; the lowest inertia wins",
+                        json_schema_extra=control(label="restarts"))
 
     @model_validator(mode="after")
     def _enough_points(self) -> Params:

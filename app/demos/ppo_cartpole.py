@@ -49,9 +49,12 @@ CONFIG = {spec.name: spec for spec in fields(PPOConfig)}
 
 
 def config_field(name: str, **bounds: Any) -> Any:
-    """The control of PPOConfig's ``name``: its default and help from app/ml/ppo_config.py."""
+    """The control of PPOConfig's ``name``: its default, help and label from
+    app/ml/ppo_config.py (``json_schema_extra`` adds to the label, e.g. a log scale)."""
     spec = CONFIG[name]
-    return Field(spec.default, description=spec.metadata["help"], **bounds)
+    hints = {**control(label=spec.metadata["label"]), **bounds.pop("json_schema_extra", {})}
+    return Field(spec.default, description=spec.metadata["help"], json_schema_extra=hints,
+                 **bounds)
 
 
 class Params(DemoParams):
@@ -216,5 +219,5 @@ demo = Demo(
     run=run,
     frame_seconds=0.0,
     live=False,
-    metric_labels={"mean_return_20": "mean return (last 20)", "mean_kl": "mean KL(old‖new)"},
+    metric_labels={"mean_return_20": "mean of last 20 returns", "mean_kl": "mean KL(old‖new)"},
 )

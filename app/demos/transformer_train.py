@@ -40,7 +40,7 @@ class Params(DemoParams):
     d_model: int = Field(32, ge=16, le=64, description="Width of token vectors",
                          json_schema_extra=control(step=16))
     lr: float = Field(0.002, ge=1e-4, le=0.03, description="Adam learning rate",
-                      json_schema_extra=control(log_scale=True))
+                      json_schema_extra=control(log_scale=True, label="learning rate"))
     batch: int = Field(64, ge=16, le=128, description="Sequences per training step",
                        json_schema_extra=control(step=16))
     steps: int = Field(800, ge=10, le=1000, description="Most training steps")

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 
-def knob(default: Any, help: str) -> Any:
-    """A config field with its explanation (the demo's control shows the same ``help``)."""
-    return field(default=default, metadata={"help": help})
+def knob(default: Any, help: str, label: str | None = None) -> Any:
+    """A config field with its explanation and, where the field's name is jargon, the
+    words a student reads on its control (the demo shows the same ``help`` and ``label``)."""
+    return field(default=default, metadata={"help": help, "label": label})
 
 
 @dataclass
@@ -28,25 +29,28 @@ class PPOConfig:
         "with a KL penalty, r·A − β·KL(old‖new)")
     learning_rate: float = knob(
         1e-2, "Adam's step size at the start, annealed linearly to 0 over total_steps")
-    gamma: float = knob(0.99, "Discount factor γ: what a reward one step later is worth")
-    gae_lambda: float = knob(0.95, "GAE λ: 0 = one-step TD errors, 1 = Monte Carlo returns")
+    gamma: float = knob(0.99, "Discount factor γ: what a reward one step later is worth",
+                        "γ (discount)")
+    gae_lambda: float = knob(0.95, "GAE λ: 0 = one-step TD errors, 1 = Monte Carlo returns",
+                             "λ (GAE)")
     clip_eps: float = knob(0.2, "Clip range ε: how far the probability ratio may move from 1 "
-                           "before the clipped loss stops pushing")
-    kl_beta: float = knob(1.0, "Weight β of the KL penalty (kl variant only)")
+                           "before the clipped loss stops pushing", "ε (clip)")
+    kl_beta: float = knob(1.0, "Weight β of the KL penalty (kl variant only)", "β (KL penalty)")
     target_kl: float = knob(
         0.0, "Early stopping: end an update before a gradient step once the minibatch's mean "
-        "KL(old‖new) exceeds 1.5 × target_kl (Stable-Baselines3's rule); 0 = off")
-    epochs: int = knob(3, "Epochs (passes) over each rollout")
+        "KL(old‖new) exceeds 1.5 × target_kl (Stable-Baselines3's rule); 0 = off", "target KL")
+    epochs: int = knob(3, "Epochs (passes) over each rollout", "epochs per update")
     minibatches: int = knob(2, "Minibatches per epoch: gradient steps per update = epochs × "
                             "minibatches")
-    n_envs: int = knob(16, "Environments simulated in parallel")
+    n_envs: int = knob(16, "Environments simulated in parallel", "environments")
     n_steps: int = knob(32, "Steps per environment per rollout; a rollout is n_envs × n_steps "
-                        "transitions")
-    ent_coef: float = knob(0.0, "Weight of the entropy bonus that keeps the policy exploring")
+                        "transitions", "steps per rollout")
+    ent_coef: float = knob(0.0, "Weight of the entropy bonus that keeps the policy exploring",
+                           "entropy bonus")
     vf_coef: float = knob(0.5, "Weight of the critic's squared-error loss")
     max_grad_norm: float = knob(0.5, "Each network's gradient norm is clipped to this")
     total_steps: int = knob(100_000, "Most environment steps (summed over environments) to "
-                            "train for")
+                            "train for", "total env steps")
     hidden: int = knob(64, "Width of the two hidden layers of both networks")
     activation: Literal["relu", "tanh"] = knob(
         "relu", "Hidden-layer nonlinearity of both networks: tanh is the PPO paper's; ReLU "

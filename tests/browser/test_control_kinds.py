@@ -25,7 +25,7 @@ def test_a_log_slider_reads_and_writes_its_value_not_its_position(page: Page) ->
     wait_finished(page, {"temperature": 0.2}, sel=ATTENTION)  # a link runs once seen
     assert float(slider.input_value()) == pytest.approx(-0.7)  # log10(0.2), on the 0.01 grid
     expect(demo.locator('output[for$="-temperature"]')).to_have_text("0.2")
-    assert slider.get_attribute("aria-valuetext") == "temperature 0.2"
+    assert slider.get_attribute("aria-valuetext") == "temperature τ 0.2"
 
     set_range(slider, -1)  # position -1: the value 0.1
     expect(demo.locator('output[for$="-temperature"]')).to_have_text("0.1")

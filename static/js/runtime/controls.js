@@ -23,7 +23,7 @@ export const CONTROL_KINDS = {
       const shown = formatValue(this.read(input));
       const out = input.form.querySelector(`output[for="${input.id}"]`);
       if (out) out.textContent = shown;
-      input.setAttribute("aria-valuetext", `${input.name} ${shown}`);
+      input.setAttribute("aria-valuetext", `${input.dataset.label || input.name} ${shown}`);
     },
   },
 
