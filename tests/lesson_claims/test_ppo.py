@@ -57,7 +57,15 @@ def test_values_spread_from_the_goal_one_cell_per_sweep():
     lesson_says(SLUG, "after $k$ sweeps only cells within $k$ moves of the goal know about it")
     # Deterministic (no seed). A cell that cannot reach the goal in k moves has exactly the
     # value of k step rewards; a cell that can is worth more. Checked at every sweep.
-    params = fence(SLUG, "gridworld", "gridworld")
+    spreads_one_cell_per_sweep(fence(SLUG, "gridworld", "gridworld"))
+
+
+def test_the_opening_grid_carries_the_reward_one_cell_further_back_each_sweep():
+    lesson_says(SLUG, "Each sweep of value iteration carries it one cell further back")
+    spreads_one_cell_per_sweep(fence(SLUG, "gridworld", "first-grid"))
+
+
+def spreads_one_cell_per_sweep(params: dict) -> None:
     run = run_demo("gridworld", params)
     rows = registry()["gridworld"].Params().grid.split("/")
     distance = grid_distances(rows)
