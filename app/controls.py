@@ -4,6 +4,8 @@ integer/number with bounds → range slider showing its value; enum → select;
 boolean → checkbox; string → text box; array with ``x-widget: click-points`` →
 points the student adds by clicking a chart. Each kind is one entry of CONTROL_KINDS
 here, one macro in templates/_controls.html and one entry in static/js/runtime/controls.js.
+A control another one limits (DEPENDS_ON: heads offers the divisors of d_model) carries
+that as data-<hint>, which the page follows.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from app.demos import get_demo
 from app.demos.base import (
     X_ACTIVATES,
     X_CHART,
+    X_DIVIDES,
     X_LABEL,
+    X_LENGTH_OF,
     X_SCALE,
     X_SHOW_IF,
     X_STEP,
@@ -100,6 +104,11 @@ CONTROL_KINDS = [
 ]
 
 
+# Hints by which another control's value limits this one's: the page's data-<hint> → its
+# schema key (static/js/runtime/controls.js DEPENDS_ON says how the page follows each).
+DEPENDS_ON = {"divides": X_DIVIDES, "length-of": X_LENGTH_OF}
+
+
 def control_for(name: str, prop: dict[str, Any], value: Any) -> dict[str, Any]:
     """One control's description for the template."""
     prop = _resolve(prop)
@@ -116,6 +125,7 @@ def control_for(name: str, prop: dict[str, Any], value: Any) -> dict[str, Any]:
         "value": value,
         "default": prop.get("default"),
         "show_if": prop.get(X_SHOW_IF),
+        "depends": {hint: prop[key] for hint, key in DEPENDS_ON.items() if key in prop},
         "kind": kind.name,
         **kind.fields(prop, value),
     }

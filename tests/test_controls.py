@@ -12,9 +12,16 @@ from typing import Literal
 import pytest
 from pydantic import Field
 
-from app.controls import CONTROL_KINDS, control_for, controls_for, render_demo_block
+from app.controls import (
+    CONTROL_KINDS,
+    DEPENDS_ON,
+    control_for,
+    controls_for,
+    render_demo_block,
+)
 from app.demos import registry
 from app.demos.base import Chart, Demo, DemoParams, RunContext, RunGenerator
+from app.demos.base import control as control_hints
 from app.markdown import LessonError
 from app.templating import templates
 from tests.runtime_source import js_table_names
@@ -39,6 +46,10 @@ class EveryKind(DemoParams):
                            "x-activates": {"mode": "exact"}})
     shown: int = Field(2, ge=0, le=4, description="Only for exact",
                        json_schema_extra={"x-show-if": {"mode": "exact"}})
+    parts: int = Field(2, ge=1, le=8, description="Divides the width",
+                       json_schema_extra=control_hints(divides="width"))
+    weights: str = Field("1, 2", description="One per word, and one more",
+                         json_schema_extra=control_hints(length_of="text", length_extra=1))
 
 
 def _no_run(params: DemoParams, ctx: RunContext) -> RunGenerator:
@@ -112,6 +123,16 @@ def test_fields_appear_in_declaration_order_with_the_seed_last():
     assert controls()["layers"]["show_if"] is None
 
 
+def test_a_control_another_limits_names_it():
+    c = controls()
+    assert c["parts"]["depends"] == {"divides": "width"} and c["parts"]["kind"] == "range"
+    assert c["weights"]["depends"] == {"length-of": {"field": "text", "extra": 1}}
+    assert c["layers"]["depends"] == {}
+    schema = KINDS.schema()["properties"]
+    assert schema["parts"]["x-divides"] == "width"
+    assert schema["weights"]["x-length-of"] == {"field": "text", "extra": 1}
+
+
 # ---- one place per kind: a table entry, a template macro, a page entry -------------------
 
 
@@ -123,6 +144,10 @@ def test_every_kind_has_its_macro_and_its_entry_in_the_page_runtime():
     assert sorted(name for name in dir(macros) if not name.startswith("_")) == sorted(kinds)
     assert sorted(js_table_names("controls.js", "CONTROL_KINDS")) == sorted(kinds)
     assert {c["kind"] for c in controls_for(KINDS, KINDS.defaults())} == set(kinds)
+
+
+def test_every_dependency_hint_has_its_entry_in_the_page_runtime():
+    assert sorted(js_table_names("controls.js", "DEPENDS_ON")) == sorted(DEPENDS_ON)
 
 
 # ---- every real demo's controls hang together ---------------------------------------------
@@ -141,6 +166,25 @@ def test_every_control_refers_only_to_charts_and_choices_its_demo_has(demo):
             choices = properties[field].get("enum")
             values = value if isinstance(value, list) else [value]  # show_if: one of a list
             assert choices is None or set(values) <= set(choices), (control["name"], field, value)
+        # A divisor follows a whole number; a count of numbers follows another text box.
+        depends = control["depends"]
+        if "divides" in depends:
+            assert control["kind"] == "range"
+            assert properties[depends["divides"]]["type"] == "integer", control["name"]
+        if "length-of" in depends:
+            assert control["kind"] == "text"
+            assert properties[depends["length-of"]["field"]]["type"] == "string"
+
+
+@pytest.mark.parametrize(("slug", "field", "depends"), [
+    ("attention", "heads", {"divides": "d_model"}),
+    ("transformer-train", "heads", {"divides": "d_model"}),
+    ("gae", "values", {"length-of": {"field": "rewards", "extra": 1}}),
+])
+def test_dependent_controls_of_the_demos_that_have_them(slug, field, depends):
+    demo = registry()[slug]
+    (control,) = [c for c in controls_for(demo, demo.defaults()) if c["name"] == field]
+    assert control["depends"] == depends
 
 
 # ---- the block a demo fence renders ----------------------------------------------------------
@@ -157,6 +201,9 @@ def test_a_demo_block_has_every_control_and_the_presets_over_the_defaults(regist
     assert 'data-scale="log"' in page and 'value="-2.0"' in page  # the slider's position
     assert '<option value="exact" selected>' in page
     assert 'data-chart="plane"' in page
+    assert re.search(r'name="parts" [^>]*data-divides="width"', page)
+    length_of = re.search(r'name="weights" [^>]*data-length-of="([^"]*)"', page).group(1)
+    assert json.loads(html.unescape(length_of)) == {"field": "text", "extra": 1}
 
 
 @pytest.mark.parametrize(("slug", "presets", "words"), [

@@ -59,7 +59,9 @@ class Params(DemoParams):
                       description=f"A sentence (at most {MAX_TOKENS} tokens)")
     d_model: int = Field(24, ge=8, le=64, description="Width of each token vector "
                          "(must be divisible by heads)", json_schema_extra=control(step=4))
-    heads: int = Field(2, ge=1, le=8, description="Attention heads, each d_model/heads wide")
+    heads: int = Field(2, ge=1, le=8, description="Attention heads, each d_model/heads wide "
+                       "(the slider offers the divisors of d_model)",
+                       json_schema_extra=control(divides="d_model"))
     show_head: int = Field(1, ge=1, le=8, description="Which head the large maps show "
                            "(capped at the number of heads)",
                            json_schema_extra=control(label="head shown"))

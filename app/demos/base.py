@@ -48,6 +48,8 @@ X_SHOW_IF = "x-show-if"
 X_WIDGET = "x-widget"
 X_CHART = "x-chart"
 X_ACTIVATES = "x-activates"
+X_DIVIDES = "x-divides"
+X_LENGTH_OF = "x-length-of"
 
 
 def control(
@@ -57,6 +59,9 @@ def control(
     log_scale: bool = False,
     show_if: dict[str, Any] | None = None,
     number_box: bool = False,
+    divides: str | None = None,
+    length_of: str | None = None,
+    length_extra: int = 0,
 ) -> dict[str, Any]:
     """How a field's control looks, as ``json_schema_extra`` for ``pydantic.Field``.
 
@@ -65,6 +70,12 @@ def control(
     ``show_if={"init": "normal"}`` shows the control only while every listed field has
     that value (a list: one of those values, ``{"dataset": ["blobs", "moons"]}``);
     ``number_box`` asks for a number box where a slider would be too coarse.
+
+    Controls that depend on another (the model validator still checks them, for API
+    clients): ``divides="d_model"`` offers only the divisors of that field's value and
+    moves to the nearest one when that field moves (attention heads); ``length_of="rewards"``
+    says beside a text box of numbers that it needs as many numbers as that field holds, or
+    up to ``length_extra`` more (GAE values: one per reward, plus an optional last one).
     """
     hints: dict[str, Any] = {}
     if label is not None:
@@ -77,6 +88,10 @@ def control(
         hints[X_SHOW_IF] = show_if
     if number_box:
         hints[X_WIDGET] = "number"
+    if divides:
+        hints[X_DIVIDES] = divides
+    if length_of:
+        hints[X_LENGTH_OF] = {"field": length_of, "extra": length_extra}
     return hints
 
 
@@ -116,6 +131,7 @@ class Chart:
     layout: dict[str, Any] = field(default_factory=dict)
     summary: str = ""  # a sentence for screen readers: what the chart shows
     traces: list[dict[str, Any]] = field(default_factory=list)
+    wide: bool = False  # spans the demo's full width (a tree, a lattice): see charts.full_width
 
 
 @dataclass

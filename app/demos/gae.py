@@ -60,7 +60,8 @@ class Params(DemoParams):
     values: str = Field("1, 1, 1, 1, 1, 1, 1, 1, 1, 1", max_length=400,
                         description="Critic values V(s_0), V(s_1), ...; one per reward, and an "
                         "optional extra one for the state after the last reward (else 0: "
-                        "the episode ended)")
+                        "the episode ended)",
+                        json_schema_extra=control(length_of="rewards", length_extra=1))
     gamma: float = Field(0.9, ge=0.0, le=1.0, description="Discount factor γ",
                          json_schema_extra=control(label="γ (discount)"))
     lam: float = Field(0.8, ge=0.0, le=1.0, description="GAE λ", json_schema_extra=control(

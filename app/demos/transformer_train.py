@@ -36,7 +36,8 @@ class Params(DemoParams):
     length: int = Field(8, ge=4, le=12, description="Tokens per sequence")
     vocab: int = Field(10, ge=4, le=16, description="Number of distinct tokens")
     layers: int = Field(1, ge=1, le=4, description="Encoder blocks")
-    heads: int = Field(2, ge=1, le=4, description="Attention heads per block")
+    heads: int = Field(2, ge=1, le=4, description="Attention heads per block (a divisor of "
+                       "d_model)", json_schema_extra=control(divides="d_model"))
     d_model: int = Field(32, ge=16, le=64, description="Width of token vectors",
                          json_schema_extra=control(step=16))
     lr: float = Field(0.002, ge=1e-4, le=0.03, description="Adam learning rate",

@@ -111,3 +111,97 @@ function addPoint(input, div, event, demo) {
     { ...div.layout, showlegend: true }); // same axes and plot area as clicked
   demo.controlChanged();
 }
+
+// ---- controls another control limits --------------------------------------------------
+// app/demos/base.py control(divides=..., length_of=...) puts data-<hint> on the element;
+// after any control moves (and after a reset or a link), each such control follows:
+//   check(input, params, moved) → { value: what it must now hold (else undefined),
+//     note: what its .control-note says (null: nothing; undefined: keep), unmet: bool }.
+// The server checks the same (a model validator), for API clients.
+
+const countNumbers = (text) => String(text).trim().split(/[,\s;]+/).filter(Boolean).length;
+const nameOf = (input) => input.dataset.label || input.name.replace(/_/g, " ");
+
+export const DEPENDS_ON = {
+  // Only the divisors of another field (heads of d_model): they are the slider's stops.
+  divides: {
+    check(input, params, moved) {
+      const whole = Number(params[input.dataset.divides]);
+      const stops = [];
+      for (let d = Number(input.min); d <= Number(input.max); d++) if (whole % d === 0) stops.push(d);
+      markStops(input, stops);
+      const value = Number(input.value), was = Number(input.dataset.was || value);
+      let next = value;
+      if (stops.length && !stops.includes(value)) {
+        if (moved === input) { // the student slid it: on to the next stop that way, if any
+          const way = value > was ? stops.filter((s) => s >= value) : stops.filter((s) => s <= value).reverse();
+          next = way.length ? way[0] : was;
+        } else { // the other field moved: the nearest stop, the larger on a tie
+          next = stops.reduce((best, s) => (Math.abs(s - value) <= Math.abs(best - value) ? s : best));
+        }
+      }
+      input.dataset.was = String(next);
+      if (next === value) return { note: moved === input || moved === null ? null : undefined };
+      return {
+        value: next,
+        note: moved === input ? null : `${nameOf(input)}: ${value} does not divide ${whole}; set to ${next}.`,
+      };
+    },
+  },
+
+  // As many numbers as another box holds, or up to `extra` more (GAE values of rewards).
+  "length-of": {
+    check(input, params) {
+      const { field, extra } = JSON.parse(input.getAttribute("data-length-of"));
+      const want = countNumbers(params[field]), have = countNumbers(input.value);
+      const counts = Array.from({ length: extra + 1 }, (_, i) => want + i);
+      const needs = `needs ${counts.slice(0, -1).join(", ")}${counts.length > 1 ? " or " : ""}` +
+        `${counts[counts.length - 1]} number${want + extra === 1 ? "" : "s"} (${field} has ${want})`;
+      const unmet = !counts.includes(have);
+      return { note: unmet ? `${needs}; it has ${have}.` : `${needs}.`, unmet };
+    },
+  },
+};
+
+// The allowed stops as tick marks on a slider's track (a <datalist> it lists).
+function markStops(input, stops) {
+  let list = document.getElementById(`${input.id}-stops`);
+  if (!list) {
+    list = document.createElement("datalist");
+    list.id = `${input.id}-stops`;
+    input.after(list);
+    input.setAttribute("list", list.id);
+  }
+  list.replaceChildren(...stops.map((s) => new Option("", String(s))));
+}
+
+function showNote(input, text, unmet) {
+  const box = input.closest(".control");
+  let note = box.querySelector(".control-note");
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "control-note";
+    note.setAttribute("aria-live", "polite");
+    box.insertBefore(note, box.querySelector(".control-help"));
+  }
+  note.textContent = text || "";
+  note.hidden = !text;
+  note.dataset.unmet = unmet ? "true" : "false";
+}
+
+// Every limited control of `form` follows the others; `moved` is the element the student
+// moved (null after a reset or a link). Returns the values, as the controls now hold them.
+export function followDependencies(form, params, moved) {
+  for (const input of form.querySelectorAll("[name]")) {
+    for (const [hint, rule] of Object.entries(DEPENDS_ON)) {
+      if (!input.hasAttribute(`data-${hint}`)) continue;
+      const { value, note, unmet } = rule.check(input, params, moved);
+      if (value !== undefined) {
+        writeControl(input, value);
+        params[input.name] = value;
+      }
+      if (note !== undefined) showNote(input, note, unmet);
+    }
+  }
+  return params;
+}

@@ -2,7 +2,9 @@
 // server-rendered form (controls.js), charts from data-charts (plotting.js), and frames
 // from the stream (stream.js) say what to draw (ops.js).
 
-import { readControl, refreshControl, wireControl, writeControl } from "livegrad/controls.js";
+import {
+  followDependencies, readControl, refreshControl, wireControl, writeControl,
+} from "livegrad/controls.js";
 import { exportCsv, exportJson } from "livegrad/export.js";
 import { drawOp, queueOp } from "livegrad/ops.js";
 import { Chart } from "livegrad/plotting.js";
@@ -81,6 +83,7 @@ export class Demo {
     for (const input of this.controls()) {
       if (input.name in values) writeControl(input, values[input.name]);
     }
+    this.follow(null);
     this.applyVisibility();
   }
 
@@ -92,6 +95,9 @@ export class Demo {
         || !Object.keys(rule).every((k) => holds(rule[k], params[k]));
     }
   }
+
+  // Controls another control limits (heads: divisors of d_model) follow it.
+  follow(moved) { followDependencies(this.form, this.params(), moved); }
 
   saveToUrl() { saveToUrl(this.instance, this.params(), this.presets); }
 
@@ -106,6 +112,7 @@ export class Demo {
         refreshControl(input);
       }
     }
+    this.follow(null);
     this.applyVisibility();
     // The link now holds what the controls show (a value a control cannot take is gone).
     if (this.fromUrl) this.saveToUrl();
@@ -132,6 +139,7 @@ export class Demo {
     this.form.addEventListener("input", (e) => {
       if (!e.target.name) return;
       refreshControl(e.target);
+      this.follow(e.target);
       this.applyVisibility();
     });
     this.form.addEventListener("change", (e) => { if (e.target.name) this.controlChanged(); });
