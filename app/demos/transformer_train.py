@@ -147,8 +147,9 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
 CHARTS = [
     line_chart("loss", "Training loss (cross-entropy per token)", x_title="step", y_title="loss",
                y={"rangemode": "tozero"}, showlegend=False, lines=[line("training loss")],
+               integer_x=True,
                summary="Line chart of the training loss against the step."),
-    line_chart("accuracy", "Token accuracy", x_title="step", y={"range": [0, 1.02]},
+    line_chart("accuracy", "Token accuracy", x_title="step", y={"range": [0, 1.02]}, integer_x=True,
                lines=[line("training batch", opacity=0.5),
                       line("held-out", markers=True, marker={"size": 4}),
                       line(f"goal {GOAL:.0%}", line={"dash": "dot", "width": 1}),
