@@ -23,8 +23,9 @@ DEMO_FILES = sorted(p for p in (ROOT / "app" / "demos").glob("*.py")
 def test_a_line_chart_declares_its_traces_and_titles_its_axes():
     chart = line_chart("loss", "Training loss", x_title="step", y_title="loss", log_y=True,
                        lines=[line("train"), markers("held-out", marker={"size": 4})])
-    assert chart.layout["xaxis"] == {"title": {"text": "step"}}
-    assert chart.layout["yaxis"] == {"title": {"text": "loss"}, "type": "log"}
+    # Every axis makes room for its tick labels: its title never sits on them.
+    assert chart.layout["xaxis"] == {"title": {"text": "step"}, "automargin": True}
+    assert chart.layout["yaxis"] == {"title": {"text": "loss"}, "automargin": True, "type": "log"}
     assert chart.layout["legend"] == {"orientation": "h", "y": -0.25}  # two traces: a legend
     assert [(t["name"], t["mode"], t["x"], t["y"]) for t in chart.traces] == [
         ("train", "lines", [], []), ("held-out", "markers", [], [])]
@@ -105,4 +106,5 @@ def test_a_panel_chart_gives_each_line_its_own_scale_top_to_bottom():
     assert (top["title"]["text"], bottom["title"]["text"]) == ("policy loss", "entropy")
     assert top["domain"][1] == 1 and bottom["domain"][0] == 0
     assert bottom["domain"][1] < top["domain"][0]  # stacked, apart
-    assert chart.layout["xaxis"] == {"title": {"text": "update"}, "anchor": "y2"}  # under all
+    assert chart.layout["xaxis"] == {"title": {"text": "update"}, "automargin": True,
+                                     "anchor": "y2"}  # under all

@@ -24,7 +24,7 @@ from app.demos.base import (
     make_frame,
     seeded,
 )
-from app.demos.charts import bar_chart, bars, layout, line, line_chart
+from app.demos.charts import bar_chart, bars, full_width, layout, line, line_chart
 from app.demos.figures import labelled
 from app.ml.beam_search import BeamResult, TreeNode, search_tree
 from app.ml.tiny_lm import (
@@ -105,7 +105,7 @@ def tree_figure(result: BeamResult, width: int) -> dict:
         prefixes("dropped", [n for n in nodes if not n.kept], **TREE_STYLE["dropped"]),
         labelled("start", [0], [0], ["<s>"], showlegend=False, hoverinfo="skip",
                  marker=TREE_STYLE["kept"]["marker"]),
-    ], layout(x={"range": [-0.4, len(result.steps) + 0.6]},
+    ], layout(x={"range": [-0.4, len(result.steps) + 0.6]}, height=tree_height(rows),
               # Explicit range: room above the top row for its labels.
               y={"range": [-rows + 0.5, 0.8], "tickvals": [-r for r in range(rows)],
                  "ticktext": [str(r + 1) for r in range(rows)]},
@@ -114,6 +114,13 @@ def tree_figure(result: BeamResult, width: int) -> dict:
                        "line": {"dash": "dot", "color": "#9ca3af"}}]))
 
 
+def tree_height(rows: int) -> int:
+    """Pixels for a tree of ``rows`` rows: a word and its point need about 34 px a row,
+    so the words of beam width 8 (sixteen rows with the dropped ones) do not overlap."""
+    return max(TREE_HEIGHT, 110 + 34 * rows)
+
+
+TREE_HEIGHT = 360
 BEST_LINE = {"line": {"dash": "dash", "color": "#2a9d47"}}
 ON_HOVER = "%{customdata}<extra></extra>"
 TREE_STYLE: dict[str, dict] = {
@@ -124,7 +131,7 @@ TREE_STYLE: dict[str, dict] = {
 }
 
 CHARTS = [
-    line_chart("training", "Training the language model", x_title="training step",
+    line_chart("training", "Training the language model", x_title="training step", integer_x=True,
                y_title="next-word loss (nats)",
                lines=[line("training loss"), line("entropy of the language", **BEST_LINE)],
                summary="The average next-word cross-entropy per step, and the language's own "
@@ -137,15 +144,16 @@ CHARTS = [
               summary="Bars: probability of the sentence returned by each beam width, "
               "followed by the sentence; the chosen width in orange. Dashed: the most "
               "probable sentence of all."),
-    line_chart("tree", "The search at the chosen width", x_title="words generated",
-               y_title="rank (top rows: the beam)", x={"dtick": 1}, y={"zeroline": False},
-               lines=[line("grew from", **TREE_STYLE["grew from"]),
-                      labelled("kept (★ = finished)", **TREE_STYLE["kept"]),
-                      labelled("dropped", **TREE_STYLE["dropped"])],
-               summary="Each column is one more word. Rows above the dotted line are the "
-               "prefixes the beam kept, best first, joined to the prefix each grew from; stars "
-               "are finished sentences; grey crosses below are the best candidates it dropped. "
-               "Hover a word for its prefix's probability."),
+    full_width(line_chart(
+        "tree", "The search at the chosen width", x_title="words generated",
+        y_title="rank (top rows: the beam)", x={"dtick": 1}, y={"zeroline": False},
+        lines=[line("grew from", **TREE_STYLE["grew from"]),
+               labelled("kept (★ = finished)", **TREE_STYLE["kept"]),
+               labelled("dropped", **TREE_STYLE["dropped"])],
+        summary="Each column is one more word. Rows above the dotted line are the "
+        "prefixes the beam kept, best first, joined to the prefix each grew from; stars "
+        "are finished sentences; grey crosses below are the best candidates it dropped. "
+        "Hover a word for its prefix's probability."), TREE_HEIGHT),
 ]
 
 

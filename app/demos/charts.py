@@ -15,6 +15,7 @@ change of house style is one edit. Adding a chart kind means adding a builder he
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import regex
@@ -26,10 +27,19 @@ Layout = dict[str, Any]
 
 LEGEND_BELOW: Layout = {"orientation": "h", "y": -0.25}
 
+# An axis that counts (iteration, step, epoch, update, layer, k): whole-number ticks. With
+# a short range Plotly puts ticks at 0.5; a range that always reaches 0..5 keeps its auto
+# tick spacing at 1 or more, and "d" prints the ticks as integers.
+INTEGER_AXIS: Layout = {"tickformat": "d", "autorangeoptions": {"include": [0, 5]}}
+
 
 def axis(title: str | None = None, **extra: Any) -> Layout:
-    """An axis layout: its title (if any) and any other Plotly axis keys."""
-    return {**({"title": {"text": title}} if title else {}), **extra}
+    """An axis layout: its title (if any) and any other Plotly axis keys.
+
+    Every axis makes room for its tick labels (``automargin``), so a title never sits
+    on them, however long the labels; ``extra`` may turn it off where a demo sets margins.
+    """
+    return {**({"title": {"text": title}} if title else {}), "automargin": True, **extra}
 
 
 def layout(x_title: str | None = None, y_title: str | None = None, *, x: Layout | None = None,
@@ -105,22 +115,29 @@ def heatmap(z: list[list[float]], x: list | None = None, y: list | None = None, 
 # ---- charts ------------------------------------------------------------------------------
 
 
+def counting(x: Layout | None, integer_x: bool) -> Layout | None:
+    """The x axis ``x``, with whole-number ticks if ``integer_x`` (:data:`INTEGER_AXIS`)."""
+    return {**INTEGER_AXIS, **(x or {})} if integer_x else x
+
+
 def line_chart(id: str, title: str, *, x_title: str, y_title: str | None = None,
                lines: list[Trace] | None = None, summary: str = "", log_y: bool = False,
-               x: Layout | None = None, y: Layout | None = None, **extra: Any) -> Chart:
+               x: Layout | None = None, y: Layout | None = None, integer_x: bool = False,
+               **extra: Any) -> Chart:
     """A chart of lines that grow as the run goes (``extend`` them frame by frame).
 
     ``lines`` are the declared traces (:func:`line`, :func:`markers`); with two or more
-    the legend sits below the plot.
+    the legend sits below the plot. ``integer_x``: x counts (steps, epochs), ticks are
+    whole numbers.
     """
     traces = lines or []
     y_axis = {**({"type": "log"} if log_y else {}), **(y or {})}
-    return Chart(id, title, layout(x_title, y_title, x=x, y=y_axis or None,
+    return Chart(id, title, layout(x_title, y_title, x=counting(x, integer_x), y=y_axis or None,
                                    legend_below=len(traces) > 1, **extra), summary, traces)
 
 
 def panel_chart(id: str, title: str, *, x_title: str, panels: list[tuple[str, Trace]],
-                summary: str = "", **extra: Any) -> Chart:
+                summary: str = "", integer_x: bool = False, **extra: Any) -> Chart:
     """Lines that need scales of their own (a loss beside an entropy), one per panel,
     stacked top to bottom over one shared x axis (drawn under the last panel); frames
     ``extend`` them as usual.
@@ -130,23 +147,27 @@ def panel_chart(id: str, title: str, *, x_title: str, panels: list[tuple[str, Tr
     gap = 0.08
     tall = (1 - gap * (len(panels) - 1)) / len(panels)
     bottom = "y" if len(panels) == 1 else f"y{len(panels)}"
-    chart_layout: Layout = {"xaxis": axis(x_title, anchor=bottom), "showlegend": False,
+    chart_layout: Layout = {"xaxis": axis(x_title, anchor=bottom, **counting({}, integer_x)),
+                            "showlegend": False,
                             "margin": {"t": 10}, **extra}
     traces = []
     for i, (y_title, trace) in enumerate(panels):
         top = 1 - i * (tall + gap)
         chart_layout["yaxis" if i == 0 else f"yaxis{i + 1}"] = axis(
-            y_title, domain=[max(0.0, top - tall), top], automargin=True)
+            y_title, domain=[max(0.0, top - tall), top])
         traces.append({**trace, "yaxis": "y" if i == 0 else f"y{i + 1}"})
     return Chart(id, title, chart_layout, summary, traces)
 
 
 def bar_chart(id: str, title: str, *, x_title: str, y_title: str | None = None,
               series: list[Trace] | None = None, summary: str = "", grouped: bool = True,
-              x: Layout | None = None, y: Layout | None = None, **extra: Any) -> Chart:
-    """A bar chart; ``series`` (:func:`bars`) are declared, grouped side by side."""
+              x: Layout | None = None, y: Layout | None = None, integer_x: bool = False,
+              **extra: Any) -> Chart:
+    """A bar chart; ``series`` (:func:`bars`) are declared, grouped side by side;
+    ``integer_x`` as in :func:`line_chart`."""
     traces = series or []
-    return Chart(id, title, layout(x_title, y_title, x=x, y=y, legend_below=len(traces) > 1,
+    return Chart(id, title, layout(x_title, y_title, x=counting(x, integer_x), y=y,
+                                   legend_below=len(traces) > 1,
                                    **({"barmode": "group"} if grouped else {}), **extra),
                  summary, traces)
 
@@ -161,6 +182,15 @@ def heatmap_chart(id: str, title: str, *, x_title: str | None = None,
 def plain_chart(id: str, title: str, *, summary: str = "", **extra: Any) -> Chart:
     """A chart whose every frame brings its own figure (a drawing, a tree, an animation)."""
     return Chart(id, title, dict(extra), summary)
+
+
+def full_width(chart: Chart, height: int) -> Chart:
+    """``chart`` across both columns of its demo, ``height`` px tall (a tree, a lattice).
+
+    Its frames may set a larger ``height`` in their layout (more rows to show): the page
+    lets a full-width plot grow to the height its figure asks for.
+    """
+    return replace(chart, wide=True, layout={**chart.layout, "height": height})
 
 
 # ---- axes of labels (tokens, tags, names) -------------------------------------------------

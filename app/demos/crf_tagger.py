@@ -30,6 +30,7 @@ from app.demos.charts import (
     bar_chart,
     bars,
     category_axis,
+    full_width,
     heatmap,
     heatmap_chart,
     layout,
@@ -142,6 +143,15 @@ def train(params: Params, ctx: RunContext, trained: Trained) -> RunGenerator:
             }, {"epoch": event.epoch + 1, **{f"{h}_loss": event.losses[h] for h in HEADS}})
 
 
+def word_ticks(words: int) -> dict:
+    """Tick angle and size for ``words`` columns of the full-width lattice: a 40-word
+    sentence leaves about 25 px a word, where steeper, smaller labels still do not touch."""
+    if words <= 20:
+        return {"tickangle": -45}
+    many = words > 45
+    return {"tickangle": -90 if many else -60, "tickfont": {"size": 9 if many else 10}}
+
+
 def lattice_figure(tagging: Tagging) -> dict:
     """Viterbi lattice of one sentence (scores relative to the best at each token)."""
     tokens = tagging.tokens
@@ -159,8 +169,8 @@ def lattice_figure(tagging: Tagging) -> dict:
              line={"color": "#ff2d55", "width": 4}, marker={"size": 10}),
         markers("softmax argmax", x, tagging.ids["softmax"], marker={
             "symbol": "x", "size": 11, "color": "#fff", "line": {"width": 1, "color": "#000"}}),
-    ], layout(x={"tickvals": x, "ticktext": short_labels(tokens), "tickangle": -45,
-                 "side": "top", "automargin": True},
+    ], layout(x={"tickvals": x, "ticktext": short_labels(tokens), "side": "top",
+                 **word_ticks(len(tokens))},
               y={"tickvals": list(range(len(TAGS))), "ticktext": TAGS,
                  "autorange": "reversed", "automargin": True},
               legend={"orientation": "h", "y": -0.05, "yanchor": "top"}))
@@ -205,17 +215,18 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     return result
 
 
+LATTICE_HEIGHT = 440  # nine tag rows, and room above them for a sentence's slanted words
 CHARTS = [
-    line_chart("loss", "Training loss (per token)", x_title="epoch",
+    line_chart("loss", "Training loss (per token)", x_title="epoch", integer_x=True,
                y_title="negative log-likelihood", lines=[loss_line(h) for h in HEADS],
                log_y=True, y={"dtick": 1},
                summary="Line chart of both models' training loss against epochs."),
     line_chart("f1", "Dev entity F1 (exact spans)", x_title="epoch", y_title="F1",
-               lines=[f1_line(h) for h in HEADS], x={"dtick": 1}, y={"range": [0, 1]},
+               lines=[f1_line(h) for h in HEADS], integer_x=True, y={"range": [0, 1]},
                summary="Line chart of both models' entity-level F1 on the dev split after "
                "each epoch."),
     bar_chart("invalid", "Invalid BIO transitions decoded on dev", x_title="epoch",
-              y_title="count", series=[invalid_bars(h) for h in HEADS], x={"dtick": 1},
+              y_title="count", series=[invalid_bars(h) for h in HEADS], integer_x=True,
               y={"rangemode": "tozero"},
               summary="Bar chart: per epoch, how many I- tags each model put after a tag "
               "they cannot follow."),
@@ -223,9 +234,10 @@ CHARTS = [
                   y={"autorange": "reversed"},
                   summary="Heatmap of the learned transition matrix; impossible moves turn "
                   "dark red."),
-    heatmap_chart("lattice", "Viterbi lattice of your sentence", y={"autorange": "reversed"},
-                  summary="Heatmap of tokens by tags with the CRF's best path drawn as a "
-                  "line, and the softmax tagger's choices as crosses."),
+    full_width(heatmap_chart(
+        "lattice", "Viterbi lattice of your sentence", y={"autorange": "reversed"},
+        summary="Heatmap of tokens by tags with the CRF's best path drawn as a line, and the "
+        "softmax tagger's choices as crosses."), LATTICE_HEIGHT),
 ]
 
 demo = Demo(

@@ -151,19 +151,25 @@ def labelled(name: str, x: list | None = None, y: list | None = None,
 
 
 def cell_labels(texts: list[list[str]], *, size: int | list[list[int]] = 14,
-                color: str = "#111", background: str | None = None) -> list[Layout]:
+                color: str | list[list[str]] = "#111",
+                background: str | list[list[str]] | None = None) -> list[Layout]:
     """Annotations that write ``texts[row][column]`` on the cells of a heatmap.
 
     For a heatmap drawn without ``x``/``y`` (cell centres at integer positions); empty
-    texts are skipped. ``size`` is one font size or one per cell (same shape as
-    ``texts``); ``background`` boxes each text. Pass them as ``layout(annotations=...)``.
+    texts are skipped. ``size``, ``color`` and ``background`` (a box behind each text)
+    are one value or one per cell (same shape as ``texts``). Pass them as
+    ``layout(annotations=...)``.
     """
+    def at(value: Any, r: int, c: int) -> Any:
+        return value[r][c] if isinstance(value, list) else value
+
     labels = []
     for r, row in enumerate(texts):
         for c, text in enumerate(row):
             if not text:
                 continue
-            font = {"size": size if isinstance(size, int) else size[r][c], "color": color}
+            font = {"size": at(size, r, c), "color": at(color, r, c)}
+            box = at(background, r, c)
             labels.append({"x": c, "y": r, "text": text, "showarrow": False, "font": font,
-                           **({"bgcolor": background} if background else {})})
+                           **({"bgcolor": box} if box else {})})
     return labels

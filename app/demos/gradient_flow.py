@@ -25,7 +25,7 @@ from app.demos.base import (
     make_frame,
     seeded,
 )
-from app.demos.charts import bar_chart, bars, layout, line, line_chart, markers
+from app.demos.charts import INTEGER_AXIS, bar_chart, bars, layout, line, line_chart, markers
 from app.ml.datasets import make_labelled_dataset
 from app.ml.gradient_flow import DeepMLP, first_to_last_ratio, initialise, train_steps
 
@@ -58,25 +58,31 @@ def finite_or_none(values: list[float]) -> list[float | None]:
 
 
 
-def log_range(norms: list[float]) -> list[float] | None:
-    """Whole decades around the drawable norms (Plotly log ranges are in log10 units)."""
-    shown = [v for v in finite_or_none(norms) if v is not None]
-    if not shown:
-        return None
-    return [math.floor(math.log10(min(shown))) - 0.2, math.ceil(math.log10(max(shown))) + 0.2]
+# The decades the bars are drawn on, the same in every run: the lesson compares runs
+# (sigmoid's staircase falls eleven decades, tanh's rises two, relu's stays within one),
+# and bars that rescaled each run would look alike. A run whose norms fall outside widens it
+# (and keeps it wide to its end).
+DECADES = (-14, 3)
 
 
-def norm_bars(norms: list[float], step: int, first: list[float]) -> dict:
+def log_range(norms: list[float], decades: tuple[int, int] = DECADES) -> tuple[int, int]:
+    """``decades`` (powers of ten, low and high), widened to hold the drawable norms."""
+    shown = [v for v in finite_or_none(norms) if v]
+    return (min([decades[0], *(math.floor(math.log10(v)) for v in shown)]),
+            max([decades[1], *(math.ceil(math.log10(v)) for v in shown)]))
+
+
+def norm_bars(norms: list[float], step: int, first: list[float],
+              decades: tuple[int, int] = DECADES) -> dict:
     """This step's norms as bars, and step 1's as black dashes: training changes the
-    staircase, and the dashes keep the gradient flow at initialisation in view."""
+    staircase, and the dashes keep the gradient flow at initialisation in view. The y axis
+    spans ``decades`` (:func:`log_range`; Plotly log ranges are in log10 units)."""
     layers = list(range(1, len(norms) + 1))
     colours = ["#4e79a7"] * len(norms)
     colours[0], colours[-1] = "#e15759", "#59a14f"  # input and output layers stand out
-    decades = log_range(norms + first)
-    y_axis = {"dtick": 1}
-    if decades is not None:
-        span = decades[1] - decades[0]
-        y_axis = {"range": decades, "dtick": 1 if span <= 10 else 2 if span <= 20 else 5}
+    span = decades[1] - decades[0]
+    y_axis = {"range": [decades[0] - 0.2, decades[1] + 0.2],
+              "dtick": 1 if span <= 10 else 2 if span <= 20 else 5}
     return figure([
         bars(f"step {step}", layers, finite_or_none(norms),
              marker={"color": colours}, hoverinfo="text",
@@ -84,7 +90,7 @@ def norm_bars(norms: list[float], step: int, first: list[float]) -> dict:
         markers("step 1", layers, finite_or_none(first), hoverinfo="text",
                 marker={"symbol": "line-ew", "size": 18, "line": {"width": 3, "color": "#111"}},
                 hovertext=[f"layer {i + 1} at step 1: {v}" for i, v in enumerate(first)])],
-        layout(f"layer, input → output (step {step})", y=y_axis))
+        layout(f"layer, input → output (step {step})", x=INTEGER_AXIS, y=y_axis))
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
@@ -97,11 +103,13 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     first: list[float] = []
     first_loss = math.nan
     last = None
+    decades = DECADES
     for record in train_steps(model, inputs, labels, params.lr, params.steps, params.clip):
         if record.step == 1:
             first, first_loss = record.grad_norms, record.loss
         last = record
-        charts = {"grad_norms": norm_bars(record.grad_norms, record.step, first)}
+        decades = log_range(record.grad_norms + first, decades)
+        charts = {"grad_norms": norm_bars(record.grad_norms, record.step, first, decades)}
         if math.isfinite(record.loss):
             charts["loss"] = extend([0], [[record.step]], [[record.loss]])
         yield make_frame(record.step, record.step / params.steps, charts, {
@@ -131,12 +139,13 @@ CHARTS = [
     bar_chart("grad_norms", "Gradient norm of each layer's weights",
               x_title="layer, input → output", y_title="‖∂loss/∂W‖", grouped=False,
               series=[bars("this step"), markers("step 1")],
-              x={"tickmode": "auto", "nticks": 12},
-              y={"type": "log", "exponentformat": "power", "dtick": 1},
+              x={"tickmode": "auto", "nticks": 12}, integer_x=True,
+              y={"type": "log", "exponentformat": "power", "dtick": 2,
+                 "range": [DECADES[0] - 0.2, DECADES[1] + 0.2]},
               showlegend=False, margin={"l": 80},
               summary="Bar chart, one bar per layer from input to output, of the gradient "
               "norm on a log scale."),
-    line_chart("loss", "Training loss", x_title="step", y_title="cross-entropy",
+    line_chart("loss", "Training loss", x_title="step", y_title="cross-entropy", integer_x=True,
                lines=[line("loss")], showlegend=False,
                summary="Line chart of the training loss against the step."),
 ]

@@ -22,7 +22,7 @@ from app.demos.base import (
     figure,
     make_frame,
 )
-from app.demos.charts import heatmap, heatmap_chart, layout, line, line_chart
+from app.demos.charts import INTEGER_AXIS, heatmap, heatmap_chart, layout, line, line_chart
 from app.demos.figures import cell_labels
 from app.ml.gridworld import (
     ARROWS,
@@ -70,6 +70,12 @@ class Params(DemoParams):
         return text
 
 
+# Goal and trap differ in symbol, word and colour (not by colour alone): a green star
+# "goal" and a red cross "trap", each on a box of its own tint.
+END_CELLS: dict[str, dict[str, str]] = {
+    "G": {"text": "<b>★<br>goal</b>", "color": "#14532d", "background": "rgba(187,247,208,0.92)"},
+    "T": {"text": "<b>✖<br>trap</b>", "color": "#7f1d1d", "background": "rgba(254,202,202,0.92)"},
+}
 DELTA_LINE = line("max |ΔV|", markers=True)
 CHARTS = [
     heatmap_chart("values", "State values V(s) and the greedy policy",
@@ -77,8 +83,9 @@ CHARTS = [
                   y={"showgrid": False, "zeroline": False, "dtick": 1, "autorange": "reversed",
                      "scaleanchor": "x"},
                   summary="Heatmap of each cell's value; arrows show the action the policy "
-                  "takes; G marks goals, T traps, walls are blank."),
+                  "takes; a green star marks goals, a red cross traps, walls are blank."),
     line_chart("delta", "Largest change in V per sweep", x_title="sweep", y_title="max |ΔV|",
+               integer_x=True,
                log_y=True, lines=[DELTA_LINE],
                summary="Line chart of the largest change of any state value at each sweep."),
 ]
@@ -91,18 +98,23 @@ def value_figure(world: GridWorld, sweep: Sweep, title: str) -> dict:
     values = sweep.V.tolist()
 
     def label(s: int) -> str:
-        if cells[s] in "GT":
-            return f"<b>{cells[s]}</b>"
+        if cells[s] in END_CELLS:
+            return END_CELLS[cells[s]]["text"]
         return ARROWS[int(sweep.policy[s])] + ("<br>start" if cells[s] == "S" else "")
+
+    def style(s: int, key: str, default: str) -> str:
+        return END_CELLS[cells[s]][key] if cells[s] in END_CELLS else default
 
     grid = [range(r * n_cols, (r + 1) * n_cols) for r in range(n_rows)]
     z = [[None if cells[s] == "#" else values[s] for s in row] for row in grid]
     texts = [["" if cells[s] == "#" else label(s) for s in row] for row in grid]
-    sizes = [[16 if cells[s] in "GT" else 18 for s in row] for row in grid]
+    sizes = [[12 if cells[s] in END_CELLS else 18 for s in row] for row in grid]
     heat = heatmap(z, colorscale="Viridis", colorbar_title="V(s)", zsmooth=False, xgap=2,
                    ygap=2, hover="row %{y}, column %{x}<br>V = %{z}<extra></extra>")
     return figure([heat], layout(title=title, annotations=cell_labels(
-        texts, size=sizes, background="rgba(255,255,255,0.6)")))
+        texts, size=sizes, color=[[style(s, "color", "#111") for s in row] for row in grid],
+        background=[[style(s, "background", "rgba(255,255,255,0.6)") for s in row]
+                    for row in grid])))
 
 
 def unreachable_goal(world: GridWorld) -> str | None:
@@ -143,7 +155,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
                                      torch.Generator().manual_seed(params.seed), batch=batch)
         unit = "episodes"
     if unit == "episodes":  # its steps are batches of episodes: its curve counts episodes
-        yield make_frame(0, 0.0, {"delta": figure([DELTA_LINE], layout("episodes played"))})
+        yield make_frame(0, 0.0, {"delta": figure([DELTA_LINE], layout("episodes played",
+                                                                   x=INTEGER_AXIS))})
     start = "".join(world.rows).find("S")  # -1: no start cell marked
     total = params.episodes if unit == "episodes" else MAX_FRAMES
     sweep = None

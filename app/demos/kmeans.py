@@ -50,7 +50,7 @@ CHARTS = [
                 "crosses."),
     # One line per restart: how many depends on n_init, so the first frame draws them.
     line_chart("inertia", "Inertia per Lloyd iteration", x_title="iteration",
-               x={"rangemode": "tozero"}, y_title="inertia (within-cluster SSE)",
+               x={"rangemode": "tozero"}, integer_x=True, y_title="inertia (within-cluster SSE)",
                legend=dict(LEGEND_BELOW),
                summary="Line chart of inertia against iteration, one line per restart."),
 ]

@@ -41,6 +41,7 @@ class Params(DataParams):
 
 CHARTS = [
     line_chart("elbow", "Inertia against k", x_title="k (number of clusters)", x={"dtick": 1},
+               integer_x=True,
                y_title="inertia", y={"rangemode": "tozero"}, showlegend=False,
                lines=[line("inertia", markers=True, marker={"size": 9}, line={"width": 3})],
                summary="Line chart of the best inertia found for each k; look for the bend."),

@@ -135,19 +135,19 @@ def balance_animation(states: torch.Tensor) -> dict:
 SOLVED_LINE = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": SOLVED_RETURN,
                "y1": SOLVED_RETURN, "line": {"dash": "dash", "color": "#2a9d47"}}
 CHARTS = [
-    line_chart("returns", "Episode returns", x_title="environment steps",
+    line_chart("returns", "Episode returns", x_title="environment steps", integer_x=True,
                y_title="return (steps balanced)", y={"range": [0, 520]}, shapes=[SOLVED_LINE],
                lines=[markers("episode return", marker={"size": 4, "opacity": 0.5}),
                       line("mean of last 20", line={"width": 3})],
                summary="Dots: the return of every finished episode. Line: mean of the last 20 "
                "episodes. Dashed: the solved threshold 475."),
     # Each on its own scale: a value loss in the hundreds would flatten the others.
-    panel_chart("losses", "Losses and entropy per update", x_title="update",
+    panel_chart("losses", "Losses and entropy per update", x_title="update", integer_x=True,
                 panels=[("policy loss", line("policy loss")),
                         ("value loss", line("value loss")), ("entropy", line("entropy"))],
                 summary="Three stacked line charts over the update: policy loss, value loss "
                 "and policy entropy, each on its own scale."),
-    line_chart("trust", "How far each update moved the policy", x_title="update",
+    line_chart("trust", "How far each update moved the policy", x_title="update", integer_x=True,
                lines=[line("mean KL(old‖new)"), line("clip fraction")],
                summary="Mean KL divergence between the old and the new policy, measured "
                "exactly before each gradient step of the update, and the fraction of clipped "

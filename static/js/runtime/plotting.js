@@ -47,5 +47,11 @@ export class Chart {
 
   clear() { Plotly.react(this.div, [], this.layoutWith({})); }
 
-  relayout() { if (this.div.data) Plotly.relayout(this.div, this.layoutWith({})); }
+  relayout() {
+    if (!this.div.data) return;
+    const layout = this.layoutWith({});
+    // A frame may have grown a full-width chart (more rows): a theme change keeps that height.
+    if (this.div.layout && this.div.layout.height) layout.height = this.div.layout.height;
+    Plotly.relayout(this.div, layout);
+  }
 }
