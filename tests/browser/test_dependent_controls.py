@@ -88,6 +88,7 @@ def test_gae_values_box_says_how_many_numbers_it_needs(page: Page, shots: Callab
     values = demo.locator('[name="values"]')
     note = demo.locator(".control-note")
     expect(note).to_have_text("needs 10 or 11 numbers (rewards has 10).")  # before any run
+    wait_finished(page, sel=GAE)  # it runs once seen
     expect(note).to_have_attribute("data-unmet", "false")
     assert values.evaluate("el => el.closest('.control').contains(document.querySelector("
                            f"'{GAE} .control-note'))")  # under the values box
@@ -95,7 +96,11 @@ def test_gae_values_box_says_how_many_numbers_it_needs(page: Page, shots: Callab
     demo.locator('[name="rewards"]').fill("0, 0, 1, 10")  # the rewards box moved
     expect(note).to_have_text("needs 4 or 5 numbers (rewards has 4); it has 10.")
     expect(note).to_have_attribute("data-unmet", "true")
+    demo.locator('[name="rewards"]').press("Tab")  # a change: a live demo would rerun
+    expect(demo.locator(".demo-status")).to_have_text(
+        "Not run: values needs 4 or 5 numbers (rewards has 4); it has 10.")
     shots(page, "dependent-gae-values-unmet", demo)
+    assert demo.evaluate("el => el.livegrad.record.params.rewards") != "0, 0, 1, 10"
 
     values.fill("1, 1, 1, 1, 0")
     expect(note).to_have_text("needs 4 or 5 numbers (rewards has 4).")

@@ -158,6 +158,14 @@ export class Demo {
     // A live demo reruns, unless the values are those its latest run already had.
     if (!this.live || (this.record && sameValues(this.record.params, this.params()))) return;
     clearTimeout(this.timer);
+    // ... or while a control another one limits lacks what it needs (its note says what;
+    // Run still sends, and the server refuses with the same words).
+    const unmet = this.form.querySelector('.control-note[data-unmet="true"]');
+    if (unmet) {
+      const name = unmet.closest(".control").querySelector("[name]").name;
+      this.say(`Not run: ${name} ${unmet.textContent}`, "hint");
+      return;
+    }
     this.timer = setTimeout(() => this.run(), DEBOUNCE_MS);
   }
 
