@@ -176,6 +176,18 @@ def lattice_figure(tagging: Tagging) -> dict:
               legend={"orientation": "h", "y": -0.05, "yanchor": "top"}))
 
 
+def casing_note(tokens: list[str]) -> str | None:
+    """Why a lower-case sentence tags every word O, or None when a word after the first is
+    capitalised. The synthetic corpus (app/ml/ner_data.py) always capitalises names (and
+    every sentence's first word), so a capital is the sign of a name both taggers learned."""
+    if any(token[:1].isupper() for token in tokens[1:]):
+        return None
+    return ("No word after the first is capitalised: the training sentences always "
+            "capitalise names, so both taggers learned a capital as the sign of a name and "
+            "tag a lower-case name O. Capitalise the names (Noor Okonkwo, Lisbon) to see "
+            "them found.")
+
+
 def run(params: Params, ctx: RunContext) -> RunGenerator:
     key = params.training_key()
     trained = TRAINED.get(key)
@@ -201,6 +213,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "sentence_invalid_crf": invalid_transitions(crf_tags),
         "sentence_invalid_softmax": invalid_transitions(softmax_tags),
         "train_seconds": trained.seconds, "cached": is_cached,
+        "note": casing_note(tagging.tokens),
     }
     charts = {**curve_figures(trained), "transitions": transition_figure(trained),
               "lattice": lattice_figure(tagging)}
@@ -210,6 +223,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "crf_dev_f1": result["dev_f1"], "softmax_dev_f1": result["softmax_dev_f1"],
         "crf_invalid": result["invalid_crf"], "softmax_invalid": result["invalid_softmax"],
         "crf_tags": " ".join(crf_tags), "softmax_tags": " ".join(softmax_tags),
+        **({"note": result["note"]} if result["note"] else {}),
     }
     yield make_frame(10**6, 1.0, charts, metrics)
     return result
