@@ -380,3 +380,27 @@ def test_disconnect_stops_the_job_within_a_step(executor, test_demos):
         assert stopped_at - left_at <= STEPS_AFTER_LEAVING
         time.sleep(0.3)
         assert slow_steps() == stopped_at  # the worker really stopped
+
+
+def test_a_run_cancelled_while_the_demo_wraps_up_ends_without_done():
+    # A demo that notices Stop through ctx.should_stop() returns normally. That must not
+    # read as a finished run: its `done` would be cached and replayed, empty, to the next
+    # student with the same settings (crf-tagger did this when Run restarted it).
+    from app.demos.base import Demo, DemoParams, RunContext, RunGenerator, make_frame
+    from app.executors.job import job_events
+
+    ctx = RunContext()
+
+    def run(params: DemoParams, ctx: RunContext) -> RunGenerator:
+        for step in range(1, 1000):
+            yield make_frame(step, step / 1000, {})
+            if ctx.should_stop():
+                return {"steps": step}
+        return {"steps": 1000}
+
+    demo = Demo(slug="t", title="T", description="t", Params=DemoParams, charts=[], run=run)
+    events = job_events(JobSpec(demo, DemoParams(), job_seconds=60, max_frames=10_000), ctx)
+    names = [next(events)[0], next(events)[0]]  # started, the first frame
+    ctx.cancelled.set()
+    names += [name for name, _ in events]
+    assert names[:2] == ["started", "frame"] and "done" not in names

@@ -94,6 +94,10 @@ def _frames(spec: JobSpec, ctx: RunContext) -> Iterator[Event]:
             yield "frame", encode_frame(frame)
     finally:
         generator.close()
+    if ctx.cancelled.is_set():
+        # The demo saw should_stop() and wrapped up: a cut-short run, not a finished one,
+        # so no `done` (which the cache would keep and replay to the next student).
+        return None
     if stopped is None and time.monotonic() >= ctx.deadline:
         stopped = "time_budget"  # the demo saw should_stop() and wrapped up early
     json.dumps(result, allow_nan=False)  # fail loudly on a non-finite result
