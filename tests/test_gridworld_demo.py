@@ -62,6 +62,6 @@ def test_every_cell_but_a_wall_is_labelled_in_place():
     values = frames[-1]["charts"]["values"]
     labels = {(a["y"], a["x"]): a["text"] for a in values["layout"]["annotations"]}
     assert set(labels) == {(0, 0), (0, 2), (1, 0), (1, 1), (1, 2)}  # (0, 1) is the wall
-    assert labels[0, 2] == "<b>★<br>goal</b>" and labels[1, 2] == "↑"
+    assert "★" in labels[0, 2] and "goal" in labels[0, 2] and labels[1, 2] == "↑"
     assert labels[0, 0] == "↓<br>start" and result["policy"][0] == 2  # down, round the wall
     assert values["data"][0]["z"][0][1] is None  # the wall: no value, a blank cell

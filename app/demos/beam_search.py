@@ -106,6 +106,8 @@ def tree_figure(result: BeamResult, width: int) -> dict:
         labelled("start", [0], [0], ["<s>"], showlegend=False, hoverinfo="skip",
                  marker=TREE_STYLE["kept"]["marker"]),
     ], layout(x={"range": [-0.4, len(result.steps) + 0.6]}, height=tree_height(rows),
+              # The legend ~80 px under the plot, however tall it grew (y is a fraction).
+              legend={"orientation": "h", "y": -80 / (tree_height(rows) - 60)},
               # Explicit range: room above the top row for its labels.
               y={"range": [-rows + 0.5, 0.8], "tickvals": [-r for r in range(rows)],
                  "ticktext": [str(r + 1) for r in range(rows)]},

@@ -72,9 +72,12 @@ class Params(DemoParams):
 
 # Goal and trap differ in symbol, word and colour (not by colour alone): a green star
 # "goal" and a red cross "trap", each on a box of its own tint.
+SYMBOL = "<span style='font-size:16px'>{}</span>"
 END_CELLS: dict[str, dict[str, str]] = {
-    "G": {"text": "<b>★<br>goal</b>", "color": "#14532d", "background": "rgba(187,247,208,0.92)"},
-    "T": {"text": "<b>✖<br>trap</b>", "color": "#7f1d1d", "background": "rgba(254,202,202,0.92)"},
+    "G": {"text": f"<b>{SYMBOL.format('★')}<br>goal</b>", "color": "#14532d",
+          "background": "rgba(187,247,208,0.92)"},
+    "T": {"text": f"<b>{SYMBOL.format('✖')}<br>trap</b>", "color": "#7f1d1d",
+          "background": "rgba(254,202,202,0.92)"},
 }
 DELTA_LINE = line("max |ΔV|", markers=True)
 CHARTS = [

@@ -39,19 +39,16 @@ export class Chart {
     Plotly.newPlot(div, clone(this.traces), this.layoutWith({}), plotConfig(instance));
   }
 
-  // The theme, then the declared layout, then `extra` (an op's layout), deep-merged.
+  // The theme, then the declared layout, then `extra` (an op's layout), deep-merged. The
+  // op's layout is kept, so a theme change redraws the chart as the op drew it.
   layoutWith(extra) {
+    this.opLayout = extra || {};
     const base = merge(themeLayout(), { margin: { l: 48, r: 16, t: 16, b: 40 }, uirevision: "keep" });
     return merge(merge(base, clone(this.layout)), clone(extra || {}));
   }
 
   clear() { Plotly.react(this.div, [], this.layoutWith({})); }
 
-  relayout() {
-    if (!this.div.data) return;
-    const layout = this.layoutWith({});
-    // A frame may have grown a full-width chart (more rows): a theme change keeps that height.
-    if (this.div.layout && this.div.layout.height) layout.height = this.div.layout.height;
-    Plotly.relayout(this.div, layout);
-  }
+  // A new theme: the same traces and op layout (its tick labels, height, legend) in new colours.
+  relayout() { if (this.div.data) Plotly.react(this.div, this.div.data, this.layoutWith(this.opLayout)); }
 }
