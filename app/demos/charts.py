@@ -28,9 +28,9 @@ Layout = dict[str, Any]
 LEGEND_BELOW: Layout = {"orientation": "h", "y": -0.25}
 
 # An axis that counts (iteration, step, epoch, update, layer, k): whole-number ticks. With
-# a short range Plotly puts ticks at 0.5; a range that always reaches 0..5 keeps its auto
-# tick spacing at 1 or more, and "d" prints the ticks as integers.
-INTEGER_AXIS: Layout = {"tickformat": "d", "autorangeoptions": {"include": [0, 5]}}
+# a short range Plotly puts ticks at 0.5; a range that always reaches 5 (from 0 or 1) keeps
+# its auto tick spacing at 1 or more, and "d" prints the ticks as integers.
+INTEGER_AXIS: Layout = {"tickformat": "d", "autorangeoptions": {"include": [5]}}
 
 
 def axis(title: str | None = None, **extra: Any) -> Layout:

@@ -139,6 +139,54 @@ def test_kmeans_iterations_tick_in_whole_numbers_and_titles_clear_their_ticks(
     y_ticks = page.evaluate(BOXES, [KMEANS, "inertia", ".ytick text"])
     y_title = page.evaluate(BOXES, [KMEANS, "inertia", ".g-ytitle text"])
     x_ticks = page.evaluate(BOXES, [KMEANS, "inertia", ".xtick text"])
-    assert overlapping(title + x_ticks) == [] and overlapping(y_title + y_ticks) == []
+    assert not [t for t in x_ticks if overlapping([title[0], t])]
+    assert not [t for t in y_ticks if overlapping([y_title[0], t])]
     expect(demo.locator('figure:has(.plot[data-chart="inertia"])')).to_be_visible()
     shots(page, "readable-kmeans-inertia", demo.locator(".demo-charts"))
+
+
+FLOW = '[data-demo="gradient-flow"]'
+
+Y_RANGE = """(sel) => document.querySelector(sel)
+  .querySelector('.plot[data-chart="grad_norms"]')._fullLayout.yaxis.range"""
+
+
+def test_gradient_flow_keeps_its_log_range_from_run_to_run(page: Page, shots: Callable) -> None:
+    page.goto("/lessons/autograd")
+    demo = page.locator(FLOW)
+    demo.scroll_into_view_if_needed()
+    demo.locator('[data-action="run"]').click()
+    wait_finished(page, {"activation": "sigmoid"}, sel=FLOW, timeout=120_000)
+    sigmoid = page.evaluate(Y_RANGE, FLOW)
+    shots(page, "readable-gradient-flow-sigmoid", demo.locator(".demo-charts"))
+    demo.locator('[name="activation"]').select_option("relu")
+    demo.locator('[name="init"]').select_option("kaiming")
+    demo.locator('[data-action="run"]').click()
+    wait_finished(page, {"activation": "relu", "init": "kaiming"}, sel=FLOW, timeout=120_000)
+    assert page.evaluate(Y_RANGE, FLOW) == pytest.approx(sigmoid) == [-14.2, 3.2]
+    shots(page, "readable-gradient-flow-relu", demo.locator(".demo-charts"))
+
+
+@pytest.mark.parametrize(("lesson", "sel", "chart"), [
+    ("/lessons/transformer", "#demo-attention", "head"),
+    ("/lessons/autograd", '[data-demo="jacobian"]', "vjp"),
+])
+def test_axis_titles_sit_clear_of_long_tick_labels(new_page: Callable, shots: Callable,
+                                                   lesson: str, sel: str, chart: str) -> None:
+    for theme in ("light", "dark"):
+        page = new_page(viewport={"width": 1280, "height": 900}, color_scheme=theme)
+        page.goto(lesson)
+        demo = page.locator(sel)
+        demo.scroll_into_view_if_needed()
+        demo.locator('[data-action="run"]').click()
+        wait_finished(page, sel=sel, timeout=60_000)
+        titled = 0
+        for axis in ("x", "y"):
+            title = page.evaluate(BOXES, [sel, chart, f".g-{axis}title text"])
+            ticks = page.evaluate(BOXES, [sel, chart, f".{axis}tick text"])
+            if title:
+                titled += 1
+                assert [t for t in ticks if overlapping([title[0], t])] == [], axis
+        assert titled
+        shots(page, f"readable-{chart}-titles-{theme}",
+              demo.locator(f'figure:has(.plot[data-chart="{chart}"])'))
