@@ -23,7 +23,6 @@ from app.demos.base import (
 from app.demos.charts import LEGEND_BELOW, line, line_chart
 from app.demos.clustering_data import LIMIT, DataParams
 from app.demos.figures import centres, clusters, plane_axes, plane_chart
-from app.ml.datasets import too_few_points
 from app.ml.kmeans import Restarts
 
 
@@ -38,7 +37,7 @@ class Params(DataParams):
 
     @model_validator(mode="after")
     def _enough_points(self) -> Params:
-        problem = too_few_points("k", self.k, self.dataset, self.n_points, self.points)
+        problem = self.too_few("k", self.k)
         if problem:
             raise ValueError(problem)
         return self

@@ -18,7 +18,6 @@ from app.demos.base import (
 from app.demos.charts import line, line_chart
 from app.demos.clustering_data import LIMIT, DataParams
 from app.demos.figures import centres, clusters, plane_axes, plane_chart
-from app.ml.datasets import too_few_points
 from app.ml.kmeans import Restarts
 
 
@@ -32,8 +31,7 @@ class Params(DataParams):
 
     @model_validator(mode="after")
     def _enough_points(self) -> Params:
-        problem = too_few_points("k_max", self.k_max, self.dataset, self.n_points, self.points,
-                                 least=2)
+        problem = self.too_few("k_max", self.k_max, least=2)
         if problem:
             raise ValueError(problem)
         return self
