@@ -54,7 +54,13 @@ class Job:
         return self.recorded_bytes <= self.record_limit
 
     def subscribe(self, cache: str, buffers: StreamBuffers) -> Subscription:
-        """A new listener: it first receives everything the job has said so far."""
+        """A new listener: it first receives everything the job has said so far.
+
+        ``cache`` is "miss" for the request that started the job, "shared" for one that
+        joins it; a job that finished meanwhile is heard as a replay ("hit").
+        """
+        if cache == "shared" and self.state == "finished":
+            cache = "hit"
         subscription = buffers.subscription(self, cache, source=self)
         for event in self.recorded:
             subscription.put(event)

@@ -79,7 +79,7 @@ class JobRunner:
         key = run_key(demo, params)
         shared = self._inflight.get(key)
         if shared is not None and shared.recording:
-            return shared.subscribe("hit", self.buffers)
+            return shared.subscribe("shared", self.buffers)
         status, recording = await self.cache.claim(key, self.replica, self._lease())
         if status == "cached":
             replay = self.buffers.subscription(None, "hit", source=recording,
@@ -90,13 +90,13 @@ class JobRunner:
         # From here on nothing awaits: admission is atomic on the event loop.
         shared = self._inflight.get(key)  # started here while the store answered
         if shared is not None and shared.recording:
-            return shared.subscribe("hit", self.buffers)
+            return shared.subscribe("shared", self.buffers)
         job = Job(demo, params, key, record_limit=self.cache.max_bytes // 4)
         if status == "computing":  # by another replica: follow it, costing no slot
             self._inflight[key] = job
             job.state, job.started = "running", time.monotonic()
             job.follower = asyncio.ensure_future(self._follow(job))
-            return job.subscribe("hit", self.buffers)
+            return job.subscribe("shared", self.buffers)
         try:
             may_compute()
             if len(self._running) >= self.max_jobs and len(self._waiting) >= self.max_queue:

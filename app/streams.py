@@ -26,7 +26,7 @@ class Subscription:
     """One client's view of a job (or of a replay): the events it has not read yet."""
 
     job: Job | None  # None: a replay from the cache
-    cache: str  # "hit" (cache or shared job) or "miss" (this request computes)
+    cache: str  # "hit" (a finished run replayed), "shared" (a run in progress joined), "miss"
     buffers: StreamBuffers
     source: Any = None  # the job or recording whose events these are (shared, not copied)
     events: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)

@@ -70,7 +70,9 @@ def test_identical_requests_arriving_together_compute_once(executor, test_demos)
         for t in threads:
             t.join()
         assert [a.status_code for a in answers] == [200] * 4, [a.text[:300] for a in answers]
-        assert sorted(a.headers["x-cache"] for a in answers) == ["hit", "hit", "hit", "miss"]
+        caches = sorted(a.headers["x-cache"] for a in answers)
+        # One computes; the others join it while it runs (or, arriving after its end, replay it).
+        assert caches.count("miss") == 1 and set(caches) - {"miss"} <= {"shared", "hit"}
         assert slow_steps() - before == 30  # one computation of 30 steps
         assert len({a.json()["frames"] for a in answers}) == 1
 

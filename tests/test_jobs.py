@@ -223,7 +223,7 @@ def test_identical_requests_share_one_job_and_a_latecomer_hears_it_from_the_star
         job.start()
         early = [job.frame(), job.frame()]
         latecomer = await runner.submit(SLOW_DEMO, params())
-        assert (first.cache, latecomer.cache) == ("miss", "hit")
+        assert (first.cache, latecomer.cache) == ("miss", "shared")
         assert len(executor.executions) == 1 and runner.stats()["running"] == 1
         later = [job.frame(), job.done()]
         assert await heard(first) == await heard(latecomer) == early + later
