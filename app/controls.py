@@ -1,8 +1,10 @@
 """A demo's controls, generated from its Params JSON Schema — never written by hand.
 
 integer/number with bounds → range slider showing its value; enum → select;
-boolean → checkbox; string → text box; array with ``x-widget: click-points`` →
-points the student adds by clicking a chart. Each kind is one entry of CONTROL_KINDS
+boolean → checkbox; string → text box (a text area when it may hold a paragraph);
+string with ``x-widget: csv`` → CSV text the student pastes or loads from a file; array
+with ``x-widget: click-points`` → points the student adds by clicking a chart or typing
+their coordinates. Each kind is one entry of CONTROL_KINDS
 here, one macro in templates/_controls.html and one entry in static/js/runtime/controls.js.
 A control another one limits (DEPENDS_ON: heads offers the divisors of d_model) carries
 that as data-<hint>, which the page follows.
@@ -71,8 +73,26 @@ def _range(prop: dict[str, Any], value: Any) -> dict[str, Any]:
 
 
 def _points(prop: dict[str, Any], value: Any) -> dict[str, Any]:
+    # The boxes a student types a point's x and y into have the coordinates' bounds.
+    axes = prop.get("items", {}).get("prefixItems", [{}, {}])
     return {"chart": prop.get(X_CHART, ""), "activates": prop.get(X_ACTIVATES, {}),
-            "max_items": prop.get("maxItems", 1000), "json_value": json.dumps(value)}
+            "max_items": prop.get("maxItems", 1000), "json_value": json.dumps(value),
+            "axes": [{"name": name, **_bounds(axis, None)}
+                     for name, axis in zip("xy", axes, strict=False)]}
+
+
+# A text field that may hold this many characters or more may hold a paragraph: a text
+# area (several lines, wrapping) rather than a one-line box.
+PARAGRAPH = 300
+
+
+def _text(prop: dict[str, Any], value: Any) -> dict[str, Any]:
+    max_length = prop.get("maxLength")
+    return {"max_length": max_length, "multiline": bool(max_length and max_length >= PARAGRAPH)}
+
+
+def _csv(prop: dict[str, Any], value: Any) -> dict[str, Any]:
+    return {"max_length": prop.get("maxLength"), "activates": prop.get(X_ACTIVATES, {})}
 
 
 def _bounds(prop: dict[str, Any], value: Any) -> dict[str, Any]:
@@ -94,13 +114,14 @@ class ControlKind:
 # THE table of control kinds; a property gets the first that applies.
 CONTROL_KINDS = [
     ControlKind("points", lambda prop: prop.get(X_WIDGET) == "click-points", _points),
+    ControlKind("csv", lambda prop: prop.get(X_WIDGET) == "csv", _csv),
     ControlKind("select", lambda prop: "enum" in prop, lambda prop, _: {"options": prop["enum"]}),
     ControlKind("range", _is_slider, _range),
     # A box, when a slider would be too coarse (x-widget), or when a bound is missing.
     ControlKind("number", lambda prop: prop.get(X_WIDGET) == "number" or _is_number(prop),
                 _bounds),
     ControlKind("checkbox", lambda prop: prop.get("type") == "boolean", lambda prop, _: {}),
-    ControlKind("text", lambda prop: True, lambda prop, _: {"max_length": prop.get("maxLength")}),
+    ControlKind("text", lambda prop: True, _text),
 ]
 
 

@@ -7,7 +7,7 @@ import html
 import json
 import re
 from collections.abc import Iterator
-from typing import Literal
+from typing import Annotated, Literal
 
 import pytest
 from pydantic import Field
@@ -38,9 +38,14 @@ class EveryKind(DemoParams):
     mode: Literal["fast", "exact"] = Field("fast", description="Which way")
     causal: bool = Field(False, description="Look back only")
     text: str = Field("the cat", max_length=40, description="A sentence")
+    paragraph: str = Field("A first sentence. A second one.", max_length=600,
+                           description="A paragraph")
+    table: str = Field("", max_length=5000, description="x, y per row",
+                       json_schema_extra={"x-widget": "csv", "x-label": "points from CSV",
+                                          "x-activates": {"mode": "exact"}})
     limit: int | None = Field(None, ge=1, le=10, description="Optional cap")
     clip: float = Field(1.0, ge=0.0, description="No upper bound")
-    points: list[tuple[float, float]] = Field(
+    points: list[tuple[Annotated[float, Field(ge=-5, le=5)], float]] = Field(
         [], max_length=50, description="Click to add points",
         json_schema_extra={"x-widget": "click-points", "x-chart": "plane",
                            "x-activates": {"mode": "exact"}})
@@ -113,6 +118,38 @@ def test_clicked_points_name_their_chart_and_the_choice_they_switch_on():
     assert points["kind"] == "points" and points["chart"] == "plane"
     assert points["activates"] == {"mode": "exact"} and points["max_items"] == 50
     assert points["json_value"] == "[]"
+    # The boxes to type a point in (the keyboard's way) have each coordinate's bounds.
+    assert points["axes"] == [{"name": "x", "min": -5, "max": 5}, {"name": "y"}]
+
+
+def test_a_text_that_may_hold_a_paragraph_is_a_text_area_showing_its_bound(registered):
+    c = controls()
+    assert (c["paragraph"]["kind"], c["paragraph"]["multiline"]) == ("text", True)
+    assert c["text"]["multiline"] is False
+    page = render_demo_block("test-controls", {}, "p")
+    area = re.search(r'<textarea id="p-paragraph"[^>]*>', page).group(0)
+    # No maxlength: a pasted paragraph past the bound is not cut without a word; the
+    # count beside the label shows the bound and the server names it.
+    assert 'data-max-length="600"' in area and "maxlength" not in area
+    assert 'aria-describedby="p-paragraph-help p-paragraph-count"' in area
+    assert re.search(r'<input type="text" id="p-text"[^>]*maxlength="40"', page)
+
+
+def test_csv_points_are_a_text_area_and_a_file_picker_switching_their_choice(registered):
+    c = controls()["table"]
+    assert (c["kind"], c["max_length"], c["activates"]) == ("csv", 5000, {"mode": "exact"})
+    page = render_demo_block("test-controls", {}, "c")
+    assert re.search(r'<textarea id="c-table" name="table"[^>]*data-activates="\{&#34;mode&#34;: '
+                     r'&#34;exact&#34;\}"', page)
+    assert re.search(r'<label for="c-table-file">Load a CSV file</label>\s*<input type="file" '
+                     r'id="c-table-file" accept=".csv,text/csv"', page)
+    # Only the textarea is a parameter: the file picker has no name, nor have the x/y boxes.
+    assert page.count('name="table"') == 1
+    assert re.search(r'<input type="number" class="points-coordinate" id="c-points-x" '
+                     r'data-axis="x" step="any" min="-5" max="5">', page)
+    assert re.search(r'<label class="points-axis" for="c-points-y">y<span class="visually-'
+                     r'hidden"> of the point to add</span></label>', page)
+    assert "data-add-point>Add point</button>" in page
 
 
 def test_fields_appear_in_declaration_order_with_the_seed_last():
@@ -139,7 +176,7 @@ def test_a_control_another_limits_names_it():
 def test_every_kind_has_its_macro_and_its_entry_in_the_page_runtime():
     kinds = [kind.name for kind in CONTROL_KINDS]
     assert sorted(kinds) == sorted(set(kinds)) == sorted(
-        ["range", "select", "checkbox", "number", "text", "points"])
+        ["range", "select", "checkbox", "number", "text", "points", "csv"])
     macros = templates.env.get_template("_controls.html").module
     assert sorted(name for name in dir(macros) if not name.startswith("_")) == sorted(kinds)
     assert sorted(js_table_names("controls.js", "CONTROL_KINDS")) == sorted(kinds)

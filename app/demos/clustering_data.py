@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, get_args
 import torch
 from pydantic import Field, PrivateAttr, model_validator
 
-from app.demos.base import X_ACTIVATES, X_WIDGET, DemoParams, click_points, control
+from app.demos.base import X_ACTIVATES, X_LABEL, X_WIDGET, DemoParams, click_points, control
 from app.ml.datasets import clustering_data, too_few_points
 from app.points_csv import PointsCsvError, grouped, parse_points
 
@@ -32,11 +32,11 @@ MAX_POINTS = 2000  # clicked and loaded together
 MAX_CSV_CHARS = 100_000
 
 
-def csv_points(activates: dict[str, Any] | None = None) -> dict[str, Any]:
+def csv_points(label: str, activates: dict[str, Any] | None = None) -> dict[str, Any]:
     """``json_schema_extra`` of a text field of CSV points the student loads from a file or
     pastes (the page reads the file; the server parses the text). ``activates`` sets other
     fields when CSV is loaded (``{"dataset": "custom"}``)."""
-    return {X_WIDGET: "csv", X_ACTIVATES: activates or {}}
+    return {X_WIDGET: "csv", X_LABEL: label, X_ACTIVATES: activates or {}}
 
 
 class DataParams(DemoParams):
@@ -52,7 +52,7 @@ class DataParams(DemoParams):
         description=f"Your points as CSV: one x, y per row, each from {LOW} to {HIGH}; a "
         f"header row is optional; at most {grouped(MAX_POINTS)} rows (switches dataset to "
         "custom)",
-        json_schema_extra=csv_points(activates={"dataset": "custom"}),
+        json_schema_extra=csv_points("points from CSV", activates={"dataset": "custom"}),
     )
     points: list[tuple[Coordinate, Coordinate]] = Field(
         default_factory=list,

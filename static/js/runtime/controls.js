@@ -7,6 +7,7 @@
 // A new kind is one entry here, one macro and one entry in app/controls.py's CONTROL_KINDS
 // (tests/test_controls.py checks the three agree).
 
+import { omittedFromLink } from "livegrad/share.js";
 import { formatValue } from "livegrad/util.js";
 
 const setValue = (input, value) => { input.value = value; };
@@ -45,15 +46,22 @@ export const CONTROL_KINDS = {
     write: setValue,
   },
 
+  // A one-line box, or a text area for a paragraph (with its bound shown under the label).
   text: {
     read: (input) => input.value,
     write: setValue,
+    refresh: showLength,
   },
 
-  // Points the student adds by clicking a chart; the form holds them as JSON.
+  // Points the student adds by clicking a chart (or typing x and y: the keyboard's way);
+  // the form holds them as JSON.
   points: {
     read: (input) => JSON.parse(input.value || "null"),
-    write(input, value) { input.value = typeof value === "string" ? value : JSON.stringify(value); },
+    write(input, value) {
+      const omitted = omittedFromLink(value); // a link too short to hold them (share.js)
+      if (!omitted) input.value = typeof value === "string" ? value : JSON.stringify(value);
+      showNote(input, omitted ? `This link could not carry the points (${omitted}).` : null, false);
+    },
     refresh(input) {
       const count = input.parentElement.querySelector(".points-count");
       const n = (this.read(input) || []).length;
@@ -61,10 +69,83 @@ export const CONTROL_KINDS = {
     },
     wire(input, demo) {
       const chart = demo.charts[input.dataset.chart];
-      if (chart) chart.div.addEventListener("click", (event) => addPoint(input, chart.div, event, demo));
+      if (chart) chart.div.addEventListener("click", (event) => clickPoint(input, chart.div, event, demo));
+      const box = input.closest(".control");
+      const add = () => typePoint(input, box, demo);
+      box.querySelector("[data-add-point]")?.addEventListener("click", add);
+      for (const field of box.querySelectorAll(".points-coordinate")) {
+        field.addEventListener("keydown", (event) => {
+          if (event.key !== "Enter") return;
+          event.preventDefault();
+          event.stopPropagation(); // Enter here adds the point; elsewhere in the form it runs
+          add();
+        });
+      }
+    },
+  },
+
+  // CSV of points, pasted or loaded from a file read here (FileReader); the text itself is
+  // the value, and the server reads it (app/points_csv.py), saying which row is wrong.
+  csv: {
+    read: (input) => input.value,
+    write(input, value) {
+      const omitted = omittedFromLink(value);
+      input.value = omitted ? "" : value;
+      showNote(input, omitted ? `This link could not carry the CSV (${omitted}): load the file `
+        + "again to run what was shared." : null, false);
+    },
+    refresh: showLength,
+    wire(input, demo) {
+      const box = input.closest(".control");
+      const activate = () => {
+        if (input.value.trim()) demo.setValues(JSON.parse(input.dataset.activates || "{}"));
+      };
+      input.addEventListener("input", activate);
+      const file = box.querySelector('input[type="file"]');
+      file?.addEventListener("change", () => {
+        const chosen = file.files[0];
+        if (chosen) loadCsv(input, chosen, demo, activate);
+      });
+      box.querySelector("[data-clear-csv]")?.addEventListener("click", () => {
+        writeControl(input, "");
+        if (file) file.value = "";
+        demo.controlChanged();
+      });
     },
   },
 };
+
+// "123 / 1 000 characters" (and the lines, in a CSV) under a text area's label.
+function showLength(input) {
+  const count = document.getElementById(`${input.id}-count`);
+  if (!count) return;
+  const max = Number(input.dataset.maxLength);
+  const lines = input.value.split(/\r\n|\r|\n/).filter((line) => line.trim()).length;
+  const rows = input.closest(".control-csv") ? `${lines} line${lines === 1 ? "" : "s"} · ` : "";
+  count.textContent = `${rows}${grouped(input.value.length)} / ${grouped(max)} characters`;
+  count.dataset.over = input.value.length > max ? "true" : "false";
+}
+
+const grouped = (n) => n.toLocaleString("en").replace(/,/g, "\u00a0");
+
+// Read a chosen file as text into the CSV box. A file far over the bound is not read at all
+// (the server would refuse its text anyway): the status says so at once.
+function loadCsv(input, file, demo, activate) {
+  const max = Number(input.dataset.maxLength);
+  if (file.size > 4 * max) {
+    demo.say(`Not loaded: ${file.name} is ${grouped(file.size)} bytes; points from CSV holds at `
+      + `most ${grouped(max)} characters.`, "error");
+    return;
+  }
+  const reader = new FileReader();
+  reader.addEventListener("load", () => {
+    writeControl(input, String(reader.result));
+    activate();
+    demo.controlChanged();
+  });
+  reader.addEventListener("error", () => demo.say(`Could not read ${file.name}.`, "error"));
+  reader.readAsText(file);
+}
 
 // The template wraps every control in <div class="control control-<kind>">.
 function kindOf(input) {
@@ -91,25 +172,60 @@ export function wireControl(input, demo) {
 }
 
 // A click inside the plot area adds a point there, in data coordinates.
-function addPoint(input, div, event, demo) {
+function clickPoint(input, div, event, demo) {
   const layout = div._fullLayout;
   if (!layout || !layout.xaxis) return;
   const rect = div.getBoundingClientRect(), size = layout._size;
   const px = event.clientX - rect.left - size.l, py = event.clientY - rect.top - size.t;
   if (px < 0 || py < 0 || px > size.w || py > size.h) return;
+  placePoint(input, demo, layout.xaxis.p2d(px), layout.yaxis.p2d(py));
+}
+
+// The keyboard's way: the x and y boxes beside the chart's hint, then Add point (or Enter).
+function typePoint(input, box, demo) {
+  const fields = Array.from(box.querySelectorAll(".points-coordinate"));
+  const values = [];
+  for (const field of fields) {
+    const value = field.value.trim() === "" ? NaN : Number(field.value);
+    const low = field.min === "" ? -Infinity : Number(field.min);
+    const high = field.max === "" ? Infinity : Number(field.max);
+    const ok = Number.isFinite(value) && value >= low && value <= high;
+    field.toggleAttribute("aria-invalid", !ok);
+    if (!ok) {
+      const range = field.min === "" ? "a number" : `a number from ${field.min} to ${field.max}`;
+      demo.say(`Not added: ${field.dataset.axis} must be ${range}.`, "error");
+      field.focus();
+      return;
+    }
+    values.push(value);
+  }
+  if (placePoint(input, demo, ...values)) {
+    for (const field of fields) field.value = "";
+    fields[0].focus();
+  }
+}
+
+// Add (x, y) to the points, exactly as a click does: rounded to 0.001, drawn on the chart,
+// switching what it activates (dataset: custom), and the demo told. False if full.
+function placePoint(input, demo, x, y) {
   const points = readControl(input) || [];
   if (points.length >= Number(input.dataset.maxItems)) {
     demo.say(`At most ${input.dataset.maxItems} points.`);
-    return;
+    return false;
   }
   const round = (v) => Math.round(v * 1000) / 1000;
-  points.push([round(layout.xaxis.p2d(px)), round(layout.yaxis.p2d(py))]);
+  points.push([round(x), round(y)]);
   writeControl(input, points);
   demo.setValues(JSON.parse(input.dataset.activates || "{}"));
-  Plotly.react(div, [{ x: points.map((p) => p[0]), y: points.map((p) => p[1]), mode: "markers",
-    type: "scatter", name: "your points", marker: { size: 8 } }],
-    { ...div.layout, showlegend: true }); // same axes and plot area as clicked
+  const chart = demo.charts[input.dataset.chart];
+  if (chart) {
+    const div = chart.div;
+    Plotly.react(div, [{ x: points.map((p) => p[0]), y: points.map((p) => p[1]), mode: "markers",
+      type: "scatter", name: "your points", marker: { size: 8 } }],
+      { ...div.layout, showlegend: true }); // same axes and plot area as clicked
+  }
   demo.controlChanged();
+  return true;
 }
 
 // ---- controls another control limits --------------------------------------------------

@@ -1,5 +1,20 @@
 // Links that reproduce a run: the page URL holds every non-default value of a demo as
 // ?<instance>.<param>=value.
+//
+// A value too long for a link (a CSV of 2 000 points is ~30 kB; servers and proxies refuse
+// request lines past 8–16 kB) is left out and the link says so in its place: the control
+// that reads it back (controls.js) tells the student what is missing, and Copy link says
+// the link is without it. Everything else in the link still holds.
+
+export const LINK_VALUE_LIMIT = 2000; // characters of one value, before URL encoding
+const OMITTED = /^\(too long for a link: (.+)\)$/;
+const omitted = new Map(); // instance → names of the values its latest link left out
+
+// What a link left out in place of a value ("23 412 characters"), or null.
+export function omittedFromLink(value) {
+  const match = typeof value === "string" ? OMITTED.exec(value) : null;
+  return match ? match[1] : null;
+}
 
 // Write `params` that differ from `presets` into the URL, replacing this instance's old ones.
 export function saveToUrl(instance, params, presets) {
@@ -8,12 +23,19 @@ export function saveToUrl(instance, params, presets) {
   for (const key of Array.from(url.searchParams.keys())) {
     if (key.startsWith(prefix)) url.searchParams.delete(key);
   }
+  const left = [];
   for (const [name, value] of Object.entries(params)) {
     if (JSON.stringify(value) !== JSON.stringify(presets[name])) {
       // Lists (clicked points) as JSON text, which their control reads back.
-      url.searchParams.set(prefix + name, Array.isArray(value) ? JSON.stringify(value) : String(value));
+      let text = Array.isArray(value) ? JSON.stringify(value) : String(value);
+      if (text.length > LINK_VALUE_LIMIT) {
+        left.push(name);
+        text = `(too long for a link: ${text.length.toLocaleString("en").replace(/,/g, "\u00a0")} characters)`;
+      }
+      url.searchParams.set(prefix + name, text);
     }
   }
+  omitted.set(instance, left);
   history.replaceState(history.state, "", url);
 }
 
@@ -30,11 +52,14 @@ export function valuesFromUrl(instance) {
 // Copy the URL (already saved) pointing at this demo; say so on the button for a moment.
 export function copyLink(instance, button) {
   const url = `${window.location.href.split("#")[0]}#demo-${instance}`;
+  const left = omitted.get(instance) || [];
   const done = () => {
-    button.textContent = "✓ Link copied";
-    setTimeout(() => { button.textContent = "Copy link"; }, 1800);
+    button.textContent = left.length
+      ? `✓ Link copied, without ${left.join(", ")} (too long for a link)` : "✓ Link copied";
+    setTimeout(() => { button.textContent = "Copy link"; }, left.length ? 5000 : 1800);
   };
-  const ask = () => window.prompt("Copy this link:", url);
+  const without = left.length ? ` (it leaves out ${left.join(", ")}: too long for a link)` : "";
+  const ask = () => window.prompt(`Copy this link${without}:`, url);
   if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(url).then(done, ask);
   else ask();
 }
