@@ -5,13 +5,17 @@
 import {
   followDependencies, readControl, refreshControl, wireControl, writeControl,
 } from "livegrad/controls.js";
-import { exportCsv, exportJson } from "livegrad/export.js";
-import { drawOp, queueOp } from "livegrad/ops.js";
+import { Compare } from "livegrad/compare.js";
+import { wireDataTable } from "livegrad/datatable.js";
+import { exportCsv, exportJson, openNotebook } from "livegrad/export.js";
+import { MetricChips } from "livegrad/metrics.js";
+import { chartStateAt, drawOp, queueOp } from "livegrad/ops.js";
 import { Chart } from "livegrad/plotting.js";
 import { copyLink, saveToUrl, valuesFromUrl } from "livegrad/share.js";
 import { Inbox } from "livegrad/inbox.js";
 import { clearFieldErrors, pointsHint, showFieldErrors } from "livegrad/refusal.js";
 import { openStream, readEventStream } from "livegrad/stream.js";
+import { Timeline } from "livegrad/timeline.js";
 import { clone, formatValue } from "livegrad/util.js";
 
 const DEBOUNCE_MS = 350;
@@ -28,6 +32,11 @@ const ACTIONS = {
   skip: (demo) => demo.run({ pace: "none" }), // the same replay, every frame at once
   export: (demo) => exportJson(demo),
   "export-csv": (demo) => exportCsv(demo),
+  notebook: (demo) => openNotebook(demo),
+  pause: (demo) => demo.timeline.togglePause(),
+  step: (demo) => demo.timeline.step(1),
+  "step-back": (demo) => demo.timeline.step(-1),
+  pin: (demo) => demo.compare.toggle(),
   "copy-link": (demo, button) => { demo.saveToUrl(); copyLink(demo.instance, button); },
   "clear-points": (demo, button) => demo.clearPoints(button.dataset.target),
 };
@@ -44,11 +53,11 @@ export class Demo {
     this.autorun = section.dataset.autorun !== "false";
     this.presets = JSON.parse(section.dataset.presets); // this instance's values in the lesson
     this.defaults = JSON.parse(section.dataset.defaults);
-    this.metricLabels = JSON.parse(section.dataset.metricLabels || "{}");
     this.form = section.querySelector(".demo-controls");
     this.status = section.querySelector(".demo-status");
     this.progress = section.querySelector(".demo-progress");
-    this.metrics = section.querySelector(".demo-metrics");
+    this.chips = new MetricChips(section.querySelector(".demo-metrics"),
+                                 JSON.parse(section.dataset.metricLabels || "{}"));
     this.skipButton = section.querySelector('[data-action="skip"]');
     this.controller = null;
     this.timer = null;
@@ -60,12 +69,15 @@ export class Demo {
       this.handle(event, data);
       if (event === "frame" && this.isShortRun(data)) this.inbox.hold(SHORT_FRAME_MS);
     });
-    this.chips = {};
     this.charts = {};
     for (const declared of JSON.parse(section.dataset.charts)) {
       const div = section.querySelector(`.plot[data-chart="${declared.id}"]`);
       this.charts[declared.id] = new Chart(div, declared, this.instance);
+      wireDataTable(this.charts[declared.id], div.closest(".chart").querySelector(".chart-data"));
     }
+    this.timeline = new Timeline(this, section.querySelector(".demo-timeline"));
+    this.compare = new Compare(this, section.querySelector(".demo-compare"),
+                               section.querySelector('[data-action="pin"]'));
     this.restoreFromUrl();
     this.wire();
     this.say(...this.settled);
@@ -236,6 +248,7 @@ export class Demo {
     this.latest = null;
     this.inbox.clear();
     this.setRunning(false);
+    this.compare.update();
     if (message) this.settle(message);
   }
 
@@ -258,6 +271,7 @@ export class Demo {
       const response = await openStream(this.slug, params, controller.signal, pace);
       this.record.cache = response.headers.get("X-Cache");
       if (this.skipButton) this.skipButton.hidden = this.record.cache !== "hit" || this.skipping;
+      this.compare.update();
       await readEventStream(response, (event, data) => {
         if (controller === this.controller) this.inbox.push(event, data); // else a newer run took over
       });
@@ -282,7 +296,12 @@ export class Demo {
     if (event === "queued") {
       this.say(`Waiting for a free slot: position ${data.position} in the queue…`);
     } else if (event === "frame") {
-      this.drawFrame(data);
+      this.record.frames += 1;
+      if (Object.keys(data.metrics || {}).length) {
+        this.record.metrics.push({ step: data.step, ...data.metrics });
+      }
+      if (this.record.frames === 1) this.firstFrame();
+      this.timeline.add(data);
     } else if (event === "done") {
       this.record.result = data.result;
       this.record.finished = true;
@@ -292,6 +311,8 @@ export class Demo {
       const seconds = (performance.now() - this.started) / 1000;
       let note = data.stopped === "time_budget" ? " (stopped at the time budget)" : "";
       if (replay) note += this.skipping ? " · replayed from cache, skipped to the end" : " · replayed from cache";
+      if (this.record.cache === "shared") note += " · joined an identical run already in progress";
+      this.compare.update();
       this.settle(`Done: ${data.frames} frames in ${formatValue(Number(seconds.toFixed(2)))} s${note}.`,
                   "done");
     } else if (event === "error") {
@@ -303,24 +324,37 @@ export class Demo {
     }
   }
 
-  // Ops wait in this.pending (per chart, see ops.js) and are drawn once per animation frame.
-  drawFrame(frame) {
-    if (this.record.frames === 0) {
-      // The charts now show this run: no longer dimmed, and its own numbers only.
-      this.shown = this.record.params;
-      this.el.classList.remove("stale");
-      this.metrics.textContent = "";
-      this.chips = {};
-      // Every run starts from the traces each chart declares (Chart.traces): a demo's
-      // frames may extend them without first sending a frame that only declares them.
-      for (const [id, chart] of Object.entries(this.charts)) {
-        if (chart.traces.length) this.pending[id] = [{ op: "react", data: clone(chart.traces), layout: {} }];
+  // The charts now show this run: no longer dimmed, its own frames and numbers only.
+  firstFrame() {
+    this.shown = this.record.params;
+    this.el.classList.remove("stale");
+    this.chips.clear();
+    this.timeline.reset();
+    this.compare.update(); // the ghosts' legend names what differs from this run
+    // Every run starts from the traces each chart declares (Chart.traces): a demo's
+    // frames may extend them without first sending a frame that only declares them.
+    for (const [id, chart] of Object.entries(this.charts)) {
+      if (chart.traces.length || chart.ghosts.length) {
+        this.pending[id] = [{ op: "react", data: clone(chart.traces), layout: {} }];
       }
     }
-    this.record.frames += 1;
-    if (Object.keys(frame.metrics || {}).length) {
-      this.record.metrics.push({ step: frame.step, ...frame.metrics });
+  }
+
+  // Redraw every chart as it was after frames[0..index] (the timeline's scrubber).
+  showAt(index) {
+    const frames = this.timeline.frames;
+    this.pending = {};
+    this.latest = null;
+    for (const [id, chart] of Object.entries(this.charts)) {
+      chart.show(chartStateAt(frames, id, chart.traces, index));
     }
+    this.chips.showAt(frames, index);
+    this.setProgress(frames[index].progress || 0);
+  }
+
+  // One more frame on what the charts show. Ops wait in this.pending (per chart, see
+  // ops.js) and are drawn once per animation frame.
+  drawFrame(frame) {
     for (const [id, op] of Object.entries(frame.charts || {})) {
       queueOp(this.pending[id] || (this.pending[id] = []), op);
     }
@@ -343,24 +377,8 @@ export class Demo {
     this.latest = null;
     this.record.drawn += 1;
     this.setProgress(frame.progress || 0);
-    this.showMetrics(frame.metrics || {});
-    const doing = this.record.cache === "hit" ? "Replayed from cache" : "Running";
+    this.chips.show(frame.metrics);
+    const doing = { hit: "Replayed from cache", shared: "Joined an identical run" }[this.record.cache] || "Running";
     if (!this.record.finished) this.say(`${doing}… step ${frame.step}`);
-  }
-
-  // A frame's metrics update their chips; a chip it does not mention keeps its last value,
-  // so the final numbers stay when a run's last frame (or its end) says less.
-  showMetrics(metrics) {
-    for (const [key, value] of Object.entries(metrics)) {
-      if (!this.chips[key]) {
-        const box = document.createElement("div");
-        const dt = document.createElement("dt");
-        dt.textContent = this.metricLabels[key] || key.replace(/_/g, " ");
-        this.chips[key] = document.createElement("dd");
-        box.append(dt, this.chips[key]);
-        this.metrics.appendChild(box);
-      }
-      this.chips[key].textContent = formatValue(value);
-    }
   }
 }

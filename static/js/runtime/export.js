@@ -1,4 +1,5 @@
-// Downloads of a run: its record and charted data as JSON, its charted points as CSV.
+// Downloads of a run: its record and charted data as JSON, its charted points as CSV, and
+// a notebook that reproduces it.
 
 function download(name, type, text) {
   const url = URL.createObjectURL(new Blob([text], { type }));
@@ -46,4 +47,23 @@ export function exportCsv(demo) {
   }
   const csv = rows.map((r) => r.map(csvCell).join(",")).join("\n");
   download(`livegrad-${demo.instance}.csv`, "text/csv", `${csv}\n`);
+}
+
+// "Open as notebook": a Jupyter notebook that reproduces the run shown (or, before any run,
+// the controls' values) offline, built by the server (GET /api/demos/{slug}/notebook).
+export async function openNotebook(demo) {
+  const params = (demo.record && demo.record.params) || demo.params();
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    query.set(name, Array.isArray(value) ? JSON.stringify(value) : String(value));
+  }
+  const response = await fetch(`/api/demos/${demo.slug}/notebook?${query}`);
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    const detail = body && body.detail;
+    const text = Array.isArray(detail) ? detail.map((d) => d.message || d.msg).join("; ") : detail;
+    demo.say(`No notebook: ${text || `the server answered ${response.status}`}.`, "error");
+    return;
+  }
+  download(`livegrad-${demo.slug}.ipynb`, "application/x-ipynb+json", await response.text());
 }

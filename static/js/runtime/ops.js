@@ -3,7 +3,9 @@
 //   queue(queue, op): add `op` to the ops waiting for the chart's next draw (frames can
 //                     arrive faster than a browser draws, and drawing happens at most once
 //                     per animation frame), dropping or merging earlier ones it makes moot;
-//   draw(chart, op, demo): draw it on `chart` (plotting.js's Chart).
+//   draw(chart, op, demo): draw it on `chart` (plotting.js's Chart);
+//   fold(state, op):  what the chart shows after `op`, as data ({data, layout}), without
+//                     drawing: the timeline (timeline.js) rebuilds a chart as of any frame.
 // app/demos/frame_ops.py builds the ops and lists them in FRAME_OPS with their keys; a new
 // op is one entry there and one here (tests/test_contract.py checks both name the same).
 
@@ -21,7 +23,8 @@ export const FRAME_OPS = {
   // Redraw the chart whole with op.data and op.layout (Plotly.react).
   react: {
     queue: replaceQueue,
-    draw(chart, op) { Plotly.react(chart.div, op.data, chart.layoutWith(op.layout)); },
+    draw(chart, op) { Plotly.react(chart.div, chart.withGhosts(op.data), chart.layoutWith(op.layout)); },
+    fold: (state, op) => ({ data: clone(op.data), layout: op.layout }),
   },
 
   // Append op.x[i], op.y[i] to trace op.traces[i], keeping at most op.max_points.
@@ -37,6 +40,15 @@ export const FRAME_OPS = {
       }
     },
     draw(chart, op) { Plotly.extendTraces(chart.div, { x: op.x, y: op.y }, op.traces, op.max_points); },
+    fold(state, op) {
+      op.traces.forEach((index, i) => {
+        const trace = state.data[index];
+        if (!trace) return;
+        trace.x = (trace.x || []).concat(op.x[i]).slice(-op.max_points);
+        trace.y = (trace.y || []).concat(op.y[i]).slice(-op.max_points);
+      });
+      return state;
+    },
   },
 
   // Draw op.data, then play op.frames (each a list of traces), op.frame_ms apart: a short
@@ -45,7 +57,7 @@ export const FRAME_OPS = {
     queue: replaceQueue,
     draw(chart, op, demo) {
       const frames = op.frames.map((traces, i) => ({ name: String(i), data: traces }));
-      Plotly.react(chart.div, op.data, chart.layoutWith(op.layout))
+      Plotly.react(chart.div, chart.withGhosts(op.data), chart.layoutWith(op.layout))
         .then(() => Plotly.addFrames(chart.div, frames))
         .then(() => Plotly.animate(chart.div, null, {
           mode: "immediate", frame: { duration: op.frame_ms, redraw: false },
@@ -54,6 +66,8 @@ export const FRAME_OPS = {
         .catch(() => { /* a newer frame replaced the chart mid-animation */ });
       demo.record.animated = (demo.record.animated || 0) + 1;
     },
+    // As of a frame, the chart shows the sequence's first picture (a scrubber does not play).
+    fold: (state, op) => ({ data: clone(op.data), layout: op.layout }),
   },
 };
 
@@ -65,4 +79,20 @@ export function queueOp(queue, op) {
 
 export function drawOp(chart, op, demo) {
   FRAME_OPS[op.op].draw(chart, op, demo);
+}
+
+// What chart `id` shows after frames[0..last]: its declared traces, then each frame's op
+// folded in. Only ops after the last full redraw matter, so start from there.
+export function chartStateAt(frames, id, declaredTraces, last) {
+  let start = 0;
+  for (let i = last; i >= 0; i -= 1) {
+    const op = frames[i].charts && frames[i].charts[id];
+    if (op && op.op !== "extend" && FRAME_OPS[op.op]) { start = i; break; }
+  }
+  let state = { data: clone(declaredTraces), layout: {} };
+  for (let i = start; i <= last; i += 1) {
+    const op = frames[i].charts && frames[i].charts[id];
+    if (op && FRAME_OPS[op.op]) state = FRAME_OPS[op.op].fold(state, op);
+  }
+  return state;
 }

@@ -2,7 +2,7 @@
 
 import { clone, merge } from "livegrad/util.js";
 
-const COLORWAY = ["#3b82f6", "#f97316", "#10b981", "#ef4444", "#8b5cf6", "#eab308",
+export const COLORWAY = ["#3b82f6", "#f97316", "#10b981", "#ef4444", "#8b5cf6", "#eab308",
                   "#06b6d4", "#ec4899", "#84cc16", "#6366f1", "#14b8a6", "#a16207"];
 
 const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -29,6 +29,19 @@ function plotConfig(instance) {
   };
 }
 
+// Plotly's mode-bar buttons are links without an href: no keyboard, no name for a screen
+// reader. Each becomes a named button reachable with Tab (Enter or Space presses it).
+function labelModebar(div) {
+  for (const a of div.querySelectorAll(".modebar-btn:not([role])")) {
+    a.setAttribute("role", "button");
+    a.setAttribute("tabindex", "0");
+    a.setAttribute("aria-label", a.getAttribute("data-title") || "chart tool");
+    a.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); a.click(); }
+    });
+  }
+}
+
 export class Chart {
   // `declared` is the chart as the server declares it: {id, layout, traces}. Its traces
   // are drawn at once, so the legend and axes show before Run.
@@ -36,8 +49,20 @@ export class Chart {
     this.div = div;
     this.layout = declared.layout || {};
     this.traces = declared.traces || [];
-    Plotly.newPlot(div, clone(this.traces), this.layoutWith({}), plotConfig(instance));
+    this.ghosts = []; // a pinned run's traces, drawn faint behind this run's (compare.js)
+    this.ready = Plotly.newPlot(div, clone(this.traces), this.layoutWith({}), plotConfig(instance))
+      .then(() => {
+        labelModebar(div);
+        div.on("plotly_afterplot", () => labelModebar(div));
+      });
   }
+
+  // A run's traces, then the pinned run's ghosts: appended after, so the run's trace
+  // indices (which extend ops address) and colours stay as they are.
+  withGhosts(data) { return this.ghosts.length ? data.concat(clone(this.ghosts)) : data; }
+
+  // Draw a state of chartStateAt (ops.js): the chart as of one frame of a run.
+  show(state) { Plotly.react(this.div, this.withGhosts(state.data), this.layoutWith(state.layout)); }
 
   // The theme, then the declared layout, then `extra` (an op's layout), deep-merged. The
   // op's layout is kept, so a theme change redraws the chart as the op drew it.
@@ -47,7 +72,7 @@ export class Chart {
     return merge(merge(base, clone(this.layout)), clone(extra || {}));
   }
 
-  clear() { Plotly.react(this.div, [], this.layoutWith({})); }
+  clear() { Plotly.react(this.div, this.withGhosts([]), this.layoutWith({})); }
 
   // A new theme: the same traces and op layout (its tick labels, height, legend) in new colours.
   relayout() { if (this.div.data) Plotly.react(this.div, this.div.data, this.layoutWith(this.opLayout)); }
