@@ -143,6 +143,21 @@ def test_scrubbing_redraws_every_chart_as_of_that_frame(page: Page, shots, lesso
     expect(demo.locator('[data-action="pause"]')).to_have_text("❚❚ Pause")
 
 
+def test_a_run_replayed_from_the_cache_scrubs_the_same_way(page: Page):
+    demo, sel = open_demo(page, "autograd", "gradient-flow")
+    change(demo, "seed", 4343)  # a seed no other test runs: the first run computes
+    computed = run_and_wait(page, demo, sel, {"seed": 4343})
+    first_frames = page.evaluate(FRAMES, sel)
+    replayed = run_and_wait(page, demo, sel)  # the same values: the cache answers
+    assert (computed["cache"], replayed["cache"]) == ("miss", "hit")
+    assert page.evaluate(FRAMES, sel) == first_frames
+    demo.locator(".timeline-scrubber").focus()
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    expect(demo.locator(".timeline-readout")).to_have_text(re.compile(r"^frame 2 of "))
+    assert eventually(lambda: drawn_now(page, sel) == expected_at(page, sel, 1))
+
+
 @pytest.mark.parametrize(("lesson", "instance"), [
     ("transformer", "transformer-train"), ("crf", "crf-tagger"), ("ppo", "ppo-cartpole")])
 def test_pause_keeps_the_run_going_and_resume_catches_up(page: Page, lesson, instance):
