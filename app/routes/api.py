@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import aclosing
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, Request
+import nbformat
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
+from app.config import torch_threads_per_job
 from app.demos.base import Demo
 from app.deps import (
     ClockDep,
@@ -21,10 +23,13 @@ from app.deps import (
     JobFromQuery,
     LessonsDep,
     RunnerDep,
+    refusal,
 )
 from app.errors import DEMO_ERROR_REASONS, ErrorBody
 from app.jobs import JobRunner
+from app.notebook import MEDIA_TYPE, LessonLink, build_notebook
 from app.pacing import Clock, Pace, paced_events
+from app.params import ParamsError, from_query, parse_params
 from app.streams import Subscription
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -97,6 +102,29 @@ async def stream_demo_post(
     """The same stream with parameters as a JSON body (no URL length limit)."""
     async for event in job_events(job, runner, demo, clock, pace):
         yield event
+
+
+@router.get("/demos/{slug}/notebook", response_class=Response, responses={
+    200: {"description": "A Jupyter notebook (nbformat 4) that re-runs the demo offline "
+          "with these parameters", "content": {MEDIA_TYPE: {"schema": {"type": "object"}}}},
+    404: DEMO_ERRORS[404], 422: DEMO_ERRORS[422]})
+def demo_notebook(request: Request, demo: DemoDep, lessons: LessonsDep) -> Response:
+    """The "Open as notebook" download: an ``.ipynb`` that re-runs this demo without LiveGrad.
+
+    Parameters go in the query string exactly as for ``GET /stream`` (lists as JSON text)
+    and are refused the same way (422 naming the field); nothing is computed here.
+    """
+    try:
+        params = parse_params(demo, from_query(demo, request.query_params))
+    except ParamsError as exc:
+        raise refusal(request, exc) from None
+    shown_in = [LessonLink(lesson.title, str(request.url_for("lesson_page", slug=lesson.slug)))
+                for lesson in lessons.all() if demo.slug in lesson.demos]
+    threads = torch_threads_per_job(request.app.state.settings)  # as a job computes
+    notebook = build_notebook(demo, params, threads, shown_in)
+    return Response(nbformat.writes(notebook), media_type=MEDIA_TYPE,
+                    headers={"Content-Disposition":
+                             f'attachment; filename="livegrad-{demo.slug}.ipynb"'})
 
 
 # ---- shaping a job's events into an answer ------------------------------------------
