@@ -17,6 +17,7 @@ source (:func:`inspect.getsource`) and import it when they run there.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import json
 import pprint
@@ -78,6 +79,18 @@ def imported_modules(name: str, source: str) -> set[str]:
     return found
 
 
+def imports_of(name: str) -> frozenset[str]:
+    """:func:`imported_modules` of module ``name``'s file as it is now (parsed once per
+    version of the file: parsing every module on each download took most of a second)."""
+    path = module_path(name)
+    return _imports_of_version(name, path, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=512)
+def _imports_of_version(name: str, path: Path, mtime_ns: int) -> frozenset[str]:
+    return frozenset(imported_modules(name, path.read_text("utf-8")))
+
+
 def needed_modules(module: str) -> list[str]:
     """The app modules ``module`` needs to import, itself included, with the packages
     that hold them: depth first, each after the modules it imports.
@@ -96,7 +109,7 @@ def needed_modules(module: str) -> list[str]:
         parts = name.split(".")
         for i in range(1, len(parts)):  # importing a.b.c runs a and a.b first
             visit(".".join(parts[:i]))
-        for other in sorted(imported_modules(name, module_path(name).read_text("utf-8"))):
+        for other in sorted(imports_of(name)):
             if other.partition(".")[0] == "app":
                 visit(other)
         order.append(name)
@@ -110,7 +123,7 @@ def third_party(modules: list[str]) -> list[str]:
     library and the app itself, e.g. ``["pydantic", "regex", "torch"]``."""
     names = set()
     for name in modules:
-        for other in imported_modules(name, module_path(name).read_text("utf-8")):
+        for other in imports_of(name):
             top = other.partition(".")[0]
             if top and top not in sys.stdlib_module_names and top not in ("app", "__future__"):
                 names.add(top)
