@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean check
 
 # The stamp file re-installs only when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -22,6 +22,10 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/ruff check app tests bench scripts
 	$(BIN)/python -m pytest -q
+
+# Every lesson rendered as the server does; each mistake printed as file:line: message.
+check: $(BIN)/.installed
+	$(BIN)/python -m app check $(LESSONS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check app tests bench scripts

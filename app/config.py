@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     rate_per_minute: int = Field(
         0, ge=0, le=100_000, description="Runs one client may start per minute (0 = no limit)."
     )
+    secret: str = Field(
+        "", description="Key that signs the browser-id cookie rate limits count by (empty: "
+        "a random key each start; replicas behind one address need the same key).",
+    )
     trusted_proxies: str = Field(
         "", description="Comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed."
     )
@@ -65,6 +69,10 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         1_000_000, ge=1024, le=1_000_000_000, description="Largest request body accepted."
+    )
+    dev: bool = Field(
+        False, description="Development mode for lesson authors: a lesson page reloads "
+        "itself when its Markdown file changes. Lesson mistakes are shown either way.",
     )
 
 

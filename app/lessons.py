@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,9 @@ import yaml
 from markupsafe import Markup, escape
 
 from app.controls import render_demo_block
+from app.demos import registry
 from app.markdown import (
+    DemoOptions,
     LessonError,
     build_markdown,
     lesson_files,
@@ -22,6 +26,8 @@ from app.markdown import (
     render_markdown,
     table_of_contents,
 )
+from app.markdown_fences import did_you_mean
+from app.params import ParamsError, parse_params
 
 log = logging.getLogger("livegrad.lessons")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -62,30 +68,92 @@ class Lesson:
 def split_front_matter(source: str, name: str) -> tuple[dict[str, Any], str]:
     match = _FRONT_MATTER.match(source)
     if not match:
-        raise LessonError(f"{name}: missing YAML front matter between --- lines")
+        raise LessonError("missing YAML front matter between --- lines (title: and summary: "
+                          "at least) at the top of the file", 1)
     try:
         meta = load_yaml(match.group(1)) or {}
     except yaml.YAMLError as exc:
-        raise LessonError(f"{name}: front matter is not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        raise LessonError(f"front matter is not valid YAML: {exc}",
+                          mark.line + 2 if mark else 1) from exc
     if not isinstance(meta, dict):
-        raise LessonError(f"{name}: front matter must be `key: value` lines")
+        raise LessonError("front matter must be `key: value` lines", 2)
     missing = [key for key in _REQUIRED if not meta.get(key)]
     if missing:
-        raise LessonError(f"{name}: front matter lacks {', '.join(missing)}")
+        raise LessonError(f"front matter lacks {', '.join(missing)}", 1)
     return meta, source[match.end() :]
 
 
+def checked_demo_block(slug: str, presets: dict[str, Any], instance: str,
+                       options: DemoOptions) -> str:
+    """app.controls.render_demo_block, its mistakes naming the preset or option they are
+    about (so the fence's line is found) and the nearest valid name."""
+    demos = registry()
+    demo = demos.get(slug)
+    if demo is None:
+        raise LessonError(f"demo fence names an unknown demo {slug!r}"
+                          f"{did_you_mean(slug, demos)}; the demos are listed at /demos")
+    try:
+        values = parse_params(demo, presets).model_dump(mode="json")
+    except ParamsError as exc:
+        first = exc.errors[0]
+        field = str(first.get("field", ""))
+        given, enum = presets.get(field), first.get("bounds", {}).get("enum")
+        if first.get("type") == "extra_forbidden":
+            hint = did_you_mean(field, demo.schema().get("properties", {}))
+        elif enum and isinstance(given, str):
+            hint = did_you_mean(given, [str(value) for value in enum])
+        else:
+            hint = ""
+        raise LessonError(f"demo {slug}: bad preset: {exc}{hint}", key=field or None) from None
+    for name in options.hide:
+        if name not in values:
+            raise LessonError(f"demo {slug}: :hide: names no control {name}"
+                              f"{did_you_mean(name, values)} (its controls: {', '.join(values)})",
+                              key=":hide:")
+    return render_demo_block(slug, presets, instance, options)
+
+
+EXCERPT_AROUND = 2  # lines quoted before and after a mistake
+EXCERPT_MOST = 12  # lines quoted at most (a long fence is cut)
+
+
+def _locate(error: LessonError, name: str, lines: list[str]) -> LessonError:
+    """Fill in the file name and the quoted lines of every problem of ``error``."""
+    for problem in error.problems:
+        problem.file = name
+        if problem.line is None or not lines:
+            continue
+        first = max(1, problem.line - EXCERPT_AROUND)
+        last = max(problem.end_line or 0, problem.line + EXCERPT_AROUND)
+        last = min(len(lines), last, first + EXCERPT_MOST - 1)
+        problem.excerpt = [(number, lines[number - 1]) for number in range(first, last + 1)]
+    return error
+
+
 def parse_lesson(path: Path) -> Lesson:
-    """Render one lesson file; raises LessonError on any authoring mistake."""
+    """Render one lesson file; raises LessonError on any authoring mistake.
+
+    The error's ``problems`` are every mistake found, each with its line and the
+    lines around it quoted.
+    """
+    source = path.read_text(encoding="utf-8")
+    try:
+        return _parse(path, source)
+    except LessonError as exc:
+        raise _locate(exc, path.name, source.splitlines()) from None
+
+
+def _parse(path: Path, source: str) -> Lesson:
     slug = path.stem
     if not SLUG_PATTERN.match(slug):
-        raise LessonError(f"{path.name}: file names must be lowercase letters, digits and -")
-    meta, body = split_front_matter(path.read_text(encoding="utf-8"), path.name)
-    md = build_markdown(render_demo_block)
-    try:
-        html, env, tokens = render_markdown(md, body)
-    except LessonError as exc:
-        raise LessonError(f"{path.name}: {exc}") from exc
+        better = re.sub(r"[^a-z0-9-]+", "-", slug.lower()).strip("-") or "intro"
+        raise LessonError(f"file names must be lowercase letters, digits and -, like {better}.md")
+    meta, body = split_front_matter(source, path.name)
+    # The front matter becomes blank lines: the parser's line numbers are the file's.
+    body = "\n" * source[: len(source) - len(body)].count("\n") + body
+    md = build_markdown(checked_demo_block)
+    html, env, tokens = render_markdown(md, body)
     text = plain_text(tokens)
     minutes = meta.get("minutes") or math.ceil(len(text.split()) / WORDS_PER_MINUTE)
     tags = meta.get("tags") or []
@@ -108,8 +176,10 @@ def parse_lesson(path: Path) -> Lesson:
 class LessonLibrary:
     """All lessons of a folder, re-read when a file changes (authors see edits at once).
 
-    A lesson with an authoring mistake does not take the site down: it is left out of
-    the index and its own page shows the mistake (the contract tests fail on it too).
+    A lesson with an authoring mistake does not take the site down: the index lists it,
+    marked, with its first mistake; its own page shows every mistake with its line; the
+    API and the neighbours of other lessons leave it out (the contract tests and
+    ``python -m app check`` fail on it too).
     """
 
     def __init__(self, folder: Path) -> None:
@@ -134,17 +204,35 @@ class LessonLibrary:
         good = [lesson for lesson in lessons if isinstance(lesson, Lesson)]
         return sorted(good, key=lambda lesson: (lesson.order, lesson.title))
 
+    def broken(self) -> list[tuple[str, LessonError]]:
+        """(slug, its error) of every lesson with a mistake, by file name."""
+        return [(path.stem, loaded) for path in lesson_files(self.folder)
+                if isinstance(loaded := self._load(path), LessonError)]
+
     def get(self, slug: str) -> Lesson | None:
         """The lesson, None if there is none; raises LessonError if it is broken."""
-        if not SLUG_PATTERN.match(slug):
-            return None
-        path = self.folder / f"{slug}.md"
-        if not path.is_file():
+        path = self.path_of(slug)
+        if path is None:
             return None
         loaded = self._load(path)
         if isinstance(loaded, LessonError):
             raise loaded
         return loaded
+
+    def path_of(self, slug: str) -> Path | None:
+        """The file of a lesson, None if there is none."""
+        if not SLUG_PATTERN.match(slug):
+            return None
+        path = self.folder / f"{slug}.md"
+        return path if path.is_file() else None
+
+    def version(self, slug: str) -> str:
+        """A word that changes whenever the lesson's file does ("gone" once deleted)."""
+        path = self.path_of(slug)
+        if path is None:
+            return "gone"
+        stat = path.stat()
+        return f"{stat.st_mtime_ns}-{stat.st_size}"
 
     def neighbours(self, slug: str) -> tuple[Lesson | None, Lesson | None]:
         lessons = self.all()
@@ -183,3 +271,22 @@ def snippet(text: str, words: list[str], width: int = 90) -> Markup:
     marked = pattern.sub(lambda m: f"\0{m.group(0)}\1", piece)
     safe = str(escape(marked)).replace("\0", "<mark>").replace("\1", "</mark>")
     return Markup(("…" if start else "") + safe + "…")
+
+
+CHANGE_POLL_SECONDS = 0.5  # how often a watched lesson file is looked at (one stat call)
+CHANGE_WAIT_SECONDS = 30.0  # a stream then ends; the browser's EventSource reconnects
+
+
+async def change_events(library: LessonLibrary, slug: str, since: str,
+                        poll: float = CHANGE_POLL_SECONDS,
+                        wait: float = CHANGE_WAIT_SECONDS) -> AsyncIterator[str]:
+    """Server-sent events for live reload: ``changed`` (data: the new version) as soon as
+    the lesson's file is not at version ``since``; a comment if ``wait`` seconds pass."""
+    yield "retry: 1000\n\n"
+    for _ in range(max(1, math.ceil(wait / poll))):
+        now = library.version(slug)
+        if now != since:
+            yield f"event: changed\ndata: {now}\n\n"
+            return
+        await asyncio.sleep(poll)
+    yield ": unchanged\n\n"

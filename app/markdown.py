@@ -17,6 +17,7 @@ place in the table of contents.
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import re
@@ -33,15 +34,18 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
+from pygments.lexers import get_all_lexers, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from app.markdown_fences import (
+    DemoFence,
     DemoOptions,
     LessonError,
     demo_options,
+    did_you_mean,
     instance_ids,
     parse_demo_fence,
+    read_source,
     source_fence,
 )
 from app.markdown_math import MATH_TOKENS, math_plugin
@@ -107,10 +111,21 @@ def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
     )
 
 
+def _line(token: Token) -> int | None:
+    """The file line a block token starts on (lessons are parsed with their front
+    matter blanked out, so token lines are file lines)."""
+    return token.map[0] + 1 if token.map else None
+
+
+def _problem(state: StateCore, error: LessonError) -> None:
+    """Note a mistake; every one is raised together once parsing is done."""
+    state.env.setdefault("problems", []).append(error)
+
+
 def _demo_fences(state: StateCore) -> list[tuple[Token, bool]]:
     """The demo fences of a lesson, each with whether it stands in a ``::: gallery``.
 
-    A gallery holds demo fences only: anything else in it is a LessonError.
+    A gallery holds demo fences only: anything else in it is a mistake.
     """
     found, gallery_level = [], None
     for token in state.tokens:
@@ -120,36 +135,188 @@ def _demo_fences(state: StateCore) -> list[tuple[Token, bool]]:
             gallery_level = None
         is_demo = token.type == "fence" and token.info.strip().partition(" ")[0] == "demo"
         if gallery_level is not None and token.level == gallery_level + 1 and not is_demo:
-            raise LessonError("a ::: gallery holds demo fences only, side by side; "
-                              f"put the {token.type.removesuffix('_open')} outside it")
+            _problem(state, LessonError(
+                "a ::: gallery holds demo fences only, side by side; "
+                f"put the {token.type.removesuffix('_open')} outside it", _line(token)))
         if is_demo:
             found.append((token, gallery_level is not None))
     return found
 
 
 def _render_demos(demo_renderer: DemoRenderer) -> Callable[[StateCore], None]:
-    """Render demo fences while parsing, so headings know the element ids they bring."""
+    """Render demo fences while parsing, so headings know the element ids they bring.
+
+    A fence with a mistake is noted (with the line of the option or preset key it is
+    about) and the others are still checked, so an author sees every mistake at once.
+    """
 
     def render_demos(state: StateCore) -> None:
-        tokens = _demo_fences(state)
-        fences = [parse_demo_fence(token.info.strip().partition(" ")[2].strip(), token.content)
-                  for token, _ in tokens]
-        for (token, in_gallery), fence, instance in zip(tokens, fences, instance_ids(fences),
-                                                        strict=True):
+        tokens, fences = [], []
+        for token, in_gallery in _demo_fences(state):
             try:
-                presets = load_yaml(fence.presets_text) or {}
-            except yaml.YAMLError as exc:
-                raise LessonError(
-                    f"demo {fence.slug}: presets are not valid YAML: {exc}") from exc
-            if not isinstance(presets, dict):
-                raise LessonError(f"demo {fence.slug}: presets must be `key: value` lines")
-            options = demo_options(fence, state.md.renderInline, compact=in_gallery)
-            state.env.setdefault("demos", []).append(fence.slug)
-            token.meta["html"] = demo_renderer(fence.slug, presets, instance, options)
-            state.env.setdefault("element_ids", set()).update(
-                _ID_ATTRIBUTE.findall(token.meta["html"]))
+                fences.append(parse_demo_fence(token.info.strip().partition(" ")[2].strip(),
+                                               token.content, _line(token) or 0))
+                tokens.append((token, in_gallery))
+            except LessonError as exc:
+                _problem(state, exc.at(_line(token), token.map and token.map[1]))
+        try:
+            instances = instance_ids(fences)
+        except LessonError as exc:
+            _problem(state, exc)
+            return
+        for (token, in_gallery), fence, instance in zip(tokens, fences, instances, strict=True):
+            try:
+                _render_demo(state, demo_renderer, token, fence, instance, in_gallery)
+            except LessonError as exc:
+                _problem(state, exc.at(fence.line_of(exc.key), token.map and token.map[1]))
 
     return render_demos
+
+
+def _render_demo(state: StateCore, demo_renderer: DemoRenderer, token: Token, fence: DemoFence,
+                 instance: str, in_gallery: bool) -> None:
+    try:
+        presets = load_yaml(fence.presets_text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = fence.presets_line + mark.line if mark and fence.presets_line else None
+        raise LessonError(f"demo {fence.slug}: presets are not valid YAML: {exc}", line) from exc
+    if not isinstance(presets, dict):
+        raise LessonError(f"demo {fence.slug}: presets must be `key: value` lines",
+                          fence.presets_line or None)
+    options = demo_options(fence, state.md.renderInline, compact=in_gallery)
+    state.env.setdefault("demos", []).append(fence.slug)
+    token.meta["html"] = demo_renderer(fence.slug, presets, instance, options)
+    state.env.setdefault("element_ids", set()).update(_ID_ATTRIBUTE.findall(token.meta["html"]))
+
+
+# ---- the dialect's own mistakes: containers and fences --------------------------------
+
+CONTAINERS = (*CALLOUTS, "exercise", "solution", "gallery")
+_COLON_LINE = re.compile(r"^(:{3,})[ \t]*(\S*)")
+# Fence kinds a typo away from a lesson fence ("Demo kmeans", "sources app/...").
+_LESSON_FENCES = ("demo", "source")
+
+
+def _closing_marked(rule: Any) -> Any:
+    """mdit_py_plugins' container rule, noting on the open token when no closing line was
+    found: such a container silently runs to the end of the lesson (or of its parent)."""
+
+    def container(state: Any, start: int, end: int, silent: bool) -> bool:
+        count = len(state.tokens)
+        found = rule(state, start, end, silent)
+        if found and not silent:
+            opened = state.tokens[count]
+            # The rule leaves state.line past the closing line when it found one.
+            opened.meta["unclosed"] = state.line == opened.map[1]
+        return found
+
+    return container
+
+
+def _describe(token: Token) -> str:
+    return f"{token.markup} {token.type.removeprefix('container_').removesuffix('_open')}"
+
+
+def _check_containers(state: StateCore) -> None:
+    """Callouts, exercises, solutions and galleries: opened, closed and nested right."""
+    stack: list[Token] = []
+    for token in state.tokens:
+        if token.type.startswith("container_") and token.nesting == 1:
+            kind = token.type.removeprefix("container_").removesuffix("_open")
+            if token.meta.get("unclosed"):
+                parent = next((t for t in reversed(stack) if t.map and t.map[1] == token.map[1]),
+                              None)
+                where = (f"before the `{_describe(parent)}` it stands in ends on line "
+                         f"{token.map[1] + 1}" if parent else "and runs to the end of the lesson")
+                _problem(state, LessonError(
+                    f"`{_describe(token)}` is never closed {where}: end it with a line "
+                    f"`{token.markup}`", _line(token)))
+            if kind == "solution" and not any(t.type == "container_exercise_open" for t in stack):
+                _problem(state, LessonError(
+                    "a `::: solution` belongs inside an exercise: put it between "
+                    "`:::: exercise` and the exercise's closing `::::`", _line(token)))
+            if kind == "solution" and stack and stack[-1].type == "container_exercise_open" \
+                    and len(stack[-1].markup) <= len(token.markup):
+                _problem(state, LessonError(
+                    f"the exercise opened with {len(stack[-1].markup)} colons holds a solution "
+                    f"opened with {len(token.markup)}: the `{token.markup}` that closes the "
+                    "solution closes the exercise too; open exercises with four colons, "
+                    "`:::: exercise`", _line(stack[-1])))
+            stack.append(token)
+        elif token.type.startswith("container_") and token.nesting == -1:
+            stack.pop()
+
+
+def _check_stray_colons(state: StateCore) -> None:
+    """A ``:::`` line that no container took is text on the page: an unknown callout kind
+    (``::: nte``), or a closing line with nothing open."""
+    for token in state.tokens:
+        if token.type != "inline" or not token.map:
+            continue
+        unknown_open = 0
+        for number, text in enumerate(token.content.splitlines(), start=token.map[0] + 1):
+            match = _COLON_LINE.match(text.strip())
+            if not match:
+                continue
+            markup, kind = match.groups()
+            if kind:
+                unknown_open += 1
+                _problem(state, LessonError(
+                    f"unknown callout kind `{kind}` in `{markup} {kind}`: the kinds are "
+                    f"{', '.join(CALLOUTS)}; also exercise, solution and gallery"
+                    f"{did_you_mean(kind.lower(), CONTAINERS)}", number))
+            elif unknown_open:
+                unknown_open -= 1  # the closing line of the unknown one reported above
+            else:
+                _problem(state, LessonError(
+                    f"a `{markup}` line that closes nothing: is a callout or exercise closed "
+                    "twice, or a solution's closing line one colon short?", number))
+
+
+def _check_fences(state: StateCore) -> None:
+    """``source`` fences name a file and definition that exist; near-misses of ``demo``
+    and ``source`` are not shown as code."""
+    for token in state.tokens:
+        if token.type != "fence":
+            continue
+        kind, _, arg = token.info.strip().partition(" ")
+        if kind == "source":
+            try:
+                read_source(arg.strip())
+            except LessonError as exc:
+                _problem(state, exc.at(_line(token), token.map and token.map[1]))
+            if token.content.strip():
+                _problem(state, LessonError(
+                    "a source fence shows the code it names; its body is ignored, so leave "
+                    f"it empty (it holds {token.content.strip().splitlines()[0]!r})",
+                    (_line(token) or 0) + 1 or None))
+        elif kind not in _LESSON_FENCES and arg.strip() and kind.lower() not in _lexer_names():
+            guess = did_you_mean(kind.lower(), _LESSON_FENCES)
+            if guess:
+                _problem(state, LessonError(
+                    f"a fence of kind `{kind}` is shown as code{guess}", _line(token)))
+
+
+@functools.cache
+def _lexer_names() -> frozenset[str]:
+    return frozenset(alias for _, aliases, _, _ in get_all_lexers() for alias in aliases)
+
+
+def _check_dialect(state: StateCore) -> None:
+    _check_containers(state)
+    _check_stray_colons(state)
+    _check_fences(state)
+
+
+def _raise_problems(state: StateCore) -> None:
+    """Every mistake noted while parsing, as one LessonError (the first, by line)."""
+    problems = state.env.get("problems")
+    if problems:
+        problems.sort(key=lambda error: error.line or 0)
+        first = problems[0]
+        first.problems = problems
+        raise first
 
 
 def _gallery(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict) -> str:
@@ -241,6 +408,7 @@ def build_markdown(demo_renderer: DemoRenderer) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "typographer": True})
     md.enable(["table", "strikethrough", "replacements", "smartquotes"])
     md.use(math_plugin)
+    md.core.ruler.push("dialect", _check_dialect)
     md.core.ruler.push("demos", _render_demos(demo_renderer))
     md.core.ruler.push("heading_ids", _heading_ids)
     # The plugin keeps the ids set above and adds the "#" permalinks.
@@ -250,6 +418,10 @@ def build_markdown(demo_renderer: DemoRenderer) -> MarkdownIt:
     md.use(container_plugin, "exercise", render=_exercise(md))
     md.use(container_plugin, "solution", render=_solution)
     md.use(container_plugin, "gallery", render=_gallery)
+    for name in CONTAINERS:
+        rule = next(r for r in md.block.ruler.__rules__ if r.name == f"container_{name}")
+        md.block.ruler.at(rule.name, _closing_marked(rule.fn), {"alt": list(rule.alt)})
+    md.core.ruler.push("problems", _raise_problems)
     md.add_render_rule("fence", _render_fence)
     return md
 

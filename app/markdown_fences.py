@@ -24,10 +24,11 @@ more than FOLD_LINES lines starts folded behind "Show code (N lines)".
 from __future__ import annotations
 
 import ast
+import difflib
 import html
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup
@@ -36,7 +37,42 @@ from app.config import ROOT
 
 
 class LessonError(ValueError):
-    """A mistake in a lesson's source that the author must fix."""
+    """A mistake in a lesson's source that the author must fix.
+
+    ``line`` is the 1-based line of the lesson file the mistake is on (None: the file as
+    a whole); ``key`` names what in a demo fence it is about (a preset key, or an option
+    such as ``:hide:``), so the fence's own line can be found; ``file`` (the file's name)
+    and ``excerpt`` (``(line number, text)`` pairs around the mistake) are filled in by
+    app/lessons.py; ``problems`` lists every mistake found in the file, this one first.
+    ``str()`` is ``file:line: message``, the form editors and compilers use.
+    """
+
+    def __init__(self, message: str, line: int | None = None, *, key: str | None = None,
+                 end_line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.end_line = end_line  # the last line of the construct (a fence), if known
+        self.key = key
+        self.file: str | None = None
+        self.excerpt: list[tuple[int, str]] = []
+        self.problems: list[LessonError] = [self]
+
+    def at(self, line: int | None, end_line: int | None = None) -> LessonError:
+        """Place the mistake on ``line`` unless it already knows a more precise one."""
+        if self.line is None:
+            self.line, self.end_line = line, end_line
+        return self
+
+    def __str__(self) -> str:
+        where = ":".join(str(part) for part in (self.file, self.line) if part is not None)
+        return f"{where}: {self.message}" if where else self.message
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """`` (did you mean `kmeans-elbow`?)`` for the nearest of ``choices``, or ``""``."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
 
 
 DEMO_OPTIONS = ("id", "title", "caption", "hide", "autorun")
@@ -58,34 +94,67 @@ class DemoOptions:
 
 @dataclass(frozen=True)
 class DemoFence:
-    """A demo fence's slug, option lines (name → text) and the YAML text after them."""
+    """A demo fence's slug, option lines (name → text) and the YAML text after them.
+
+    ``line`` is the file line of the opening ```` ``` ````, ``option_lines`` the line of
+    each option and ``presets_line`` that of the first preset (0 when not known).
+    """
 
     slug: str
     options: dict[str, str]
     presets_text: str
+    line: int = 0
+    option_lines: dict[str, int] = field(default_factory=dict)
+    presets_line: int = 0
+
+    def line_of(self, key: str | None) -> int | None:
+        """The line of an option (``:hide:``) or of a preset key; None if not known."""
+        if not self.line:
+            return None
+        if key and key.startswith(":"):
+            return self.option_lines.get(key.strip(":"), self.line)
+        if key:
+            top = key.split(".")[0]
+            for number, text in enumerate(self.presets_text.splitlines()):
+                if re.match(rf"{re.escape(top)}\s*:", text):
+                    return self.presets_line + number
+        return self.line
 
 
-def parse_demo_fence(slug: str, body: str) -> DemoFence:
-    """Split the ``:name: value`` lines at the top of a demo fence from its presets."""
+def parse_demo_fence(slug: str, body: str, line: int = 0) -> DemoFence:
+    """Split the ``:name: value`` lines at the top of a demo fence from its presets.
+
+    ``line`` is the file line of the fence's opening ```` ``` ```` (0: not known).
+    """
     lines = body.splitlines(keepends=True)
     options: dict[str, str] = {}
+    option_lines: dict[str, int] = {}
     first_preset = 0
-    for first_preset, line in enumerate(lines):  # noqa: B007 - the loop finds the index
-        match = _OPTION_LINE.match(line.rstrip("\r\n"))
+    for first_preset, text in enumerate(lines):  # noqa: B007 - the loop finds the index
+        match = _OPTION_LINE.match(text.rstrip("\r\n"))
         if not match:
             break
         name, value = match.group(1), match.group(2) or ""
+        at = line + 1 + first_preset if line else None
         if name not in DEMO_OPTIONS:
-            raise LessonError(f"demo {slug}: unknown option :{name}: "
-                              f"(the options are {', '.join(f':{o}:' for o in DEMO_OPTIONS)})")
+            raise LessonError(f"demo {slug}: unknown option :{name}: (the options are "
+                              f"{', '.join(f':{o}:' for o in DEMO_OPTIONS)})"
+                              f"{did_you_mean(f':{name}:', [f':{o}:' for o in DEMO_OPTIONS])}", at)
         if name in options:
-            raise LessonError(f"demo {slug}: option :{name}: given twice")
+            raise LessonError(f"demo {slug}: option :{name}: given twice", at)
         if not value:
-            raise LessonError(f"demo {slug}: option :{name}: needs a value")
+            raise LessonError(f"demo {slug}: option :{name}: needs a value", at)
         options[name] = value
+        option_lines[name] = at or 0
     else:
         first_preset = len(lines)
-    return DemoFence(slug, options, "".join(lines[first_preset:]))
+    for number, text in enumerate(lines[first_preset:], start=first_preset):
+        if _OPTION_LINE.match(text.rstrip("\r\n")):  # an option below a preset
+            raise LessonError(f"demo {slug}: the option {text.strip()} comes after a preset: "
+                              "options open the fence, before any `key: value` line",
+                              line + 1 + number if line else None)
+    return DemoFence(slug, options, "".join(lines[first_preset:]), line, option_lines,
+                     line + 1 + first_preset if line else 0)
 
 
 def instance_ids(fences: list[DemoFence]) -> list[str]:
@@ -99,14 +168,15 @@ def instance_ids(fences: list[DemoFence]) -> list[str]:
         if given is None and uses[fence.slug] > 1:
             raise LessonError(
                 f"demo {fence.slug} appears {uses[fence.slug]} times in this lesson: give each "
-                "instance an `:id: <name>` line, so that links to one never lead to another")
+                "instance an `:id: <name>` line, so that links to one never lead to another",
+                fence.line_of(None))
         instance = given or fence.slug
         if not INSTANCE_ID.match(instance):
             raise LessonError(f"demo {fence.slug}: :id: {instance!r} must be lower-case words "
-                              "joined by hyphens, like two-moons")
+                              "joined by hyphens, like two-moons", fence.line_of(":id:"))
         if instance in ids:
             raise LessonError(f"demo {fence.slug}: the instance id {instance!r} is already taken "
-                              "by another demo of this lesson")
+                              "by another demo of this lesson", fence.line_of(":id:"))
         ids.append(instance)
     return ids
 
@@ -117,7 +187,8 @@ def demo_options(fence: DemoFence, render_inline: Callable[[str], str],
     given = fence.options
     autorun = given.get("autorun", "true").lower()
     if autorun not in ("true", "false"):
-        raise LessonError(f"demo {fence.slug}: :autorun: is true or false, not {autorun!r}")
+        raise LessonError(f"demo {fence.slug}: :autorun: is true or false, not {autorun!r}",
+                          fence.line_of(":autorun:"))
     hide = tuple(name.strip() for name in given.get("hide", "").split(",") if name.strip())
 
     def inline(name: str) -> Markup | None:
@@ -148,7 +219,9 @@ def read_source(spec: str, shown: frozenset[str] = frozenset()) -> tuple[str, st
     path_part, _, name = spec.partition(":")
     path = (ROOT / path_part).resolve()
     if not path.is_relative_to(ROOT / "app") or path.suffix != ".py" or not path.is_file():
-        raise LessonError(f"source fence: {path_part!r} is not a Python file under app/")
+        files = [str(f.relative_to(ROOT)) for f in sorted((ROOT / "app").rglob("*.py"))]
+        raise LessonError(f"source fence: {path_part!r} is not a Python file under app/"
+                          f"{did_you_mean(path_part, files)}")
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines()
     definitions = _definitions(ast.parse(text))
@@ -156,7 +229,8 @@ def read_source(spec: str, shown: frozenset[str] = frozenset()) -> tuple[str, st
         node = definitions.get(name)
         if node is None:
             raise LessonError(
-                f"source fence: {path_part} has no top-level function or class {name!r}")
+                f"source fence: {path_part} has no top-level function or class {name!r}"
+                f"{did_you_mean(name, definitions)}")
         first = _first_line(node)
         code = "\n".join(lines[first - 1 : node.end_lineno]) + "\n"
         return path_part, f"{path_part} · {name} (lines {first}–{node.end_lineno})", code

@@ -1,4 +1,5 @@
-// LiveGrad site behaviour shared by every page: theme, math, table of contents, code copy.
+// LiveGrad site behaviour shared by every page: theme, math, table of contents, code copy,
+// and in development mode a lesson that reloads when its file changes.
 // Loaded in <head> without defer so the theme is set before the first paint.
 (function () {
   "use strict";
@@ -155,7 +156,20 @@
     });
   }
 
+  // Development mode only (LIVEGRAD_DEV=1 renders the meta tag): the server says when
+  // this lesson's Markdown file changed, and the page reloads to show the edit.
+  function reloadOnLessonChange() {
+    var meta = document.querySelector('meta[name="livegrad-reload"]');
+    if (!meta || !window.EventSource) return;
+    var source = new EventSource(meta.content);
+    source.addEventListener("changed", function () {
+      source.close();
+      window.location.reload();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    reloadOnLessonChange();
     document.querySelectorAll("[data-theme-toggle]").forEach(function (button) {
       button.addEventListener("click", toggleTheme);
     });

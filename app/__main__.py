@@ -1,0 +1,41 @@
+"""``python -m app <command>``: small tools around the server.
+
+Each command is one entry of COMMANDS: a name → (help, add_arguments, main), where
+``add_arguments(parser)`` declares its arguments and ``main(args)`` returns the exit
+status. ``check`` (app/lesson_check.py) lists the mistakes of every lesson.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import NamedTuple
+
+from app import lesson_check
+
+
+class Command(NamedTuple):
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    main: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: dict[str, Command] = {
+    "check": Command("render every lesson and print each mistake as file:line: message",
+                     lesson_check.add_arguments, lesson_check.main),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Tools for LiveGrad.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    for name, command in COMMANDS.items():
+        command.add_arguments(commands.add_parser(name, help=command.help,
+                                                  description=command.help))
+    args = parser.parse_args(argv)
+    return COMMANDS[args.command].main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
