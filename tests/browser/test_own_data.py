@@ -5,6 +5,7 @@ serious on the k-means lesson with all of it on the page."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,9 +24,9 @@ KMEANS = "#demo-kmeans"
 ELBOW = "#demo-kmeans-elbow"
 
 # 30 points in three loose groups, as a spreadsheet saves them: a header, CRLF line ends.
-GROUPS = [(-2.5 + 0.1 * (i % 5), 1.5 - 0.2 * (i // 5)) for i in range(10)] + \
-         [(2.0 + 0.2 * (i % 4), 2.0 + 0.1 * (i // 4)) for i in range(10)] + \
-         [(0.3 * (i % 5) - 0.5, -2.5 + 0.15 * (i // 5)) for i in range(10)]
+GROUPS = [(-2.8 + 0.3 * (i % 5), 2.2 - 0.5 * (i // 5)) for i in range(10)] + \
+         [(1.6 + 0.35 * (i % 4), 2.6 - 0.4 * (i // 4)) for i in range(10)] + \
+         [(0.4 * (i % 5) - 0.8, -1.8 - 0.5 * (i // 5)) for i in range(10)]
 POINTS = [(round(x, 3), round(y, 3)) for x, y in GROUPS]
 GOOD_CSV = "x,y\r\n" + "".join(f"{x:g},{y:g}\r\n" for x, y in POINTS)
 BAD_CSV = "x,y\n1,2\n3,4\n5,6\n7,8\n9,10\nabc,1\n"
@@ -192,6 +193,43 @@ def test_a_pasted_paragraph_runs_the_crf_tagger_and_one_past_the_bound_is_refuse
     demo.locator('[data-action="run"]').click()
     expect(demo.locator(".control-text .control-error")).to_have_text(
         "sentence: String should have at most 500 characters (accepts at most 500 characters)")
+
+
+def test_a_link_carries_a_short_csv_and_says_when_one_is_too_long(
+        new_page, csv_files: dict, tmp_path: Path) -> None:
+    page = new_page(viewport={"width": 1280, "height": 900},
+                    permissions=["clipboard-read", "clipboard-write"])
+    page.goto(LESSON)
+    load_csv(page, KMEANS, csv_files["good"])
+    first = wait_finished(page, {"dataset": "custom"}, sel=KMEANS)
+    page.locator(f'{KMEANS} [data-action="copy-link"]').click()
+    link = page.evaluate("navigator.clipboard.readText()")
+    # A short CSV travels in the link, and the link reproduces the run.
+    shared = new_page(viewport={"width": 1280, "height": 900})
+    shared.goto(link)
+    expect(shared.locator(f'{KMEANS} [name="points_csv"]')).to_have_value(
+        GOOD_CSV.replace("\r\n", "\n"))
+    shared.locator(f"{KMEANS} .plot").first.scroll_into_view_if_needed()
+    again = wait_finished(shared, {"dataset": "custom"}, sel=KMEANS)
+    assert again["result"] == first["result"]
+
+    # 300 rows (~3 000 characters) do not: the link says so in their place, Copy link says
+    # the link is without them, and a page opened from it says what is missing.
+    big = tmp_path / "big.csv"
+    big.write_text("".join(f"{i % 20 - 10}.25,{i // 20 - 7}.5\n" for i in range(300)))
+    load_csv(page, KMEANS, big)
+    wait_finished(page, {"dataset": "custom"}, sel=KMEANS)
+    button = page.locator(f'{KMEANS} [data-action="copy-link"]')
+    button.click()
+    expect(button).to_have_text("✓ Link copied, without points_csv (too long for a link)")
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert "points_csv=%28too+long+for+a+link%3A+3%C2%A0" in link and len(link) < 500
+    shared.goto(link)
+    box = shared.locator(f"{KMEANS} .control-csv")
+    expect(box.locator(".control-note")).to_have_text(re.compile(
+        r"^This link could not carry the CSV \(3\u00a0\d{3} characters\): load the file "
+        r"again to run what was shared\.$"))
+    expect(box.locator('[name="points_csv"]')).to_have_value("")
 
 
 @pytest.mark.parametrize("width", [1280, 390])
