@@ -28,8 +28,10 @@ def problems_in(folder: Path) -> tuple[int, list[LessonError]]:
     return len(files), found
 
 
-def check(folder: Path, out: TextIO = sys.stdout) -> int:
-    """Print the mistakes of the lessons in ``folder``; the exit status (0: none)."""
+def check(folder: Path, out: TextIO | None = None) -> int:
+    """Print the mistakes of the lessons in ``folder`` (to stdout); the exit status:
+    0 none, 1 some, 2 no such folder."""
+    out = out or sys.stdout
     if not folder.is_dir():
         print(f"{folder}: no such folder", file=out)
         return 2

@@ -278,10 +278,15 @@ CHANGE_WAIT_SECONDS = 30.0  # a stream then ends; the browser's EventSource reco
 
 
 async def change_events(library: LessonLibrary, slug: str, since: str,
-                        poll: float = CHANGE_POLL_SECONDS,
-                        wait: float = CHANGE_WAIT_SECONDS) -> AsyncIterator[str]:
+                        poll: float | None = None,
+                        wait: float | None = None) -> AsyncIterator[str]:
     """Server-sent events for live reload: ``changed`` (data: the new version) as soon as
-    the lesson's file is not at version ``since``; a comment if ``wait`` seconds pass."""
+    the lesson's file is not at version ``since``; a comment if ``wait`` seconds pass.
+
+    One ``stat`` of one file every ``poll`` seconds (CHANGE_POLL_SECONDS) per open page.
+    """
+    poll = CHANGE_POLL_SECONDS if poll is None else poll
+    wait = CHANGE_WAIT_SECONDS if wait is None else wait
     yield "retry: 1000\n\n"
     for _ in range(max(1, math.ceil(wait / poll))):
         now = library.version(slug)

@@ -134,7 +134,8 @@ def _demo_fences(state: StateCore) -> list[tuple[Token, bool]]:
         elif token.type == "container_gallery_close":
             gallery_level = None
         is_demo = token.type == "fence" and token.info.strip().partition(" ")[0] == "demo"
-        if gallery_level is not None and token.level == gallery_level + 1 and not is_demo:
+        if gallery_level is not None and token.level == gallery_level + 1 and not is_demo \
+                and token.nesting != -1:
             _problem(state, LessonError(
                 "a ::: gallery holds demo fences only, side by side; "
                 f"put the {token.type.removesuffix('_open')} outside it", _line(token)))
@@ -179,7 +180,8 @@ def _render_demo(state: StateCore, demo_renderer: DemoRenderer, token: Token, fe
         presets = load_yaml(fence.presets_text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = fence.presets_line + mark.line if mark and fence.presets_line else None
+        last = max(0, len(fence.presets_text.splitlines()) - 1)  # not the closing ```
+        line = fence.presets_line + min(mark.line, last) if mark and fence.presets_line else None
         raise LessonError(f"demo {fence.slug}: presets are not valid YAML: {exc}", line) from exc
     if not isinstance(presets, dict):
         raise LessonError(f"demo {fence.slug}: presets must be `key: value` lines",
@@ -236,13 +238,17 @@ def _check_containers(state: StateCore) -> None:
                 _problem(state, LessonError(
                     "a `::: solution` belongs inside an exercise: put it between "
                     "`:::: exercise` and the exercise's closing `::::`", _line(token)))
-            if kind == "solution" and stack and stack[-1].type == "container_exercise_open" \
-                    and len(stack[-1].markup) <= len(token.markup):
+            outer = stack[-1] if stack else None
+            if outer is not None and len(outer.markup) <= len(token.markup):
+                # The inner one's closing line closes the outer one: the rest spills out.
+                outer_kind = outer.type.removeprefix("container_").removesuffix("_open")
+                fix = ("open exercises with four colons, `:::: exercise`"
+                       if outer_kind == "exercise" else
+                       f"give the outer one more colons, `{outer.markup}: {outer_kind}`")
                 _problem(state, LessonError(
-                    f"the exercise opened with {len(stack[-1].markup)} colons holds a solution "
+                    f"the {outer_kind} opened with {len(outer.markup)} colons holds a {kind} "
                     f"opened with {len(token.markup)}: the `{token.markup}` that closes the "
-                    "solution closes the exercise too; open exercises with four colons, "
-                    "`:::: exercise`", _line(stack[-1])))
+                    f"{kind} closes the {outer_kind} too; {fix}", _line(outer)))
             stack.append(token)
         elif token.type.startswith("container_") and token.nesting == -1:
             stack.pop()
