@@ -7,6 +7,7 @@ demo's own page and its 422 errors state them, so the catalogue never disagrees.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +89,14 @@ def demo_fence(demo: Demo) -> str:
     return "```demo {}\n{}\n```\n".format(demo.slug, "\n".join(lines))
 
 
+def _highlighted(fence: str) -> str:
+    """The fence's presets highlighted as YAML, its two ``` lines as they are."""
+    opening, _, rest = fence.partition("\n")
+    body = rest.removesuffix("```\n")
+    return (f"{html.escape(opening)}\n{highlight_code(body, 'yaml') if body else ''}"
+            "```\n")
+
+
 def catalogue(lessons: list[Lesson]) -> list[CatalogueEntry]:
     """Every registered demo, by title."""
     entries = []
@@ -99,6 +108,6 @@ def catalogue(lessons: list[Lesson]) -> list[CatalogueEntry]:
             lessons=[lesson for lesson in lessons if demo.slug in lesson.demos],
             fence=fence,
             listing=Markup(render_listing(f"A fence for {demo.slug}, with its defaults",
-                                          highlight_code(fence, "markdown"), 0, "markdown")),
+                                          _highlighted(fence), 0, "markdown")),
         ))
     return sorted(entries, key=lambda entry: entry.title.lower())
