@@ -154,6 +154,11 @@ def _render_demos(demo_renderer: DemoRenderer) -> Callable[[StateCore], None]:
     def render_demos(state: StateCore) -> None:
         tokens, fences = [], []
         for token, in_gallery in _demo_fences(state):
+            if not token.info.strip().partition(" ")[2].strip():
+                _problem(state, LessonError("a demo fence names no demo: write ```demo <slug>, "
+                                            "like ```demo kmeans; the demos are listed at /demos",
+                                            _line(token)))
+                continue
             try:
                 fences.append(parse_demo_fence(token.info.strip().partition(" ")[2].strip(),
                                                token.content, _line(token) or 0))
@@ -296,7 +301,7 @@ def _check_fences(state: StateCore) -> None:
                 _problem(state, LessonError(
                     "a source fence shows the code it names; its body is ignored, so leave "
                     f"it empty (it holds {token.content.strip().splitlines()[0]!r})",
-                    (_line(token) or 0) + 1 or None))
+                    token.map[0] + 2 if token.map else None))  # the body's first line
         elif kind not in _LESSON_FENCES and arg.strip() and kind.lower() not in _lexer_names():
             guess = did_you_mean(kind.lower(), _LESSON_FENCES)
             if guess:

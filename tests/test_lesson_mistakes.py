@@ -82,6 +82,8 @@ MISTAKES = {
     "unknown demo": (
         "Words.\n\n```demo kmeans-elbw\nk_max: 6\n```\n", 2,
         ["unknown demo 'kmeans-elbw'", "did you mean `kmeans-elbow`?"]),
+    "a demo fence without a slug": (
+        "```demo\nk: 2\n```\n", 0, ["a demo fence names no demo: write ```demo <slug>"]),
     "unknown parameter": (
         "```demo kmeans\ndataset: moons\nn_point: 200\n```\n", 2,
         ["n_point: unknown parameter", "did you mean `n_points`?"]),
