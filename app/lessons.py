@@ -137,11 +137,39 @@ def parse_lesson(path: Path) -> Lesson:
     The error's ``problems`` are every mistake found, each with its line and the
     lines around it quoted.
     """
-    source = path.read_text(encoding="utf-8")
+    data = path.read_bytes()
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        error = LessonError(f"the file is not UTF-8 text (byte {data[exc.start]:#04x}): save it "
+                            "as UTF-8", data[: exc.start].count(b"\n") + 1)
+        raise _locate(error, path.name, []) from None
     try:
         return _parse(path, source)
     except LessonError as exc:
         raise _locate(exc, path.name, source.splitlines()) from None
+
+
+def _front_matter_fields(meta: dict[str, Any], source: str) -> tuple[int, int, list[Any]]:
+    """``order`` and ``minutes`` (whole numbers; minutes 0 when not given) and ``tags`` (a
+    list), or a LessonError on the line of the key (``tags: nlp`` would be three tags)."""
+
+    def line_of(key: str) -> int:
+        found = re.search(rf"^{key}\s*:", source, re.M)
+        return source[: found.start()].count("\n") + 1 if found else 1
+
+    numbers = {}
+    for key, default in (("order", 1000), ("minutes", 0)):
+        value = meta.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise LessonError(f"front matter: {key} is a whole number, not {value!r}",
+                              line_of(key))
+        numbers[key] = value
+    tags = meta.get("tags") or []
+    if not isinstance(tags, list):
+        raise LessonError(f"front matter: tags is a list, like tags: [{tags}], not {tags!r}",
+                          line_of("tags"))
+    return numbers["order"], numbers["minutes"], tags
 
 
 def _parse(path: Path, source: str) -> Lesson:
@@ -155,13 +183,13 @@ def _parse(path: Path, source: str) -> Lesson:
     md = build_markdown(checked_demo_block)
     html, env, tokens = render_markdown(md, body)
     text = plain_text(tokens)
-    minutes = meta.get("minutes") or math.ceil(len(text.split()) / WORDS_PER_MINUTE)
-    tags = meta.get("tags") or []
+    order, minutes, tags = _front_matter_fields(meta, source)
+    minutes = minutes or math.ceil(len(text.split()) / WORDS_PER_MINUTE)
     return Lesson(
         slug=slug,
         title=str(meta["title"]),
         summary=str(meta["summary"]),
-        order=int(meta.get("order", 1000)),
+        order=order,
         tags=sorted({str(t).strip().lower() for t in tags}),  # "NLP" and "nlp" are one tag
         level=str(meta.get("level", "")),
         minutes=int(minutes),

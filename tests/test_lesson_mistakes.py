@@ -172,6 +172,28 @@ def test_front_matter_mistakes_have_lines_too(lessons_dir):
         parse_lesson(path)
 
 
+@pytest.mark.parametrize(("front", "line", "words"), [
+    ("title: T\nsummary: S\norder: first\n", 4, "order is a whole number, not 'first'"),
+    ("title: T\nsummary: S\nminutes: 1.5\n", 4, "minutes is a whole number, not 1.5"),
+    ("title: T\ntags: nlp\nsummary: S\n", 3, "tags is a list, like tags: [nlp]"),
+])
+def test_front_matter_values_of_the_wrong_kind_are_mistakes_not_a_crash(lessons_dir, front,
+                                                                          line, words):
+    path = lessons_dir / "meta.md"
+    path.write_text(f"---\n{front}---\n\nText.\n", encoding="utf-8")
+    with pytest.raises(LessonError) as caught:
+        parse_lesson(path)
+    assert caught.value.line == line and words in caught.value.message
+
+
+def test_a_file_that_is_not_utf8_is_a_mistake_on_its_line(lessons_dir):
+    path = lessons_dir / "latin.md"
+    path.write_bytes(FRONT.encode() + "Caf\xe9 au lait.\n".encode("latin-1"))
+    with pytest.raises(LessonError,
+                       match=r"^latin\.md:7: the file is not UTF-8 text \(byte 0xe9\)"):
+        parse_lesson(path)
+
+
 def test_well_formed_containers_raise_nothing(lessons_dir):
     lesson = parse_lesson(write(lessons_dir, """\
         ::: note A note
