@@ -51,6 +51,21 @@ export const CONTROL_KINDS = {
     read: (input) => input.value,
     write: setValue,
     refresh: showLength,
+    // Enter runs, as in a one-line box (Shift+Enter: a new line). The text area's own
+    // "change" at its next blur then says nothing new: it would clear a refusal's words.
+    wire(input, demo) {
+      if (input.tagName !== "TEXTAREA") return;
+      input.addEventListener("keydown", (event) => {
+        if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+        event.preventDefault();
+        input.dataset.ran = input.value;
+        demo.run();
+      });
+      input.addEventListener("change", (event) => {
+        if (input.dataset.ran === input.value) event.stopPropagation();
+        delete input.dataset.ran;
+      });
+    },
   },
 
   // Points the student adds by clicking a chart (or typing x and y: the keyboard's way);
