@@ -124,6 +124,10 @@ def test_a_malformed_csv_is_refused_with_its_reason_and_the_old_charts_dimmed(
     demo.locator("[data-clear-csv]").click()
     expect(field.locator('[name="points_csv"]')).to_have_value("")
     expect(field.locator(".control-error")).to_have_count(0)
+    # The custom dataset is now empty: the status says how to give it points, as a hint.
+    expect(demo.locator(".demo-status")).to_have_text(
+        "Add points: click the chart, type x and y, or load a CSV.")
+    expect(demo.locator(".demo-status")).to_have_attribute("data-kind", "hint")
 
 
 def test_typing_coordinates_places_a_point_as_a_click_does(page: Page) -> None:

@@ -7,7 +7,9 @@ const NO_POINTS = /has no points yet/;
 // The hint when every complaint is about too few clicked points (else null).
 export function pointsHint(detail) {
   if (!detail.length) return null;
-  if (detail.every((item) => NO_POINTS.test(item.message || ""))) return "Click the chart to add points.";
+  if (detail.every((item) => NO_POINTS.test(item.message || ""))) {
+    return "Add points: click the chart, type x and y, or load a CSV.";
+  }
   const gaps = detail.map((item) => TOO_FEW.exec(item.message || ""));
   if (gaps.some((gap) => !gap)) return null;
   const missing = Math.max(...gaps.map((gap) => Number(gap[1]) - Number(gap[2])));
