@@ -13,6 +13,12 @@ The dialect on top of CommonMark (raw HTML is off, so a lesson cannot inject scr
 
 Every ``##``/``###`` heading gets an id of its own (its words, math included) and a
 place in the table of contents.
+
+Mistakes fail loudly: each is a LessonError on its line of the file (an unknown callout
+kind, a ``:::`` line that closes nothing, a solution outside an exercise, a container
+never closed, a bad fence option, preset or source...), with the nearest valid name when
+there is one. Parsing notes every mistake of the lesson and raises them together at the
+end, the first by line carrying the rest in ``problems``.
 """
 
 from __future__ import annotations
