@@ -88,6 +88,7 @@ def test_the_index_marks_a_broken_lesson(browser: Browser, watch: Watch, author_
         item = page.locator('[data-broken-lesson="clusters"]')
         expect(item).to_contain_text("clusters.md line 8")
         expect(item).to_contain_text("(and 1 more)")
+        shots(page, "author-index-broken-1280-light")
         item.get_by_role("link").click()
         expect(page.locator("h1")).to_have_text("Error in lesson clusters.md line 8")
     finally:
