@@ -31,9 +31,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.config import ROOT
+
+_BACKTICKED = re.compile(r"(?<!`)`([^`]+)`(?!`)")
 
 
 class LessonError(ValueError):
@@ -67,6 +69,11 @@ class LessonError(ValueError):
     def __str__(self) -> str:
         where = ":".join(str(part) for part in (self.file, self.line) if part is not None)
         return f"{where}: {self.message}" if where else self.message
+
+    @property
+    def message_html(self) -> Markup:
+        """The message for a page: each `name` in backticks as code, the rest escaped."""
+        return Markup(_BACKTICKED.sub(r"<code>\1</code>", str(escape(self.message))))
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -231,7 +231,7 @@ def test_a_broken_lesson_is_listed_marked_and_its_page_shows_the_mistake(lessons
         page = client.get("/lessons/broken")
         assert page.status_code == 500 and page.headers["cache-control"] == "no-store"
         assert "<title>Error in lesson broken.md line 9 · LiveGrad</title>" in page.text
-        assert "did you mean `kmeans-elbow`?" in page.text
+        assert "did you mean <code>kmeans-elbow</code>?" in page.text  # names set as code
         offending = re.search(r'<span class="excerpt-line offending">(.*?)\n</span>',
                               page.text, re.S).group(1)
         assert ">9</span><mark>```demo kmeans-elbw</mark>" in offending

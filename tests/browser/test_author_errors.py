@@ -61,9 +61,10 @@ def test_the_error_page_shows_the_mistake_then_reloads_into_the_fixed_lesson(
         assert page.title() == "Error in lesson clusters.md line 8 · LiveGrad"
         problems = page.locator(".lesson-problem")
         expect(problems).to_have_count(2)
-        expect(problems.nth(0)).to_contain_text("did you mean `note`?")
+        expect(problems.nth(0)).to_contain_text("did you mean note?")
+        expect(problems.nth(0).locator(".lesson-problem-message code").last).to_have_text("note")
         expect(problems.nth(0).locator(".offending")).to_have_text("8::: nte Careful")
-        expect(problems.nth(1)).to_contain_text("did you mean `kmeans-elbow`?")
+        expect(problems.nth(1)).to_contain_text("did you mean kmeans-elbow?")
         assert not serious_violations(page)
         shots(page, f"author-error-page-{width}-{theme}")
         # The author fixes the file and saves: the page reloads itself into the lesson.
