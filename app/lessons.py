@@ -161,6 +161,8 @@ def _front_matter_fields(meta: dict[str, Any], source: str) -> tuple[int, int, l
     numbers = {}
     for key, default in (("order", 1000), ("minutes", 0)):
         value = meta.get(key, default)
+        if isinstance(value, float) and value.is_integer():  # 2e0, 1.2e1: whole numbers
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise LessonError(f"front matter: {key} is a whole number, not {value!r}",
                               line_of(key))
