@@ -41,8 +41,9 @@ def rate_limiter_of(request: Request) -> RateLimiter:
 
 
 def client_of(request: Request) -> str:
-    """Who is asking: the client's address (X-Forwarded-For only from trusted proxies)."""
-    return request.app.state.client_keys.of(request)
+    """Who is asking: the browser (its signed cookie), else the client's address
+    (X-Forwarded-For only from trusted proxies). See app/identity.py."""
+    return request.app.state.clients.of(request)
 
 
 def demo_named(slug: str) -> Demo:
@@ -80,14 +81,18 @@ async def admit(request: Request, response: Response, demo: Demo, raw: Any, runn
 
     def may_compute() -> None:  # replays and shared runs cost nothing, so never refused
         if wait := limiter.wait(client):
-            raise HTTPException(429, "you started many runs in the last minute; wait a little",
+            who = "browser" if client.startswith("browser") else "client"
+            runs = "run" if limiter.per_minute == 1 else "runs"
+            raise HTTPException(429, f"the server starts at most {limiter.per_minute} new {runs} "
+                                f"a minute per {who}; this one can start another in {wait} s",
                                 headers={"Retry-After": str(wait)})
 
     try:
         subscription = await runner.submit(demo, params, may_compute)
     except RunnerFull as exc:
         raise HTTPException(
-            429, str(exc), headers={"Retry-After": str(exc.retry_after)}
+            429, f"{exc}; try again in about {exc.retry_after} s",
+            headers={"Retry-After": str(exc.retry_after)},
         ) from None
     if subscription.cache == "miss":
         limiter.record(client)

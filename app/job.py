@@ -46,6 +46,7 @@ class Job:
     recorded_at: list[float] = field(default_factory=list)  # seconds since the start
     recorded_bytes: int = 0
     started: float = 0.0
+    began_at: float = 0.0  # when it started, by the runner's clock (expected waits)
     last_queued: Event | None = None
     outcome: dict[str, Any] | None = None
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import math
 import time
 import uuid
@@ -36,11 +37,18 @@ STARTUP_SECONDS = 30.0
 HEARTBEAT_SECONDS = 5.0  # how often a replica tells the cluster store it is alive
 
 
+# Before a demo has finished a run here, its run is guessed at its time budget, but at
+# most this long: most runs end long before their budget.
+FIRST_GUESS_SECONDS = 10.0
+# How much the newest finished run moves a demo's expected duration (a moving average).
+DURATION_WEIGHT = 0.3
+
+
 class RunnerFull(Exception):
     """Every slot is busy and the queue is full: the client should retry later."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__("the server is busy; try again shortly")
+        super().__init__("every slot is busy and the queue is full")
         self.retry_after = retry_after
 
 
@@ -48,8 +56,11 @@ class JobRunner:
     """Admits, queues, runs (through ``executor``), shares, caches and cancels jobs."""
 
     def __init__(self, executor: Any, cache: Any, max_jobs: int, max_queue: int,
-                 job_seconds: float, max_frames: int, stream_buffer_bytes: int = 2**28) -> None:
+                 job_seconds: float, max_frames: int, stream_buffer_bytes: int = 2**28,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.executor = executor
+        self.clock = clock  # for the expected waits only (tests pass a fake one)
+        self._durations: dict[str, float] = {}  # demo slug → seconds its runs take here
         self.buffers = StreamBuffers(stream_buffer_bytes)
         self.cache = cache  # a run store: app.cache.InProcessCache or the cluster's
         self.replica = uuid.uuid4().hex  # this server, among replicas sharing a store
@@ -110,7 +121,9 @@ class JobRunner:
             self._start(job)
         else:
             self._waiting.append(job)
-            self._publish(job, ("queued", {"position": len(self._waiting)}))
+            _, starts = self.expected_starts()
+            self._publish(job, ("queued", {"position": len(self._waiting),
+                                           "seconds": math.ceil(starts[-1])}))
         return subscription
 
     def _lease(self) -> float:
@@ -189,14 +202,48 @@ class JobRunner:
         job.kill_timer = asyncio.get_running_loop().call_later(
             delay, job.execution.kill, reason)
 
+    # -- how long a newcomer waits ------------------------------------------------------
+
+    def _expected_seconds(self, job: Job) -> float:
+        """How long ``job`` computes: the moving average of its demo's runs here, or, before
+        one has finished, its time budget up to FIRST_GUESS_SECONDS."""
+        return self._durations.get(job.demo.slug, min(self.job_seconds, FIRST_GUESS_SECONDS))
+
+    def expected_starts(self) -> tuple[list[float], list[float]]:
+        """Seconds from now until each slot frees (soonest first, with the queue ignored),
+        and until each queued job starts (in queue order): the slots played forward with
+        each job's expected duration."""
+        now = self.clock()
+        slots = [max(0.0, self._expected_seconds(job) - (now - job.began_at))
+                 for job in self._running]
+        slots += [0.0] * max(0, self.max_jobs - len(slots))
+        heapq.heapify(slots)
+        frees = sorted(slots)
+        starts = []
+        for job in self._waiting:
+            start = heapq.heappop(slots)
+            starts.append(start)
+            heapq.heappush(slots, start + self._expected_seconds(job))
+        return frees, starts
+
     def _retry_after(self) -> int:
-        # A rough wait: the queue ahead divided among the slots, in job budgets.
-        per_slot = (len(self._waiting) + 1) / self.max_jobs
-        return max(1, min(60, math.ceil(per_slot * min(self.job_seconds, 10.0))))
+        # A full queue has room again once its first job starts (with no queue: once a
+        # slot frees): the wait the slots' expected durations give, within 1 s to 60 s.
+        frees, starts = self.expected_starts()
+        first = starts[0] if starts else frees[0]
+        return max(1, min(60, math.ceil(first)))
+
+    def _measured(self, job: Job) -> None:
+        """A run ended whole: its duration updates its demo's expected duration."""
+        seconds = self.clock() - job.began_at
+        old = self._durations.get(job.demo.slug)
+        self._durations[job.demo.slug] = seconds if old is None else (
+            (1 - DURATION_WEIGHT) * old + DURATION_WEIGHT * seconds)
 
     def _start(self, job: Job) -> None:
         job.state = "running"
         job.started = time.monotonic()
+        job.began_at = self.clock()
         self._running.add(job)
         spec = JobSpec(job.demo, job.params, self.job_seconds, self.max_frames)
         job.execution = self.executor.execute(
@@ -234,6 +281,8 @@ class JobRunner:
         if final is not None:
             if final[0] == "done":
                 job.outcome = final[1]
+                if final[1].get("stopped") is None and job.follower is None:
+                    self._measured(job)
             self._publish(job, final)
         self._flush(job)
         job.state = "finished"
@@ -251,8 +300,11 @@ class JobRunner:
         self._announce_positions()
 
     def _announce_positions(self) -> None:
-        for position, waiting in enumerate(self._waiting, start=1):
-            self._publish(waiting, ("queued", {"position": position}))
+        _, starts = self.expected_starts()
+        for position, (waiting, start) in enumerate(zip(self._waiting, starts, strict=True),
+                                                    start=1):
+            self._publish(waiting, ("queued", {"position": position,
+                                               "seconds": math.ceil(start)}))
 
     def shutdown(self) -> None:
         if self._beating is not None:

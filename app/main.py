@@ -16,6 +16,7 @@ from app.assets import STATIC
 from app.config import Settings, get_settings
 from app.errors import ERROR_HANDLERS
 from app.executors import make_cache, make_executor
+from app.identity import BrowserCookie, BrowserIds, ClientIdentity
 from app.jobs import JobRunner
 from app.lessons import LessonLibrary
 from app.limits import ClientKeys, RateLimiter
@@ -54,11 +55,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.clock = Clock()  # streams pace frames by it; tests swap in a fake
     app.state.lessons = LessonLibrary(settings.lessons_dir)
-    app.state.client_keys = ClientKeys(settings.trusted_proxies)
+    browser_ids = BrowserIds(settings.secret)
+    app.state.clients = ClientIdentity(browser_ids, ClientKeys(settings.trusted_proxies))
     app.state.rate_limiter = RateLimiter(settings.rate_per_minute)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # pages; streams are never gzipped
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(BrowserCookie, ids=browser_ids)
     app.mount("/static", ClassroomStaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)

@@ -113,7 +113,8 @@ def test_a_run_computing_through_one_replica_is_followed_not_recomputed_by_anoth
             assert next(events)[0] == "frame"
             followed = httpx.post(f"{b.url}/api/demos/kmeans-elbow/run", json=body,
                                   timeout=60)
-            assert followed.headers.get("x-cache") == "shared", (followed.status_code, followed.text)
+            assert followed.headers.get("x-cache") == "shared", (followed.status_code,
+                                                                 followed.text)
             assert httpx.get(f"{b.url}/healthz").json()["jobs"]["running"] == 0
             original = [data for name, data in events if name == "done"][0]
         assert followed.json() == original  # the same run: frames, result, its seconds

@@ -115,13 +115,23 @@ def params(seed: int = 0) -> SlowParams:
     return SlowParams(steps=10, delay=0, seed=seed)
 
 
+class FakeClock:
+    """The runner's clock for expected waits: it moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def with_runner(test: Callable[[JobRunner, FakeExecutor], Awaitable[None]], *,
                 max_jobs: int = 1, max_queue: int = 2, job_seconds: float = 5.0,
                 cache_bytes: int = 2**20) -> None:
     async def main() -> None:
         executor = FakeExecutor()
         runner = JobRunner(executor, InProcessCache(cache_bytes), max_jobs, max_queue,
-                           job_seconds, max_frames=1000)
+                           job_seconds, max_frames=1000, clock=FakeClock())
         await test(runner, executor)
 
     in_own_loop(main())
@@ -143,23 +153,25 @@ def test_jobs_beyond_the_slots_wait_in_line_and_hear_their_position():
         first, second, third = [await runner.submit(SLOW_DEMO, params(seed)) for seed in (1, 2, 3)]
         assert [s.cache for s in (first, second, third)] == ["miss"] * 3
         assert [e.spec.params.seed for e in executor.executions] == [1]
-        assert await heard(second) == [("queued", {"position": 1})]
-        assert await heard(third) == [("queued", {"position": 2})]
+        # Nothing has finished yet: a run is guessed at its 5 s budget.
+        assert await heard(second) == [("queued", {"position": 1, "seconds": 5})]
+        assert await heard(third) == [("queued", {"position": 2, "seconds": 10})]
         assert runner.stats() == {"running": 1, "queued": 2}
-        executor.executions[0].done()  # a slot frees: the head of the line starts
+        runner.clock.now = 3.0
+        executor.executions[0].done()  # a slot frees after 3 s: the head of the line starts
         assert [e.spec.params.seed for e in executor.executions] == [1, 2]
-        assert await heard(third) == [("queued", {"position": 1})]
+        # Runs of this demo now take 3 s: the second ends at about 3 s from now.
+        assert await heard(third) == [("queued", {"position": 1, "seconds": 3})]
         assert runner.stats() == {"running": 1, "queued": 1}
 
     with_runner(test, max_jobs=1, max_queue=2)
 
 
 @pytest.mark.parametrize(("max_jobs", "max_queue", "job_seconds", "retry_after"), [
-    (1, 2, 5.0, 15),  # 3 jobs' budgets ahead on 1 slot
-    (2, 0, 5.0, 3),  # half a budget per slot, rounded up
-    (1, 2, 100.0, 30),  # a budget counts 10 s at most: most runs end long before theirs
-    (1, 10, 30.0, 60),  # never more than a minute
-    (1, 0, 0.01, 1),  # and never less than a second
+    (1, 2, 5.0, 5),  # the queue has room once its head starts: when the running job ends
+    (2, 0, 5.0, 5),  # no queue: once a slot frees
+    (1, 2, 100.0, 10),  # before any run ended, a budget counts 10 s at most
+    (1, 0, 0.01, 1),  # never less than a second
 ])
 def test_a_full_runner_refuses_at_once_with_a_retry_after_from_the_line_ahead(
         max_jobs, max_queue, job_seconds, retry_after):
@@ -176,12 +188,39 @@ def test_a_full_runner_refuses_at_once_with_a_retry_after_from_the_line_ahead(
     with_runner(test, max_jobs=max_jobs, max_queue=max_queue, job_seconds=job_seconds)
 
 
+def test_retry_after_and_queue_waits_follow_how_long_runs_really_take():
+    async def test(runner: JobRunner, executor: FakeExecutor) -> None:
+        clock = runner.clock
+        await runner.submit(SLOW_DEMO, params(1))
+        clock.now = 2.0
+        executor.executions[0].done()  # a run of this demo takes 2 s here
+        running = await runner.submit(SLOW_DEMO, params(2))
+        queued = [await runner.submit(SLOW_DEMO, params(s)) for s in (3, 4)]
+        assert [await heard(q) for q in queued] == [[("queued", {"position": 1, "seconds": 2})],
+                                                    [("queued", {"position": 2, "seconds": 4})]]
+        clock.now = 3.5  # 1.5 s into the running job: 0.5 s left of its expected 2 s
+        with pytest.raises(RunnerFull) as refused:
+            await runner.submit(SLOW_DEMO, params(99))
+        assert refused.value.retry_after == 1
+        # A job running longer than expected says "any moment now", not a negative wait.
+        clock.now = 60.0
+        with pytest.raises(RunnerFull) as refused:
+            await runner.submit(SLOW_DEMO, params(98))
+        assert refused.value.retry_after == 1
+        # A slower run moves the expectation part of the way (a moving average, weight 0.3).
+        executor.executions[1].done()  # took 58 s: 0.7·2 + 0.3·58 = 18.8 s
+        assert await heard(queued[1]) == [("queued", {"position": 1, "seconds": 19})]
+        assert running.cache == "miss"
+
+    with_runner(test, max_jobs=1, max_queue=2)
+
+
 def test_a_queued_client_that_leaves_gives_up_its_place_and_the_line_moves_up():
     async def test(runner: JobRunner, executor: FakeExecutor) -> None:
         running, leaving, staying = [await runner.submit(SLOW_DEMO, params(s)) for s in (1, 2, 3)]
-        assert await heard(staying) == [("queued", {"position": 2})]
+        assert await heard(staying) == [("queued", {"position": 2, "seconds": 10})]
         runner.release(leaving)
-        assert await heard(staying) == [("queued", {"position": 1})]
+        assert await heard(staying) == [("queued", {"position": 1, "seconds": 5})]
         assert runner.stats() == {"running": 1, "queued": 1}
         executor.executions[0].done()
         assert [e.spec.params.seed for e in executor.executions] == [1, 3]  # 2 never ran
@@ -350,7 +389,9 @@ def test_full_runner_queues_then_refuses_with_retry_after(executor, test_demos):
         second = http.send(http.build_request("POST", "/api/demos/test-slow/stream", json=other),
                            stream=True)
         second_events = sse_events(second.iter_lines())
-        assert next(second_events) == ("queued", {"position": 1})
+        name, queued = next(second_events)
+        # First in line; its wait: what is left of the running job's first guess (10 s).
+        assert name == "queued" and queued["position"] == 1 and 0 <= queued["seconds"] <= 10
         assert health(http)["jobs"] == {"running": 1, "queued": 1}
         third = http.post("/api/demos/test-slow/run", json={**slow, "seed": 2})
         assert third.status_code == 429

@@ -71,7 +71,8 @@ def describe_demo(demo: DemoDep) -> dict[str, Any]:
 async def run_demo(request: Request, runner: RunnerDep, job: JobFromBody) -> dict[str, Any]:
     """Run a demo to the end and answer its result (frames are counted, not returned).
 
-    ``X-Cache: hit`` says the answer was replayed or shared, ``miss`` that it was computed.
+    ``X-Cache: miss`` says this request computed the answer, ``shared`` that it joined an
+    identical run still computing, ``hit`` that a finished run was replayed.
     A client that gives up before the end frees its slot at once, as closing a stream does.
     """
     try:

@@ -2,16 +2,15 @@
 // server-rendered form (controls.js), charts from data-charts (plotting.js), and frames
 // from the stream (stream.js) say what to draw (ops.js).
 
-import {
-  followDependencies, readControl, refreshControl, wireControl, writeControl,
-} from "livegrad/controls.js";
+import { wireControl, writeControl } from "livegrad/controls.js";
 import { Compare } from "livegrad/compare.js";
 import { wireDataTable } from "livegrad/datatable.js";
 import { exportCsv, exportJson, openNotebook } from "livegrad/export.js";
 import { MetricChips } from "livegrad/metrics.js";
 import { chartStateAt, drawOp, queueOp } from "livegrad/ops.js";
 import { Chart } from "livegrad/plotting.js";
-import { copyLink, saveToUrl, valuesFromUrl } from "livegrad/share.js";
+import { ControlsForm } from "livegrad/form.js";
+import { copyLink } from "livegrad/share.js";
 import { Inbox } from "livegrad/inbox.js";
 import { clearFieldErrors, pointsHint, showFieldErrors } from "livegrad/refusal.js";
 import { openStream, readEventStream } from "livegrad/stream.js";
@@ -42,7 +41,6 @@ const ACTIONS = {
 };
 
 const sameValues = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-const holds = (want, value) => (Array.isArray(want) ? want.includes(value) : value === want);
 
 export class Demo {
   constructor(section) {
@@ -78,57 +76,19 @@ export class Demo {
     this.timeline = new Timeline(this, section.querySelector(".demo-timeline"));
     this.compare = new Compare(this, section.querySelector(".demo-compare"),
                                section.querySelector('[data-action="pin"]'));
-    this.restoreFromUrl();
+    this.values = new ControlsForm(this.form, this.instance, this.presets);
+    this.fromUrl = this.values.restoreFromUrl();
     this.wire();
     this.say(...this.settled);
   }
 
-  // ---- controls <-> values ----------------------------------------------------------
+  // ---- controls <-> values (form.js) -----------------------------------------------
 
-  controls() { return Array.from(this.form.querySelectorAll("[name]")); }
+  params() { return this.values.params(); }
 
-  params() {
-    return Object.fromEntries(this.controls().map((input) => [input.name, readControl(input)]));
-  }
+  setValues(values) { this.values.setValues(values); }
 
-  setValues(values) {
-    for (const input of this.controls()) {
-      if (input.name in values) writeControl(input, values[input.name]);
-    }
-    this.follow(null);
-    this.applyVisibility();
-  }
-
-  applyVisibility() {
-    const params = this.params();
-    for (const box of this.form.querySelectorAll("[data-show-if]")) {
-      const rule = JSON.parse(box.dataset.showIf); // a value, or a list of allowed values
-      box.hidden = box.hasAttribute("data-lesson-hidden") // the lesson's fence hides it
-        || !Object.keys(rule).every((k) => holds(rule[k], params[k]));
-    }
-  }
-
-  // Controls another control limits (heads: divisors of d_model) follow it.
-  follow(moved) { followDependencies(this.form, this.params(), moved); }
-
-  saveToUrl() { saveToUrl(this.instance, this.params(), this.presets); }
-
-  restoreFromUrl() {
-    const saved = valuesFromUrl(this.instance);
-    this.fromUrl = false;
-    for (const input of this.controls()) {
-      if (saved.has(input.name)) {
-        writeControl(input, saved.get(input.name));
-        this.fromUrl = true;
-      } else {
-        refreshControl(input);
-      }
-    }
-    this.follow(null);
-    this.applyVisibility();
-    // The link now holds what the controls show (a value a control cannot take is gone).
-    if (this.fromUrl) this.saveToUrl();
-  }
+  saveToUrl() { this.values.saveToUrl(); }
 
   clearPoints(name) {
     const input = this.form.querySelector(`[name="${name}"]`);
@@ -148,19 +108,14 @@ export class Demo {
       e.preventDefault();
       this.run();
     });
-    this.form.addEventListener("input", (e) => {
-      if (!e.target.name) return;
-      refreshControl(e.target);
-      this.follow(e.target);
-      this.applyVisibility();
-    });
+    this.form.addEventListener("input", (e) => { if (e.target.name) this.values.moved(e.target); });
     this.form.addEventListener("change", (e) => { if (e.target.name) this.controlChanged(); });
     this.el.addEventListener("click", (e) => {
       const button = e.target.closest("button[data-action]");
       const action = button && ACTIONS[button.dataset.action];
       if (action) action(this, button);
     });
-    for (const input of this.controls()) wireControl(input, this);
+    for (const input of this.values.controls()) wireControl(input, this);
   }
 
   controlChanged() {
@@ -172,10 +127,9 @@ export class Demo {
     clearTimeout(this.timer);
     // ... or while a control another one limits lacks what it needs (its note says what;
     // Run still sends, and the server refuses with the same words).
-    const unmet = this.form.querySelector('.control-note[data-unmet="true"]');
+    const unmet = this.values.unmet();
     if (unmet) {
-      const name = unmet.closest(".control").querySelector("[name]").name;
-      this.say(`Not run: ${name} ${unmet.textContent}`, "hint");
+      this.say(`Not run: ${unmet}`, "hint");
       return;
     }
     this.timer = setTimeout(() => this.run(), DEBOUNCE_MS);
@@ -242,6 +196,7 @@ export class Demo {
 
   stop(message) {
     clearTimeout(this.timer);
+    this.retrying = false;
     if (this.controller) { this.controller.abort(); this.controller = null; }
     // Frames waiting for their turn belong to the run that just ended.
     this.pending = {};
@@ -278,13 +233,32 @@ export class Demo {
     } catch (error) {
       if (error.name === "AbortError") return;
       if (error.status === 422) this.refuse(error);
+      else if (error.status === 429 && error.retryAfter) this.retryLater(error, pace);
       else this.say(error.message, "error");
     } finally {
       if (controller === this.controller) {
         this.controller = null;
-        if (!this.inbox.length) this.setRunning(false); // else the last frames still show
+        // Not while frames still show, nor while a refused run waits to try again.
+        if (!this.inbox.length && !this.retrying) this.setRunning(false);
       }
     }
+  }
+
+  // A 429 (every slot busy and the queue full, or this browser over its rate): try again by
+  // itself when the server says, counting down; Stop cancels. A little random extra time
+  // keeps a class refused together from coming back in the same instant.
+  retryLater(error, pace) {
+    const seconds = error.retryAfter + Math.random() * Math.min(3, 0.3 * error.retryAfter);
+    const due = performance.now() + seconds * 1000;
+    const reason = error.reason.replace(/;.*$/, "");
+    this.retrying = true;
+    const tick = () => {
+      const left = due - performance.now();
+      if (left <= 0) { this.retrying = false; this.run({ pace }); return; }
+      this.say(`Busy: ${reason}. Trying again by itself in ${Math.ceil(left / 1000)} s…`, "hint");
+      this.timer = setTimeout(tick, Math.min(1000, left));
+    };
+    tick();
   }
 
   isShortRun(frame) {
@@ -294,7 +268,8 @@ export class Demo {
   handle(event, data) {
     const replay = this.record.cache === "hit";
     if (event === "queued") {
-      this.say(`Waiting for a free slot: position ${data.position} in the queue…`);
+      const about = data.seconds ? `, about ${data.seconds} s` : "";
+      this.say(`Waiting for a free slot: number ${data.position} in the queue${about}…`);
     } else if (event === "frame") {
       this.record.frames += 1;
       if (Object.keys(data.metrics || {}).length) {

@@ -23,6 +23,8 @@ export async function openStream(slug, params, signal, pace) {
     const wait = response.headers.get("Retry-After");
     const error = new Error(errorText(response.status, body) + (wait ? ` Retry in ${wait} s.` : ""));
     error.status = response.status;
+    error.retryAfter = wait ? Number(wait) : null; // seconds (a 429: the page retries by itself)
+    error.reason = errorText(response.status, body);
     error.detail = body && Array.isArray(body.detail) ? body.detail : [];
     throw error;
   }
