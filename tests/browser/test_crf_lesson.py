@@ -30,7 +30,7 @@ LATTICE = """(sel) => {
 
 def run_and_wait(page: Page, sentence: str, timeout: float) -> dict:
     demo = page.locator(SMALL_DEMO)
-    demo.get_by_role("button", name="Run").click()
+    demo.get_by_role("button", name="▶ Run", exact=True).click()
     page.wait_for_function(FINISHED, arg=[SMALL_DEMO, sentence], timeout=timeout)
     return page.evaluate("(sel) => document.querySelector(sel).livegrad.record", SMALL_DEMO)
 
@@ -40,7 +40,7 @@ def test_train_then_type_a_sentence_and_see_its_lattice(page: Page, shots: Calla
     expect(page.locator("article.lesson h1")).to_have_text("Conditional random fields for tagging")
     demo = page.locator(SMALL_DEMO)
     demo.evaluate("e => e.scrollIntoView({block: 'start'})")
-    sentence_box = demo.locator('input[name="sentence"]')
+    sentence_box = demo.locator('[name="sentence"]')
     first = sentence_box.input_value()
 
     record = run_and_wait(page, first, timeout=240_000)

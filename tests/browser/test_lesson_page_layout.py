@@ -72,7 +72,7 @@ def test_hidden_controls_are_not_shown_but_send_the_lessons_values(page: Page) -
     visible = hook.locator(".control:visible")
     expect(visible).to_have_count(1)
     expect(visible.locator("input")).to_have_attribute("name", "k")
-    hook.get_by_role("button", name="Run").click()
+    hook.get_by_role("button", name="▶ Run", exact=True).click()
     record = wait_finished(page, {"k": 3}, sel="#demo-first-look")
     assert record["params"]["dataset"] == "blobs" and record["params"]["n_points"] == 400
     assert record["params"]["max_iter"] == 20 and record["params"]["init"] == "random"

@@ -85,7 +85,7 @@ def test_a_forty_word_lattice_spans_the_demo_with_readable_words(
     page.goto("/lessons/crf")
     demo = page.locator(WEAK_CRF)
     demo.evaluate("e => e.scrollIntoView({block: 'start'})")
-    demo.locator('input[name="sentence"]').fill(FORTY_WORDS)
+    demo.locator('[name="sentence"]').fill(FORTY_WORDS)
     demo.locator('[data-action="run"]').click()
     wait_finished(page, {"sentence": FORTY_WORDS}, sel=WEAK_CRF, timeout=300_000)
     spans_the_demo(page, WEAK_CRF, "lattice")

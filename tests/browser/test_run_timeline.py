@@ -162,11 +162,19 @@ def test_a_run_replayed_from_the_cache_scrubs_the_same_way(page: Page):
     ("transformer", "transformer-train"), ("crf", "crf-tagger"), ("ppo", "ppo-cartpole")])
 def test_pause_keeps_the_run_going_and_resume_catches_up(page: Page, lesson, instance):
     demo, sel = open_demo(page, lesson, instance)
+    change(demo, "seed", 4545)  # a run no other test makes: computed, not replayed
     demo.locator('[data-action="run"]').click()
-    page.wait_for_function("(sel) => document.querySelector(sel).livegrad.timeline.frames.length >= 2",
-                           arg=sel, timeout=60_000)
-    demo.locator('[data-action="pause"]').click()
-    held = page.evaluate("(sel) => document.querySelector(sel).livegrad.timeline.cursor", sel)
+    # The student presses Pause while the run is young: at the second frame, pressed in
+    # the page (a round trip from the test could come after a fast run's last frame).
+    held = page.evaluate("""(sel) => new Promise((resolve) => {
+      const demo = document.querySelector(sel).livegrad;
+      const look = () => {
+        if (demo.timeline.frames.length < 2) { requestAnimationFrame(look); return; }
+        document.querySelector(`${sel} [data-action="pause"]`).click();
+        resolve(demo.timeline.cursor);
+      };
+      look();
+    })""", sel)
     wait_finished(page, sel=sel, timeout=120_000)
     frames = page.evaluate(FRAMES, sel)
     assert len(frames) > held + 1, "the run went on while paused"
@@ -248,7 +256,8 @@ def test_a_chart_data_table_lists_the_numbers_drawn_at_the_timeline_frame(page: 
     inertia = demo.locator('.chart:has(.plot[data-chart="inertia"])')
     inertia.locator(".chart-data summary").click()
     scrubber = demo.locator(".timeline-scrubber")
-    scrubber.evaluate("el => { el.value = '3'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    scrubber.evaluate("el => { el.value = '3'; "
+                      "el.dispatchEvent(new Event('input', {bubbles: true})); }")
     want = [t for t in expected_at(page, sel, 3)["inertia"] if t[1]]
     rows = inertia.locator(".chart-data-body table").first.locator("tbody tr")
     expect(rows).to_have_count(len(want[0][1]))
