@@ -25,6 +25,7 @@ from app.pacing import Clock
 from app.routes import api, pages, system
 from app.security import BodySizeLimit, SecurityHeaders
 from app.static_files import ClassroomStaticFiles
+from app.status import Refusals
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     browser_ids = BrowserIds(settings.secret)
     app.state.clients = ClientIdentity(browser_ids, ClientKeys(settings.trusted_proxies))
     app.state.rate_limiter = RateLimiter(settings.rate_per_minute)
+    app.state.refusals = Refusals()  # the 429s and 422s /status counts; tests fake its clock
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # pages; streams are never gzipped
     app.add_middleware(SecurityHeaders)
