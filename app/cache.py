@@ -65,6 +65,11 @@ class RunCache:
             _, evicted = self._entries.popitem(last=False)
             self.bytes -= evicted.size
 
+    def entries(self) -> list[tuple[str, Recording]]:
+        """Every (key, run), least recently used first: put back in this order, the
+        same runs are evicted first (app/cache_file.py saves and loads them so)."""
+        return list(self._entries.items())
+
     def stats(self) -> dict[str, int]:
         return {"entries": len(self._entries), "bytes": self.bytes,
                 "hits": self.hits, "misses": self.misses}

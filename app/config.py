@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     cache_mb: float = Field(
         64, ge=0, le=65_536, description="Memory for replaying finished runs (MB; 0 = off)."
     )
+    cache_file: Path | None = Field(
+        None, description="Keep the finished runs of the cache in this file across a restart "
+        "(read at start, written at shutdown; empty: off). Not used with a Ray cluster, whose "
+        "shared store outlives a replica's restart.",
+    )
+
+    @field_validator("cache_file", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if value == "" else value
+
     rate_per_minute: int = Field(
         0, ge=0, le=100_000, description="Runs one client may start per minute (0 = no limit)."
     )

@@ -6,13 +6,16 @@ by app/deps.py), middleware, static files, one router per area, error handlers.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
+from app import cache_file
 from app.assets import STATIC
+from app.cache import InProcessCache
 from app.config import Settings, get_settings
 from app.errors import ERROR_HANDLERS
 from app.executors import make_cache, make_executor
@@ -27,6 +30,8 @@ from app.security import BodySizeLimit, SecurityHeaders
 from app.static_files import ClassroomStaticFiles
 from app.status import Refusals
 
+log = logging.getLogger("livegrad")
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -37,13 +42,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # warm up torch) before the server accepts its first request.
         executor = make_executor(settings)
         executor.start()
+        cache = make_cache(settings)
+        kept = settings.cache_file if isinstance(cache, InProcessCache) else None
+        if kept:  # runs a teacher prepared before a restart (app/cache_file.py)
+            cache_file.load(cache.runs, kept)
         app.state.runner = JobRunner(
-            executor, make_cache(settings), settings.max_jobs, settings.max_queue,
+            executor, cache, settings.max_jobs, settings.max_queue,
             settings.job_seconds, settings.max_frames,
             stream_buffer_bytes=int(settings.stream_buffer_mb * 2**20),
         )
         yield
         app.state.runner.shutdown()
+        if kept:
+            try:
+                cache_file.save(cache.runs, kept)
+            except OSError as exc:
+                log.error("could not write the cache file %s: %s", kept, exc)
 
     app = FastAPI(
         title="LiveGrad",
