@@ -21,6 +21,7 @@ from app.lessons import LessonLibrary
 from app.limits import RateLimiter
 from app.pacing import Clock
 from app.params import ParamsError, from_query, parse_params
+from app.status import RATE_LIMIT, RUNNER_FULL, Refusals
 from app.streams import Subscription
 
 
@@ -38,6 +39,10 @@ def lessons_of(request: Request) -> LessonLibrary:
 
 def rate_limiter_of(request: Request) -> RateLimiter:
     return request.app.state.rate_limiter
+
+
+def refusals_of(request: Request) -> Refusals:
+    return request.app.state.refusals
 
 
 def client_of(request: Request) -> str:
@@ -58,6 +63,7 @@ RunnerDep = Annotated[JobRunner, Depends(runner_of)]
 ClockDep = Annotated[Clock, Depends(clock_of)]
 LessonsDep = Annotated[LessonLibrary, Depends(lessons_of)]
 RateLimiterDep = Annotated[RateLimiter, Depends(rate_limiter_of)]
+RefusalsDep = Annotated[Refusals, Depends(refusals_of)]
 ClientDep = Annotated[str, Depends(client_of)]
 DemosDep = Annotated[dict[str, Demo], Depends(registry)]
 DemoDep = Annotated[Demo, Depends(demo_named)]
@@ -73,16 +79,21 @@ def refusal(request: Request, exc: ParamsError) -> HTTPException:
 
 async def admit(request: Request, response: Response, demo: Demo, raw: Any, runner: JobRunner,
                 limiter: RateLimiter, client: str) -> Subscription:
-    """Validate, check the client's rate, admit: or answer 422 / 429 before any work."""
+    """Validate, check the client's rate, admit: or answer 422 / 429 before any work.
+
+    Each refusal is noted in ``app.state.refusals`` (its cause) for the /status page."""
+    refusals = refusals_of(request)
     try:
         params = parse_params(demo, raw)
     except ParamsError as exc:
+        refusals.note_invalid(demo.slug, exc.errors)
         raise refusal(request, exc) from None
 
     def may_compute() -> None:  # replays and shared runs cost nothing, so never refused
         if wait := limiter.wait(client):
             who = "browser" if client.startswith("browser") else "client"
             runs = "run" if limiter.per_minute == 1 else "runs"
+            refusals.note(429, RATE_LIMIT)
             raise HTTPException(429, f"the server starts at most {limiter.per_minute} new {runs} "
                                 f"a minute per {who}; this one can start another in {wait} s",
                                 headers={"Retry-After": str(wait)})
@@ -90,6 +101,7 @@ async def admit(request: Request, response: Response, demo: Demo, raw: Any, runn
     try:
         subscription = await runner.submit(demo, params, may_compute)
     except RunnerFull as exc:
+        refusals.note(429, RUNNER_FULL)
         raise HTTPException(
             429, f"{exc}; try again in about {exc.retry_after} s",
             headers={"Retry-After": str(exc.retry_after)},

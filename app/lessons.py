@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import yaml
 from markupsafe import Markup, escape
@@ -36,6 +38,67 @@ _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _REQUIRED = ("title", "summary")
 
 
+LINK_VALUE_LIMIT = 2000  # characters of one value in a share link (static/js/runtime/share.js)
+
+
+@dataclass(frozen=True)
+class DemoInstance:
+    """One demo fence of a lesson, as its page shows it.
+
+    ``presets`` are the values the page sends (the demo's defaults overridden by the
+    fence); ``hide`` the controls the fence hides; ``title``/``caption`` plain text.
+    """
+
+    id: str
+    demo: str
+    title: str
+    caption: str | None
+    presets: dict[str, Any]
+    hide: tuple[str, ...]
+    autorun: bool
+
+    def share_url(self, lesson: str, defaults: dict[str, Any]) -> str:
+        """A relative link that opens ``lesson`` at this instance with its presets, written
+        as the page's Copy link writes them: ``?<id>.<param>=<value>`` for each value that
+        differs from the demo's ``defaults`` (lists as JSON text), then ``#demo-<id>``.
+        A value longer than LINK_VALUE_LIMIT is left out: the page's own preset holds it."""
+        query = []
+        for name, value in self.presets.items():
+            if value == defaults.get(name):
+                continue
+            text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+            if len(text) <= LINK_VALUE_LIMIT:
+                query.append((f"{self.id}.{name}", text))
+        return f"/lessons/{lesson}" + (f"?{urlencode(query)}" if query else "") + \
+            f"#demo-{self.id}"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    number: int  # 1-based, as the page numbers them
+    title: str  # the text after ``:::: exercise`` (inline Markdown), "" if none
+    has_solution: bool
+
+
+def exercises_of(tokens: Sequence[Any]) -> list[Exercise]:
+    """The exercises of a parsed lesson (its markdown-it tokens), in page order."""
+    found: list[Exercise] = []
+    depth, title, solution = 0, "", False
+    for token in tokens:
+        if token.type == "container_exercise_open":
+            if depth == 0:
+                title = token.info.strip()[len("exercise"):].strip()
+                solution = False
+            depth += 1
+        elif token.type == "container_solution_open" and depth:
+            solution = True
+        elif token.type == "container_exercise_close" and depth:
+            depth -= 1
+            if depth == 0:
+                found.append(Exercise(len(found) + 1, title, solution))
+    return found
+
+
 @dataclass
 class Lesson:
     slug: str
@@ -50,6 +113,23 @@ class Lesson:
     text: str
     demos: list[str] = field(default_factory=list)
     exercises: int = 0
+    instances: list[DemoInstance] = field(default_factory=list)  # in page order
+    exercise_list: list[Exercise] = field(default_factory=list)
+
+    def describe(self) -> dict[str, Any]:
+        """GET /api/lessons/{slug}: the summary, each demo instance (presets, hidden
+        controls, autorun, a share link reproducing it) and each exercise."""
+        demos = registry()
+        return {
+            **self.summary_json(),
+            "instances": [
+                {"id": i.id, "demo": i.demo, "title": i.title, "caption": i.caption,
+                 "presets": i.presets, "hide": list(i.hide), "autorun": i.autorun,
+                 "share_url": i.share_url(self.slug, demos[i.demo].defaults())}
+                for i in self.instances],
+            "exercises": [{"number": e.number, "title": e.title,
+                           "has_solution": e.has_solution} for e in self.exercise_list],
+        }
 
     def summary_json(self) -> dict[str, Any]:
         return {
@@ -182,7 +262,19 @@ def _parse(path: Path, source: str) -> Lesson:
     meta, body = split_front_matter(source, path.name)
     # The front matter becomes blank lines: the parser's line numbers are the file's.
     body = "\n" * source[: len(source) - len(body)].count("\n") + body
-    md = build_markdown(checked_demo_block)
+    instances: list[DemoInstance] = []
+
+    def demo_block(demo: str, presets: dict[str, Any], instance: str,
+                   options: DemoOptions) -> str:
+        html = checked_demo_block(demo, presets, instance, options)  # raises on a mistake
+        values = parse_params(registry()[demo], presets).model_dump(mode="json")
+        instances.append(DemoInstance(
+            instance, demo, options.title.striptags() if options.title else registry()[demo].title,
+            options.caption.striptags() if options.caption else None, values, options.hide,
+            options.autorun))
+        return html
+
+    md = build_markdown(demo_block)
     html, env, tokens = render_markdown(md, body)
     text = plain_text(tokens)
     order, minutes, tags = _front_matter_fields(meta, source)
@@ -200,6 +292,8 @@ def _parse(path: Path, source: str) -> Lesson:
         text=text,
         demos=list(dict.fromkeys(env.get("demos", []))),
         exercises=env.get("exercises", 0),
+        instances=instances,
+        exercise_list=exercises_of(tokens),
     )
 
 

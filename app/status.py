@@ -29,7 +29,7 @@ class Refusal:
     status: int  # 429 or 422
     cause: str  # RUNNER_FULL, RATE_LIMIT or INVALID
     demo: str = ""  # slug, for a 422
-    field: str = ""  # the parameter a 422 named, dotted ("points.0.1")
+    field: str = ""  # the parameters a 422 named, comma-separated
 
 
 class Refusals:
@@ -50,9 +50,8 @@ class Refusals:
         self._drop_old()
 
     def note_invalid(self, demo: str, errors: Iterable[dict[str, Any]]) -> None:
-        """One 422: each field its errors name (pydantic items, ``loc`` after the source)."""
-        fields = sorted({".".join(str(part) for part in error.get("loc", [])[1:]) or "body"
-                         for error in errors})
+        """One 422: the fields its error items name (app/errors.py ``error_item``)."""
+        fields = sorted({str(error.get("field") or "(whole body)") for error in errors})
         self.note(422, INVALID, demo, ", ".join(fields))
 
     def _drop_old(self) -> None:
@@ -77,3 +76,44 @@ class Refusals:
         return {f"last_{minutes}_minutes": {"total": len(self.recent(minutes)),
                                             "by_cause": self.counts(minutes)}
                 for minutes in WINDOWS_MINUTES}
+
+
+SLOWEST_SHOWN = 5  # demos in the "slowest" list
+
+
+def slowest_demos(runner: Any, titles: dict[str, str],
+                  count: int = SLOWEST_SHOWN) -> list[dict[str, Any]]:
+    """The demos whose runs take longest here, slowest first: ``seconds`` is the runner's
+    moving average of whole runs (app/jobs.py), ``runs`` how many it measured (None when
+    the runner does not count them)."""
+    durations: dict[str, float] = dict(getattr(runner, "_durations", {}))
+    runs: dict[str, int] = dict(getattr(runner, "measured_runs", {}))
+    ranked = sorted(durations.items(), key=lambda item: item[1], reverse=True)[:count]
+    return [{"demo": slug, "title": titles.get(slug, slug), "seconds": round(seconds, 2),
+             "runs": runs.get(slug)} for slug, seconds in ranked]
+
+
+async def server_status(runner: Any, refusals: Refusals, titles: dict[str, str]) -> dict[str, Any]:
+    """Everything /status shows, as GET /api/status answers it.
+
+    ``jobs``: running of ``slots``, queued of ``queue_size``; ``cache``: hits, misses,
+    ``hit_rate`` (0 to 1, None before any lookup), entries, ``megabytes`` held;
+    ``workers``: what the executor reports (``workers_alive`` of ``workers`` for worker
+    processes, nodes for a Ray cluster); ``refusals``: counts by cause over the last 5 and
+    15 minutes; ``slowest_demos``: see :func:`slowest_demos`.
+    """
+    jobs = runner.stats()
+    cache = await runner.cache.stats()
+    lookups = cache.get("hits", 0) + cache.get("misses", 0)
+    return {
+        "jobs": {"running": jobs["running"], "slots": runner.max_jobs,
+                 "queued": jobs["queued"], "queue_size": runner.max_queue},
+        "cache": {"hits": cache.get("hits", 0), "misses": cache.get("misses", 0),
+                  "hit_rate": round(cache.get("hits", 0) / lookups, 3) if lookups else None,
+                  "entries": cache.get("entries", 0),
+                  "megabytes": round(cache.get("bytes", 0) / 2**20, 1),
+                  **({"error": cache["error"]} if "error" in cache else {})},
+        "workers": runner.executor.stats(),
+        "refusals": refusals.summary(),
+        "slowest_demos": slowest_demos(runner, titles),
+    }

@@ -25,8 +25,9 @@ from app.deps import (
     RunnerDep,
     refusal,
 )
-from app.errors import DEMO_ERROR_REASONS, ErrorBody
+from app.errors import DEMO_ERROR_REASONS, ErrorBody, error_item
 from app.jobs import JobRunner
+from app.markdown import LessonError
 from app.notebook import MEDIA_TYPE, LessonLink, build_notebook
 from app.pacing import Clock, Pace, paced_events
 from app.params import ParamsError, from_query, parse_params
@@ -53,6 +54,25 @@ class RunResponse(BaseModel):
 @router.get("/lessons")
 def list_lessons(lessons: LessonsDep, q: str = "", tag: str = "") -> list[dict[str, Any]]:
     return [hit["lesson"].summary_json() for hit in lessons.search(q, tag)]
+
+
+@router.get("/lessons/{slug}", responses={404: {"model": ErrorBody, "description":
+                                               "No lesson by that name, or it has a mistake"}})
+def describe_lesson(lessons: LessonsDep, slug: str) -> dict[str, Any]:
+    """A lesson's title and summary, its demo instances in page order (``id``, ``demo``,
+    ``title``, ``caption``, ``presets``: the values the page sends, ``hide``, ``autorun``,
+    ``share_url``: a relative link that opens the page at that instance with those values)
+    and its exercises (``number``, ``title``, ``has_solution``). 404 for an unknown lesson
+    and for one with an authoring mistake (its page shows the mistake)."""
+    try:
+        lesson = lessons.get(slug)
+    except LessonError:
+        lesson, why = None, f"lesson {slug!r} has a mistake; its page /lessons/{slug} shows it"
+    else:
+        why = f"no lesson named {slug!r}; see /api/lessons"
+    if lesson is None:
+        raise HTTPException(404, [error_item("slug", why, "not_found", source="path")])
+    return lesson.describe()
 
 
 @router.get("/demos")
