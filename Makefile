@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint bench clean check
+.PHONY: run test lint bench clean check prepare
 
 # The stamp file re-installs only when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -26,6 +26,11 @@ test: $(BIN)/.installed
 # Every lesson rendered as the server does; each mistake printed as file:line: message.
 check: $(BIN)/.installed
 	$(BIN)/python -m app check $(LESSONS)
+
+# Every demo of every lesson run once on the server `make run` started (same HOST and
+# PORT), so the class replays them from its cache; LESSONS=dir takes them from a folder.
+prepare: $(BIN)/.installed
+	$(BIN)/python -m app prepare --url http://$(HOST):$(PORT) $(if $(LESSONS),--lessons $(LESSONS))
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check app tests bench scripts

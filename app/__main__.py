@@ -2,7 +2,8 @@
 
 Each command is one entry of COMMANDS: a name → (help, add_arguments, main), where
 ``add_arguments(parser)`` declares its arguments and ``main(args)`` returns the exit
-status. ``check`` (app/lesson_check.py) lists the mistakes of every lesson.
+status. ``check`` (app/lesson_check.py) lists the mistakes of every lesson;
+``prepare`` (app/prepare.py) fills a running server's cache before class.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import NamedTuple
 
-from app import lesson_check
+from app import lesson_check, prepare
 
 
 class Command(NamedTuple):
@@ -24,6 +25,8 @@ class Command(NamedTuple):
 COMMANDS: dict[str, Command] = {
     "check": Command("render every lesson and print each mistake as file:line: message",
                      lesson_check.add_arguments, lesson_check.main),
+    "prepare": Command("run every lesson's demo instances once on a running server, to fill "
+                       "its cache before class", prepare.add_arguments, prepare.main),
 }
 
 
