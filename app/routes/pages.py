@@ -47,7 +47,9 @@ def index(request: Request, library: LessonsDep, q: str = "", tag: str = "") -> 
 
 
 @router.get("/lessons/{slug}", response_class=HTMLResponse)
-def lesson_page(request: Request, library: LessonsDep, dev: DevDep, slug: str) -> HTMLResponse:
+def lesson_page(request: Request, library: LessonsDep, dev: DevDep, slug: str,
+                copy: str = "") -> HTMLResponse:
+    """A lesson; ``?copy=teacher`` is the teacher's copy, which prints its solutions."""
     try:
         lesson = library.get(slug)
     except LessonError as exc:
@@ -67,7 +69,7 @@ def lesson_page(request: Request, library: LessonsDep, dev: DevDep, slug: str) -
         request,
         "lesson.html",
         {"lesson": lesson, "previous": previous, "next": following,
-         "reload_url": reload_url(library, slug, dev)},
+         "reload_url": reload_url(library, slug, dev), "teacher_copy": copy == "teacher"},
     )
 
 
