@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from app.demos import registry
 from app.demos.base import Demo
 from app.errors import DEMO_ERROR_REASONS
+from app.notebook import MEDIA_TYPE
 
 ERROR = {"$ref": "#/components/schemas/ErrorBody"}
 SSE_EVENT = {"type": "object", "properties": {
@@ -34,23 +35,31 @@ def _errors() -> dict[str, Any]:
             for status, reason in DEMO_ERROR_REASONS.items()}
 
 
-def _query_parameters(params_schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every parameter as a query field; lists (clicked points) travel as JSON text."""
+def _query_parameters(params_schema: dict[str, Any],
+                      defaults: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every parameter as a query field; lists (clicked points) travel as JSON text.
+    Each carries its default as its ``example``, so Swagger's "Try it out" sends a valid
+    value (its own guess for a list of pairs is ``[[null, null]]``)."""
     out = []
     for name, prop in params_schema.get("properties", {}).items():
         field = {k: v for k, v in prop.items() if not k.startswith("x-") and k != "title"}
         parameter = {"name": name, "in": "query", "required": False,
                      "description": prop.get("description", "")}
         if prop.get("type") in ("array", "object"):
-            parameter["content"] = {"application/json": {"schema": field}}
+            parameter["content"] = {"application/json": {"schema": field,
+                                                         "example": defaults[name]}}
         else:
             parameter["schema"] = field
+            parameter["example"] = defaults[name]
         out.append(parameter)
     return out
 
 
 def _demo_paths(demo: Demo, params_ref: dict[str, Any], params_schema: dict) -> dict[str, Any]:
-    body = {"required": False, **_json(params_ref)}
+    defaults = demo.defaults()  # valid by construction: every example "Try it out" sends
+    body = {"required": False, "content": {"application/json": {
+        "schema": params_ref, "example": defaults}}}
+    query = _query_parameters(params_schema, defaults)
     events = {"200": {"description": "Server-Sent Events: queued, frame, done, error",
                       "content": {"text/event-stream": {"schema": SSE_EVENT}}},
               **_errors()}
@@ -69,11 +78,21 @@ def _demo_paths(demo: Demo, params_ref: dict[str, Any], params_schema: dict) -> 
         f"/api/demos/{demo.slug}/stream": {
             "get": {"tags": tag, "summary": f"Stream {demo.title}",
                     "operationId": f"stream_{demo.slug}",
-                    "parameters": _query_parameters(params_schema), "responses": events},
+                    "parameters": query, "responses": events},
             "post": {"tags": tag, "summary": f"Stream {demo.title} (JSON body)",
                      "operationId": f"stream_post_{demo.slug}", "requestBody": body,
                      "responses": events},
         },
+        f"/api/demos/{demo.slug}/notebook": {"get": {
+            "tags": tag, "summary": f"{demo.title} as a Jupyter notebook",
+            "description": "An .ipynb that re-runs the demo offline with these parameters "
+                           "(query string as for the stream); nothing is computed here.",
+            "operationId": f"notebook_{demo.slug}", "parameters": query,
+            "responses": {"200": {"description": "A Jupyter notebook (nbformat 4)",
+                                  "content": {MEDIA_TYPE: {"schema": {"type": "object"}}}},
+                          **{status: response for status, response in _errors().items()
+                             if status in ("404", "422")}},
+        }},
     }
 
 
@@ -116,7 +135,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         name = "Params_" + demo.slug.replace("-", "_")
         params_schema = demo.Params.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(params_schema.pop("$defs", {}))
-        components[name] = params_schema
+        components[name] = {**params_schema, "examples": [demo.defaults()]}
         schema["paths"].update(
             _demo_paths(demo, {"$ref": f"#/components/schemas/{name}"}, params_schema)
         )
