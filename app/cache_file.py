@@ -48,11 +48,10 @@ def fingerprint(sources: tuple[Path, ...] = SOURCES) -> str:
         digest.update(f"torch {metadata.version('torch')}\n".encode())
     except metadata.PackageNotFoundError:
         digest.update(b"torch none\n")
-    files = sorted(path for source in sources
-                   for path in ([source] if source.is_file() else source.rglob("*.py")))
-    for path in files:
-        digest.update(str(path.relative_to(APP)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for source in sources:
+        for path in [source] if source.is_file() else sorted(source.rglob("*.py")):
+            digest.update(str(path.relative_to(source.parent)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
