@@ -13,8 +13,10 @@ The lessons are the server's own (``GET /api/lessons``, then each lesson page), 
 ``X-Cache`` (``miss`` computed now, ``hit`` already cached, ``shared`` joined a run in
 progress) — then a summary: instances, total seconds, failures, and the server's cache
 (entries, MB: the memory the prepared runs take, from ``GET /healthz``). A ``429`` is
-waited out (its ``Retry-After``) and retried. The exit status is 1 if any instance
-failed (its line says why), 2 if the server cannot be reached or the folder does not exist.
+waited out (its ``Retry-After``) and retried. A run the server stopped early (its time
+budget or frame limit) counts as failed: the cache keeps only finished runs. The exit
+status is 1 if any instance failed (its line says why), 2 if the server cannot be reached
+or the folder does not exist.
 """
 
 from __future__ import annotations
@@ -126,6 +128,11 @@ def run_once(http: httpx.Client, instance: Instance,
         if response.status_code != 200:
             return Outcome(instance, seconds, "failed",
                            f"HTTP {response.status_code}: {_reason(response)}")
+        stopped = response.json().get("stopped")
+        if stopped:  # an unfinished run is not the answer: the cache does not keep it
+            return Outcome(instance, seconds, "failed",
+                           f"stopped early ({stopped}), so not kept in the cache: raise "
+                           f"LIVEGRAD_JOB_SECONDS or LIVEGRAD_MAX_FRAMES, or lighten the fence")
         return Outcome(instance, seconds, response.headers.get("X-Cache", "?"))
     return Outcome(instance, time.monotonic() - started, "failed",
                    f"still refused (429) after {MAX_RETRIES} tries")

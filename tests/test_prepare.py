@@ -130,3 +130,14 @@ def test_the_command_line_runs_it(tmp_path, capsys):
     assert app_main(["prepare", "--url", f"http://127.0.0.1:{free_port()}",
                      "--lessons", str(tmp_path / "nowhere")]) == 2
     assert "no such folder" in capsys.readouterr().out
+
+
+def test_a_run_stopped_early_is_a_failure_since_the_cache_does_not_keep_it(tmp_path):
+    folder = lessons_folder(tmp_path)
+    with make_client(max_frames=2, executor="threads") as client:  # k-means sends more
+        status, lines = prepared("http://testserver", folder=folder, http=client)
+        entries = client.get("/healthz").json()["cache"]["entries"]
+    assert status == 1
+    assert "failed  stopped early (frame_limit), so not kept in the cache" in lines[0]
+    assert lines[1].split()[-1] == "miss"  # GAE's one frame fits
+    assert entries == 1 and "1 failed" in lines[2]
