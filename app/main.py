@@ -46,6 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kept = settings.cache_file if isinstance(cache, InProcessCache) else None
         if kept:  # runs a teacher prepared before a restart (app/cache_file.py)
             cache_file.load(cache.runs, kept)
+        elif settings.cache_file:
+            log.warning("LIVEGRAD_CACHE_FILE is not used with a Ray cluster: its shared "
+                        "store outlives the restart of any replica already")
         app.state.runner = JobRunner(
             executor, cache, settings.max_jobs, settings.max_queue,
             settings.job_seconds, settings.max_frames,
