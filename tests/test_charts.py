@@ -14,7 +14,16 @@ import pytest
 
 from app.config import ROOT
 from app.demos import registry
-from app.demos.charts import bar_chart, bars, heatmap, layout, line, line_chart, markers
+from app.demos.charts import (
+    LEGEND_BELOW,
+    bar_chart,
+    bars,
+    heatmap,
+    layout,
+    line,
+    line_chart,
+    markers,
+)
 
 DEMO_FILES = sorted(p for p in (ROOT / "app" / "demos").glob("*.py")
                     if p.name not in ("__init__.py", "base.py", "charts.py"))
@@ -26,7 +35,7 @@ def test_a_line_chart_declares_its_traces_and_titles_its_axes():
     # Every axis makes room for its tick labels: its title never sits on them.
     assert chart.layout["xaxis"] == {"title": {"text": "step"}, "automargin": True}
     assert chart.layout["yaxis"] == {"title": {"text": "loss"}, "automargin": True, "type": "log"}
-    assert chart.layout["legend"] == {"orientation": "h", "y": -0.25}  # two traces: a legend
+    assert chart.layout["legend"] == LEGEND_BELOW  # two traces: a legend
     assert [(t["name"], t["mode"], t["x"], t["y"]) for t in chart.traces] == [
         ("train", "lines", [], []), ("held-out", "markers", [], [])]
     assert chart.traces[1]["marker"] == {"size": 4}

@@ -25,7 +25,9 @@ from app.demos.base import Chart
 Trace = dict[str, Any]
 Layout = dict[str, Any]
 
-LEGEND_BELOW: Layout = {"orientation": "h", "y": -0.25}
+# A legend under the chart, at the figure's bottom edge: measured from the figure (not the
+# plot area, which shrinks as the legend grows), so it never climbs onto the x axis title.
+LEGEND_BELOW: Layout = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"}
 
 # An axis that counts (iteration, step, epoch, update, layer, k): whole-number ticks. With
 # a short range Plotly puts ticks at 0.5; a range that always reaches 5 (from 0 or 1) keeps

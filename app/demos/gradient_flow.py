@@ -1,7 +1,7 @@
 """Demo `gradient-flow`: a deep MLP trains live while every layer's gradient norm is shown.
 
 Bars (log scale, input layer on the left) show ‖∂loss/∂W‖ for each layer at the
-current step, black dashes the same norms at step 1; a falling staircase is a
+current step, grey dashes the same norms at step 1; a falling staircase is a
 vanishing gradient, a rising one an exploding gradient. The loss curve shows what that
 does to learning.
 """
@@ -74,7 +74,7 @@ def log_range(norms: list[float], decades: tuple[int, int] = DECADES) -> tuple[i
 
 def norm_bars(norms: list[float], step: int, first: list[float],
               decades: tuple[int, int] = DECADES) -> dict:
-    """This step's norms as bars, and step 1's as black dashes: training changes the
+    """This step's norms as bars, and step 1's as grey dashes: training changes the
     staircase, and the dashes keep the gradient flow at initialisation in view. The y axis
     spans ``decades`` (:func:`log_range`; Plotly log ranges are in log10 units)."""
     layers = list(range(1, len(norms) + 1))
@@ -88,7 +88,7 @@ def norm_bars(norms: list[float], step: int, first: list[float],
              marker={"color": colours}, hoverinfo="text",
              hovertext=[f"layer {i + 1}: ‖∂loss/∂W‖ = {v}" for i, v in enumerate(norms)]),
         markers("step 1", layers, finite_or_none(first), hoverinfo="text",
-                marker={"symbol": "line-ew", "size": 18, "line": {"width": 3, "color": "#111"}},
+                marker={"symbol": "line-ew", "size": 18, "line": {"width": 3, "color": "#8b8f98"}},
                 hovertext=[f"layer {i + 1} at step 1: {v}" for i, v in enumerate(first)])],
         layout(f"layer, input → output (step {step})", x=INTEGER_AXIS, y=y_axis))
 
@@ -155,7 +155,7 @@ demo = Demo(
     title="Gradient flow through a deep network",
     description="A deep MLP learns the two-moons data with plain SGD. Bars show each "
     "layer's weight-gradient norm at the current step, input layer first (red), output "
-    "layer last (green), on a log scale; black dashes mark the norms at step 1. Empty "
+    "layer last (green), on a log scale; grey dashes mark the norms at step 1. Empty "
     "bars are exactly zero: the gradient "
     "underflowed. Non-finite numbers appear as inf / nan.",
     Params=Params,

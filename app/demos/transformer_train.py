@@ -125,7 +125,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         yield make_frame(step, 1.0 if evaluation.last else step / params.steps, charts, {
             "step": step, "loss": loss,
             "held_out_accuracy": evaluation.accuracy,
-            "reached_goal_at_step": reached if reached is not None else "not yet"})
+            "reached_goal_at_step": reached if reached is not None
+            else "never" if evaluation.last else "not yet"})
 
     return {
         "accuracy": evaluation.accuracy,

@@ -9,6 +9,7 @@ appends to them."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 import time
 from collections.abc import Callable
@@ -279,3 +280,36 @@ def test_a_chart_data_table_lists_the_numbers_drawn_at_the_timeline_frame(page: 
     serious = [f"{v['id']}: {v['help']} — {v['nodes'][0]['html'][:120]}"
                for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert not serious, "\n".join(serious)
+
+
+# ---- what a chart and the chips say around a run ------------------------------------------
+
+
+def test_an_empty_chart_says_what_fills_it_until_a_run_draws(page: Page):
+    demo, sel = open_demo(page, "crf", "first-tags")  # Press Run: trains for seconds
+    annotations = ("(sel) => Array.from(document.querySelectorAll(sel + ' .plot'))"
+                   ".map(d => (d.layout.annotations || []).map(a => a.text).join())")
+    before = page.evaluate(annotations, sel)
+    assert before and all(text == "Press ▶ Run to draw this" for text in before), before
+    change(demo, "epochs", 1)
+    run_and_wait(page, demo, sel, {"epochs": 1})
+    assert "Press ▶ Run to draw this" not in page.evaluate(annotations, sel)
+
+
+def test_chips_get_every_frames_metrics_even_when_frames_arrive_together(page: Page):
+    # Names no demo labels: a chip reads the name with spaces.
+    frames = [{"step": 1, "progress": 0.3, "charts": {}, "metrics": {"first_m": 1}},
+              {"step": 2, "progress": 0.6, "charts": {}, "metrics": {"first_m": 2,
+                                                                     "second_m": 5.5}},
+              {"step": 3, "progress": 1.0, "charts": {}, "metrics": {"third_m": 2}}]
+    body = "".join(f"event: frame\ndata: {json.dumps(f)}\n\n" for f in frames)
+    body += 'event: done\ndata: {"result": {}, "frames": 3}\n\n'
+    page.route("**/api/demos/kmeans-elbow/stream*", lambda route: route.fulfill(
+        status=200, headers={"Content-Type": "text/event-stream", "X-Cache": "miss"}, body=body))
+    demo, sel = open_demo(page, "kmeans", "kmeans-elbow")
+    run_and_wait(page, demo, sel)
+    chips = dict(zip(demo.locator(".demo-metrics dt").all_inner_texts(),
+                     demo.locator(".demo-metrics dd").all_inner_texts(), strict=True))
+    assert (chips.get("first m"), chips.get("second m"), chips.get("third m")) == (
+        "2", "5.5", "2"), chips
+    expect(demo.locator(".demo-status")).to_have_text(re.compile(r"^Done: 3 frames in "))

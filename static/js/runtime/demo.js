@@ -70,7 +70,11 @@ export class Demo {
     this.charts = {};
     for (const declared of JSON.parse(section.dataset.charts)) {
       const div = section.querySelector(`.plot[data-chart="${declared.id}"]`);
-      this.charts[declared.id] = new Chart(div, declared, this.instance);
+      // An empty chart says what fills it; not one the student clicks points onto.
+      const clicked = this.form.querySelector(`[data-chart="${declared.id}"]`);
+      const placeholder = clicked ? null
+        : this.live ? "Drawn when the demo runs" : "Press ▶ Run to draw this";
+      this.charts[declared.id] = new Chart(div, declared, this.instance, placeholder);
       wireDataTable(this.charts[declared.id], div.closest(".chart").querySelector(".chart-data"));
     }
     this.timeline = new Timeline(this, section.querySelector(".demo-timeline"));
@@ -200,6 +204,7 @@ export class Demo {
     if (this.controller) { this.controller.abort(); this.controller = null; }
     // Frames waiting for their turn belong to the run that just ended.
     this.pending = {};
+    this.pendingMetrics = {};
     this.latest = null;
     this.inbox.clear();
     this.setRunning(false);
@@ -288,7 +293,8 @@ export class Demo {
       if (replay) note += this.skipping ? " · replayed from cache, skipped to the end" : " · replayed from cache";
       if (this.record.cache === "shared") note += " · joined an identical run already in progress";
       this.compare.update();
-      this.settle(`Done: ${data.frames} frames in ${formatValue(Number(seconds.toFixed(2)))} s${note}.`,
+      const frames = data.frames === 1 ? "1 frame" : `${data.frames} frames`;
+      this.settle(`Done: ${frames} in ${formatValue(Number(seconds.toFixed(2)))} s${note}.`,
                   "done");
     } else if (event === "error") {
       // Draw what arrived first: a frame drawn later would put "Running…" over the error.
@@ -309,6 +315,7 @@ export class Demo {
     // Every run starts from the traces each chart declares (Chart.traces): a demo's
     // frames may extend them without first sending a frame that only declares them.
     for (const [id, chart] of Object.entries(this.charts)) {
+      chart.placeholder = null;
       if (chart.traces.length || chart.ghosts.length) {
         this.pending[id] = [{ op: "react", data: clone(chart.traces), layout: {} }];
       }
@@ -319,6 +326,7 @@ export class Demo {
   showAt(index) {
     const frames = this.timeline.frames;
     this.pending = {};
+    this.pendingMetrics = {};
     this.latest = null;
     for (const [id, chart] of Object.entries(this.charts)) {
       chart.show(chartStateAt(frames, id, chart.traces, index));
@@ -333,6 +341,8 @@ export class Demo {
     for (const [id, op] of Object.entries(frame.charts || {})) {
       queueOp(this.pending[id] || (this.pending[id] = []), op);
     }
+    // Every frame's metrics reach the chips, also of frames drawn in one go.
+    this.pendingMetrics = { ...(this.pendingMetrics || {}), ...(frame.metrics || {}) };
     this.latest = frame;
     if (!this.scheduled) {
       this.scheduled = true;
@@ -352,7 +362,8 @@ export class Demo {
     this.latest = null;
     this.record.drawn += 1;
     this.setProgress(frame.progress || 0);
-    this.chips.show(frame.metrics);
+    this.chips.show(this.pendingMetrics);
+    this.pendingMetrics = {};
     const doing = { hit: "Replayed from cache", shared: "Joined an identical run" }[this.record.cache] || "Running";
     if (!this.record.finished) this.say(`${doing}… step ${frame.step}`);
   }

@@ -21,9 +21,14 @@ function themeLayout() {
   };
 }
 
+// On a phone Plotly's tool bar never hides (no hover) and covers the top of the chart:
+// there, no tool bar (Export and the data table still give the numbers).
+const PHONE = "(max-width: 560px)";
+
 function plotConfig(instance) {
   return {
     responsive: true, displaylogo: false,
+    displayModeBar: window.matchMedia(PHONE).matches ? false : "hover",
     modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
     toImageButtonOptions: { filename: `livegrad-${instance}`, scale: 2 },
   };
@@ -45,10 +50,13 @@ function labelModebar(div) {
 export class Chart {
   // `declared` is the chart as the server declares it: {id, layout, traces}. Its traces
   // are drawn at once, so the legend and axes show before Run.
-  constructor(div, declared, instance) {
+  // `placeholder` is what an empty chart says before the first run ("Press ▶ Run …").
+  constructor(div, declared, instance, placeholder) {
     this.div = div;
     this.layout = declared.layout || {};
     this.traces = declared.traces || [];
+    const drawn = this.traces.some((t) => ["x", "y", "z"].some((k) => t[k] && t[k].length));
+    this.placeholder = drawn ? null : placeholder; // null once a run draws
     this.ghosts = []; // a pinned run's traces, drawn faint behind this run's (compare.js)
     this.ready = Plotly.newPlot(div, clone(this.traces), this.layoutWith({}), plotConfig(instance))
       .then(() => {
@@ -68,8 +76,26 @@ export class Chart {
   // op's layout is kept, so a theme change redraws the chart as the op drew it.
   layoutWith(extra) {
     this.opLayout = extra || {};
-    const base = merge(themeLayout(), { margin: { l: 48, r: 16, t: 16, b: 40 }, uirevision: "keep" });
-    return merge(merge(base, clone(this.layout)), clone(extra || {}));
+    const theme = themeLayout();
+    const panelAxis = clone(theme.xaxis); // before the merges below fill theme.xaxis in
+    const base = merge(theme, { margin: { l: 48, r: 16, t: 16, b: 40 }, uirevision: "keep" });
+    const layout = merge(merge(base, clone(this.layout)), clone(extra || {}));
+    // A chart that says how tall it is gets a box that tall (else it spills over what is
+    // under it on a phone, where boxes are shorter).
+    this.div.style.height = layout.height ? `${layout.height}px` : "";
+    if (this.placeholder) { // a line saying what fills it; with nothing declared, no axes
+      if (!this.traces.length) {     // of made-up ranges either
+        layout.xaxis = { ...layout.xaxis, visible: false };
+        layout.yaxis = { ...layout.yaxis, visible: false };
+      }
+      layout.annotations = [{ text: this.placeholder, showarrow: false, xref: "paper",
+        yref: "paper", x: 0.5, y: 0.5, font: { size: 14, color: cssVar("--fg-muted") || "#666" } }];
+    }
+    // Panels (xaxis2, yaxis3, …) take the theme's grid too, under what they set themselves.
+    for (const key of Object.keys(layout)) {
+      if (/^[xy]axis\d+$/.test(key)) layout[key] = merge(clone(panelAxis), layout[key]);
+    }
+    return layout;
   }
 
   clear() { Plotly.react(this.div, this.withGhosts([]), this.layoutWith({})); }
