@@ -61,6 +61,7 @@ class JobRunner:
         self.executor = executor
         self.clock = clock  # for the expected waits only (tests pass a fake one)
         self._durations: dict[str, float] = {}  # demo slug → seconds its runs take here
+        self.measured_runs: dict[str, int] = {}  # demo slug → whole runs measured (/status)
         self.buffers = StreamBuffers(stream_buffer_bytes)
         self.cache = cache  # a run store: app.cache.InProcessCache or the cluster's
         self.replica = uuid.uuid4().hex  # this server, among replicas sharing a store
@@ -233,12 +234,17 @@ class JobRunner:
         first = starts[0] if starts else frees[0]
         return max(1, min(60, math.ceil(first)))
 
+    def durations(self) -> dict[str, float]:
+        """Each demo's expected run time here, in seconds (those measured so far)."""
+        return dict(self._durations)
+
     def _measured(self, job: Job) -> None:
         """A run ended whole: its duration updates its demo's expected duration."""
         seconds = self.clock() - job.began_at
         old = self._durations.get(job.demo.slug)
         self._durations[job.demo.slug] = seconds if old is None else (
             (1 - DURATION_WEIGHT) * old + DURATION_WEIGHT * seconds)
+        self.measured_runs[job.demo.slug] = self.measured_runs.get(job.demo.slug, 0) + 1
 
     def _start(self, job: Job) -> None:
         job.state = "running"

@@ -86,8 +86,8 @@ def slowest_demos(runner: Any, titles: dict[str, str],
     """The demos whose runs take longest here, slowest first: ``seconds`` is the runner's
     moving average of whole runs (app/jobs.py), ``runs`` how many it measured (None when
     the runner does not count them)."""
-    durations: dict[str, float] = dict(getattr(runner, "_durations", {}))
-    runs: dict[str, int] = dict(getattr(runner, "measured_runs", {}))
+    durations: dict[str, float] = runner.durations()
+    runs: dict[str, int] = dict(runner.measured_runs)
     ranked = sorted(durations.items(), key=lambda item: item[1], reverse=True)[:count]
     return [{"demo": slug, "title": titles.get(slug, slug), "seconds": round(seconds, 2),
              "runs": runs.get(slug)} for slug, seconds in ranked]
