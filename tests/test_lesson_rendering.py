@@ -175,3 +175,18 @@ def test_search_snippets_are_plain_words_and_tags_are_one_case(lessons_dir):
         assert "<mark>inertia</mark> is small" in page
         assert "**" not in page and "\\sum" not in page
         assert client.get("/api/lessons").json()[0]["tags"] == ["nlp"]
+
+
+def test_an_index_card_counts_the_demos_a_student_will_find_on_the_page():
+    """Each demo box on the page counts (the CRF lesson has three boxes of one demo)."""
+    import re
+
+    from tests.helpers import make_client
+
+    with make_client() as client:
+        index = client.get("/").text
+        for slug in ("crf", "kmeans"):
+            boxes = client.get(f"/lessons/{slug}").text.count('<section class="demo')
+            card = index.split(f'data-lesson="{slug}"', 1)[1].split("</article>", 1)[0]
+            shown = re.search(r"(\d+) live demos?", card)
+            assert shown and int(shown.group(1)) == boxes > 1, (slug, boxes, card[:300])
