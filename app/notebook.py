@@ -164,7 +164,7 @@ def chart_traces(frames: list[dict], chart_id: str, traces: list[dict]) -> list[
 def plot_chart(traces: list[dict], title: str, layout: dict) -> None:
     """Draw a chart's traces with matplotlib: lines and markers, bars, or the first
     heatmap; "nan"/"inf" strings and None (gaps) become float NaN/inf."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # runs in the notebook only, never in the server
 
     def number(value):
         if value is None:

@@ -38,9 +38,9 @@ def test_run_answers_scores_and_the_sentence_tags_then_reuses_the_models(client,
 
 
 @pytest.mark.parametrize("sentence, words", [
-    ("x" * 201, "200"),
+    ("x" * 501, "500"),
     ("   ", "has no visible word"),
-    (" ".join(["a"] * 61), "1 to 60 words"),
+    (" ".join(["a"] * 81), "1 to 80 words"),
 ])
 def test_bad_sentences_are_422_naming_the_field(client, sentence, words):
     response = client.post("/api/demos/crf-tagger/run", json={"sentence": sentence})

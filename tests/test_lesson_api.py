@@ -8,7 +8,6 @@ one in a real browser.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -136,37 +135,3 @@ def test_an_unknown_or_broken_lesson_is_a_404_in_the_one_error_shape(client, slu
     assert item["field"] == "slug" and item["loc"] == ["path", "slug"]
     assert item["type"] == "not_found"
     assert ("has a mistake" in item["message"]) == (slug == "broken")
-
-
-@pytest.mark.browser
-def test_a_share_url_sets_the_controls_in_a_browser(tmp_path):
-    """The page's own parsing (share.js, controls.js) reads a share link: shared at k=2
-    and the moons, the link still opens on them after the fence changed to k=5."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.helpers import ServerProcess
-
-    (tmp_path / "clusters.md").write_text(LESSON)
-    with ServerProcess(lessons_dir=str(tmp_path)) as server:
-        import httpx
-        moons = httpx.get(f"{server.url}/api/lessons/clusters").json()["instances"][0]
-        (tmp_path / "clusters.md").write_text(
-            LESSON.replace("dataset: moons\nk: 2\n", "dataset: blobs\nk: 5\n"))
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                                 args=["--no-sandbox", "--disable-gpu"])
-            try:
-                page = browser.new_page(base_url=server.url)
-                errors = []
-                page.on("pageerror", lambda error: errors.append(str(error)))
-                page.goto(moons["share_url"])
-                presets = page.locator("#demo-two-moons").get_attribute("data-presets")
-                assert json.loads(presets)["k"] == 5  # the page's own preset changed...
-                # ...and the link still sets what was shared.
-                page.wait_for_function("document.querySelector('#two-moons-k').value === '2'")
-                assert page.locator("#two-moons-dataset").input_value() == "moons"
-                assert page.locator("#plain-k").input_value() == str(
-                    registry()["kmeans"].defaults()["k"])  # another instance: untouched
-                assert errors == []
-            finally:
-                browser.close()

@@ -8,7 +8,7 @@ import os
 import re
 
 from app.lessons import LessonLibrary, change_events
-from tests.helpers import make_client
+from tests.helpers import in_own_loop, make_client
 
 FRONT = "---\ntitle: Live\nsummary: Edited while open.\n---\n\n"
 
@@ -59,7 +59,7 @@ def test_the_stream_waits_while_the_file_stays_the_same_and_speaks_when_it_chang
         bump(path, FRONT + "Edited.\n")
         return quiet, await asyncio.wait_for(waiting, 60)
 
-    quiet, event = asyncio.run(scenario())
+    quiet, event = in_own_loop(scenario())
     assert quiet
     assert event == f"event: changed\ndata: {library.version('live')}\n\n"
 
@@ -76,4 +76,4 @@ def test_a_deleted_lesson_counts_as_changed(lessons_dir):
         await anext(events)
         return await anext(events)
 
-    assert asyncio.run(first_event()) == "event: changed\ndata: gone\n\n"
+    assert in_own_loop(first_event()) == "event: changed\ndata: gone\n\n"
