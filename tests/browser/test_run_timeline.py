@@ -18,7 +18,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.demo_page import wait_finished
+from tests.browser.demo_page import set_range, wait_finished
 
 pytestmark = pytest.mark.browser
 
@@ -93,10 +93,8 @@ def run_and_wait(page: Page, demo: Locator, sel: str, want: dict | None = None) 
 
 
 def change(demo: Locator, name: str, value) -> None:
-    demo.locator(f'[name="{name}"]').evaluate(
-        """(el, v) => { el.value = String(v);
-          el.dispatchEvent(new Event('input', {bubbles: true}));
-          el.dispatchEvent(new Event('change', {bubbles: true})); }""", value)
+    """Set a control as the student does (demo_page.set_range: value, input, change)."""
+    set_range(demo.locator(f'[name="{name}"]'), value)
 
 
 # ---- the timeline --------------------------------------------------------------------
