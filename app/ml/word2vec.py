@@ -14,7 +14,8 @@ tests/ml/test_word2vec.py) are
     ∂L/∂u_o = (σ(u_o·v_c) - 1) v_c          ∂L/∂u_{n_k} = σ(u_{n_k}·v_c) v_c
 
 :func:`train` applies them with plain SGD, a batch of pairs at a time, the learning rate
-falling linearly to almost zero as in the original word2vec. Frequent words are
+falling linearly to almost zero as in the original word2vec (which takes one pair at a
+time: see :func:`apply_updates` for the one difference a batch makes). Frequent words are
 subsampled (:func:`keep_probabilities`) and the window shrinks at random for each centre
 word, so near neighbours count more. The trained ``W_in`` rows are the word vectors.
 """
@@ -187,17 +188,36 @@ def train(model: SkipGram, vocab: Vocabulary, sentences: list[list[str]],
         yield EpochDone(epoch, sum(losses) / max(1, len(losses)))
 
 
+MOST_SUMMED = 10  # a row's updates in one batch add up to at most this many pairs' worth
+
+
+def apply_updates(table: torch.Tensor, rows: torch.Tensor, grads: torch.Tensor,
+                  lr: float) -> None:
+    """``table[rows[i]] -= lr * grads[i]`` for every i, summed per row (``rows`` ``[m]``,
+    ``grads`` ``[m, d]``); a row met more than :data:`MOST_SUMMED` times has its sum
+    scaled down to that many updates' worth.
+
+    word2vec updates one pair at a time, so each update sees the last one's result. A
+    batch computes every gradient from the same old vectors: without subsampling "the"
+    sits in about a hundred pairs of a batch of 1024, and a hundred summed steps overshoot
+    (the loss becomes NaN). Rarer words, the ones whose vectors matter, are not scaled.
+    """
+    counts = torch.bincount(rows, minlength=len(table)).to(table.dtype)
+    step = torch.zeros_like(table).index_add_(0, rows, grads)
+    table.sub_(step * (lr / (counts / MOST_SUMMED).clamp(min=1.0))[:, None])
+
+
 def sgd_step(model: SkipGram, centre: torch.Tensor, context: torch.Tensor,
              negative: torch.Tensor, lr: float) -> float:
     """One step on a batch of pairs (word ids ``[B]``, ``[B]``, ``[B, K]``): every pair
-    moves its own rows by ``-lr`` times its gradient (rows met twice move twice, as in
-    word2vec's one-pair-at-a-time updates). Returns the mean loss before the step."""
+    moves its own rows by ``-lr`` times its gradient (:func:`apply_updates`). Returns
+    the mean loss before the step."""
     v, u_pos, u_neg = model.W_in[centre], model.W_out[context], model.W_out[negative]
     loss = negative_sampling_loss(v, u_pos, u_neg).mean().item()
     grad_v, grad_pos, grad_neg = negative_sampling_gradients(v, u_pos, u_neg)
-    model.W_in.index_add_(0, centre, grad_v, alpha=-lr)
-    model.W_out.index_add_(0, context, grad_pos, alpha=-lr)
-    model.W_out.index_add_(0, negative.reshape(-1), grad_neg.reshape(-1, v.shape[1]), alpha=-lr)
+    apply_updates(model.W_in, centre, grad_v, lr)
+    apply_updates(model.W_out, torch.cat([context, negative.reshape(-1)]),
+                  torch.cat([grad_pos, grad_neg.reshape(-1, v.shape[1])]), lr)
     return loss
 
 

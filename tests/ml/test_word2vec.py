@@ -21,6 +21,7 @@ from app.ml.word2vec import (
     Vocabulary,
     analogy,
     analogy_accuracy,
+    apply_updates,
     keep_probabilities,
     negative_sampling_gradients,
     negative_sampling_loss,
@@ -130,3 +131,12 @@ def test_ours_and_gensim_answer_the_analogies_alike(seed):
     ours, theirs = ours_trained(config), gensims(config)
     assert ours >= 0.8
     assert abs(ours - theirs) <= 0.10, (ours, theirs)
+
+
+def test_a_batch_sums_each_rows_updates_up_to_ten_pairs_worth():
+    table = torch.zeros(3, 2)
+    rows = torch.tensor([0] * 4 + [1] * 20)
+    apply_updates(table, rows, torch.ones(24, 2), lr=0.5)
+    assert table[0].tolist() == [-2.0, -2.0]  # 4 updates of 0.5: summed, as one at a time
+    assert table[1].tolist() == [-5.0, -5.0]  # 20 updates: scaled to 10 updates' worth
+    assert table[2].tolist() == [0.0, 0.0]
