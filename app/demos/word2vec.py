@@ -156,7 +156,7 @@ class TrainedCache:
                 self._kept.popitem(last=False)
 
 
-TRAINED = TrainedCache(size=4)
+TRAINED = TrainedCache(size=8)  # a training is ~90 kB of vectors
 CLASS_WORDS = [w for words in WORD_CLASSES.values() for w in words]
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf"]

@@ -161,6 +161,16 @@ def _filler(r: random.Random) -> str:
     ])
 
 
+def _turkey_the_bird(r: random.Random) -> str:
+    # One word, two meanings: "turkey" is a country above and a bird (and a dish) here.
+    food, place, time = r.choice(FOODS), r.choice(PLACES), r.choice(TIMES)
+    return r.choice([
+        f"the turkey gobbles near the {place} {time} .",
+        f"a turkey and a goose walked to the {place} .",
+        f"we ate turkey with {food} .",
+    ])
+
+
 SENTENCES = 6000  # ~45,000 tokens: a training pass of word2vec takes a fraction of a second
 CORPUS_SEED = 2024
 
@@ -168,8 +178,8 @@ CORPUS_SEED = 2024
 @lru_cache(maxsize=1)
 def _corpus() -> tuple[tuple[str, ...], ...]:
     r = random.Random(CORPUS_SEED)
-    makers = [_country, _animal, _person, _filler]
-    weights = [3, 3, 3, 2]
+    makers = [_country, _animal, _person, _filler, _turkey_the_bird]
+    weights = [3, 3, 3, 2, 0.3]
     return tuple(tuple(r.choices(makers, weights)[0](r).split()) for _ in range(SENTENCES))
 
 

@@ -40,6 +40,24 @@ def ngrams(sentence: list[str], n: int) -> list[tuple[Context, str]]:
     return [(tuple(words[i - n + 1:i]), words[i]) for i in range(n - 1, len(words))]
 
 
+def add_k(count: int, context_count: int, k: float, vocabulary_size: int) -> float:
+    """P(w | h) = (count(h, w) + k) / (count(h) + k |V|): ``count`` of the n-gram,
+    ``context_count`` of its context followed by anything. k = 0 is maximum likelihood,
+    and then a context never seen (0 / 0) gives 0."""
+    denominator = context_count + k * vocabulary_size
+    return (count + k) / denominator if denominator > 0 else 0.0
+
+
+def perplexity(probabilities: list[float]) -> float:
+    """exp(-(1/N) Σ log p) over the N ``probabilities`` a model gave the words it had to
+    predict: inf if one of them is 0, nan for no predictions."""
+    if not probabilities:
+        return math.nan
+    if min(probabilities) <= 0:
+        return math.inf
+    return math.exp(-sum(math.log(p) for p in probabilities) / len(probabilities))
+
+
 class NgramModel:
     """Counts of an order-``n`` model (n = 1: unigrams, 2: bigrams, …), smoothed with
     ``k`` when asked for a probability (the counts do not depend on k)."""
@@ -70,10 +88,8 @@ class NgramModel:
 
     def probability(self, word: str, context: Context, k: float) -> float:
         """P(word | context) with add-k smoothing; 0 for an unseen context when k = 0."""
-        count = self.counts.get(context, {}).get(word, 0)
-        total = self.totals.get(context, 0)
-        denominator = total + k * len(self.vocabulary)
-        return (count + k) / denominator if denominator > 0 else 0.0
+        return add_k(self.counts.get(context, {}).get(word, 0), self.totals.get(context, 0),
+                     k, len(self.vocabulary))
 
     def distribution(self, context: Context, k: float) -> list[tuple[str, float]]:
         """Every word of the vocabulary with its probability after ``context``, likeliest
@@ -81,22 +97,12 @@ class NgramModel:
         probs = [(w, self.probability(w, context, k)) for w in self.vocabulary]
         return sorted(probs, key=lambda wp: (-wp[1], wp[0]))
 
-    def log_likelihood(self, sentences: Iterable[list[str]], k: float) -> tuple[float, int]:
-        """Sum of natural-log probabilities of every prediction in ``sentences`` (words
-        and each final </s>; -inf if one has probability 0), and the number of them."""
-        total, count = 0.0, 0
-        for sentence in sentences:
-            for context, word in ngrams(self.read(sentence), self.n):
-                p = self.probability(word, context, k)
-                total += math.log(p) if p > 0 else -math.inf
-                count += 1
-        return total, count
-
     def perplexity(self, sentences: Iterable[list[str]], k: float) -> float:
-        """exp(-(1/N) Σ log P(w_t | context_t)) over the N predictions of ``sentences``;
-        inf when a prediction has probability 0."""
-        total, count = self.log_likelihood(sentences, k)
-        return math.exp(-total / count) if count else math.nan
+        """:func:`perplexity` of the model's predictions of ``sentences``: every word and
+        each final </s>, from its n - 1 padded symbols before (unknown words as <unk>)."""
+        return perplexity([self.probability(word, context, k)
+                           for sentence in sentences
+                           for context, word in ngrams(self.read(sentence), self.n)])
 
     def generate(self, k: float, rng: random.Random, max_words: int = 20) -> list[str]:
         """A sentence sampled word by word from the smoothed model, until </s> or
