@@ -54,7 +54,7 @@ CANDIDATES = 5  # answers shown for the analogy
 LOSS_POINTS = 60  # loss points drawn over a run
 PICTURES_PER_EPOCH = 2  # redraws of the projection per pass over the corpus
 DIVERGED = ("training diverged: the loss or a vector became infinite or NaN; lower the "
-            "learning rate (0.025 is word2vec's usual start)")
+            "learning rate (the default is 0.05)")
 
 
 @lru_cache(maxsize=1)
@@ -87,7 +87,7 @@ class Params(DemoParams):
                              "(1 keeps every word)",
                              json_schema_extra=control(log_scale=True,
                                                        label="subsampling threshold t"))
-    learning_rate: float = Field(0.025, ge=1e-3, le=0.5, description="SGD step at the start, "
+    learning_rate: float = Field(0.05, ge=1e-3, le=0.5, description="SGD step at the start, "
                                  "falling linearly to almost 0",
                                  json_schema_extra=control(log_scale=True))
     epochs: int = Field(10, ge=1, le=20, description="Passes over the 6000 sentences")

@@ -153,8 +153,8 @@ class TrainConfig:
     window: int = 5  # largest distance between centre and context word
     negatives: int = 5  # K: noise words per pair
     subsample: float = 1e-3  # t: subsampling threshold (0 keeps every word)
-    lr: float = 0.025  # SGD step at the start; falls linearly to lr/10^4
-    epochs: int = 20
+    lr: float = 0.05  # SGD step at the start (word2vec: 0.025); falls linearly to lr/10^4
+    epochs: int = 10
     batch: int = 1024  # pairs per SGD step
     seed: int = 0
 
@@ -168,10 +168,6 @@ def train(model: SkipGram, vocab: Vocabulary, sentences: list[list[str]],
     sentence_of = torch.tensor([i for i, s in enumerate(sentences) for _ in s])
     keep = keep_probabilities(vocab.counts, config.subsample)
     noise = noise_distribution(vocab.counts).float()
-    # The number of steps is estimated from the expected pairs per pass, for the schedule.
-    expected = float((keep[ids].sum()) * (config.window + 1))
-    total_steps = max(1.0, config.epochs * expected / config.batch)
-    step = 0
     for epoch in range(config.epochs):
         pairs = skipgram_pairs(ids, sentence_of, config.window, keep, generator)
         pairs = pairs[torch.randperm(len(pairs), generator=generator)]
@@ -180,11 +176,11 @@ def train(model: SkipGram, vocab: Vocabulary, sentences: list[list[str]],
             centre, context = pairs[start:start + config.batch].T
             negative = torch.multinomial(noise, len(centre) * config.negatives, True,
                                          generator=generator).view(-1, config.negatives)
-            lr = config.lr * max(1e-4, 1 - step / total_steps)
-            loss = sgd_step(model, centre, context, negative, lr)
+            done = (epoch + start / len(pairs)) / config.epochs  # share of training so far
+            loss = sgd_step(model, centre, context, negative, config.lr * max(1e-4, 1 - done))
             losses.append(loss)
-            step += 1
-            yield BatchDone(epoch, min(1.0, step / total_steps), loss)
+            yield BatchDone(epoch, (epoch + (start + len(centre)) / len(pairs)) / config.epochs,
+                            loss)
         yield EpochDone(epoch, sum(losses) / max(1, len(losses)))
 
 

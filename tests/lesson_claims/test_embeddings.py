@@ -177,14 +177,14 @@ def test_the_classes_gather_and_analogies_come_out_right():
     lesson_says(SLUG, "Watch the picture: at first the points are a random cloud; within a "
                       "few epochs the countries, the capitals and the languages each gather, "
                       "and so do the animals, their sounds and their young. With the defaults "
-                      "the analogy accuracy ends around 0.9 (between 0.9 and 0.95 for seeds 0 "
-                      "to 2), and \"france : paris :: japan\" is answered \"tokyo\".")
+                      "the analogy accuracy ends near 0.99 (0.98 or 0.99 for seeds 0 to 2), and "
+                      "\"france : paris :: japan\" is answered \"tokyo\".")
     # Seed 0: a class spreads over ~0.9 of the whole cloud at first, under 0.5 at the end.
     pictures = word2vec().ops("projection")
     assert gathering(pictures[0]) > 0.8 and gathering(pictures[-1]) < 0.5
     for seed in range(3):
         result = word2vec(seed=seed).result
-        assert 0.9 <= result["analogy_accuracy"] <= 0.95
+        assert round(result["analogy_accuracy"], 2) in (0.98, 0.99)
         assert result["analogy_answer"] == "tokyo"
 
 
@@ -206,13 +206,17 @@ def test_a_window_of_one_loses_most_analogies():
 def test_without_subsampling_twice_the_pairs_and_a_lower_accuracy():
     lesson_says(SLUG, "Set `subsample` to 1, which keeps every word. Training sees almost "
                       "twice as many pairs, a large share of them with \"the\" and \".\" (it "
-                      "takes about twice as long), and accuracy ends below the default's.")
+                      "takes about twice as long), and accuracy ends below the default's: the "
+                      "male → female analogies fall apart (about 0.15 of them right) while "
+                      "countries and capitals stay near 1.")
     from app.demos.word2vec import vocabulary
     vocab = vocabulary()
     kept = float((keep_probabilities(vocab.counts, 1e-3) * vocab.counts).sum())
     assert 1.7 < float(vocab.counts.sum()) / kept < 2.0
-    assert (word2vec(subsample=1.0).result["analogy_accuracy"]
-            < word2vec().result["analogy_accuracy"])
+    kept_all = word2vec(subsample=1.0).result  # seed 0
+    assert kept_all["analogy_accuracy"] < word2vec().result["analogy_accuracy"]
+    assert kept_all["accuracy_by_relation"]["male_female"] < 0.25
+    assert kept_all["accuracy_by_relation"]["country_capital"] >= 0.95
 
 
 def test_two_dimensions_answer_almost_nothing():
@@ -229,33 +233,41 @@ def test_a_learning_rate_of_half_diverges_and_says_so():
 
 
 def test_male_female_is_the_relation_answered_worst():
-    lesson_says(SLUG, "the `male_female` entry of the result's `accuracy_by_relation`, "
-                      "around 0.5–0.7 with the defaults), while the four other relations are "
-                      "answered almost perfectly.")
+    lesson_says(SLUG, "they are the relation the model answers worst (the `male_female` "
+                      "entry of the result's `accuracy_by_relation`: 0.93 to 0.95 with the "
+                      "defaults, the four other relations 0.98 or more)")
     for seed in range(3):
         by_relation = word2vec(seed=seed).result["accuracy_by_relation"]
-        assert 0.45 <= by_relation.pop("male_female") <= 0.8
-        assert min(by_relation.values()) >= 0.9
+        assert 0.93 <= round(by_relation.pop("male_female"), 2) <= 0.95
+        assert min(round(v, 2) for v in by_relation.values()) >= 0.98
 
 
 def test_the_neighbours_of_turkey_mix_its_two_meanings():
-    lesson_says(SLUG, "The neighbours of \"turkey\" mix both meanings: \"turkish\" and "
-                      "\"ankara\" from the country, \"gobbles\" and \"goose\" from the bird, "
-                      "in one list.")
-    polysemy = fence(SLUG, "word2vec", "polysemy")
-    neighbours = run("word2vec", polysemy).result["neighbours"]["turkey"]
-    assert {"turkish", "ankara", "gobbles", "goose"} <= set(neighbours)
+    lesson_says(SLUG, "The neighbours of \"turkey\" mix its meanings: \"turkish\", "
+                      "\"ankara\" and other countries from the country, \"gobbles\" and "
+                      "\"honks\" (the goose it walks with) from the bird, in one list.")
+    # Seeds 0-2 (the fence's seed 0, and the trainings of the default runs above).
+    for seed in range(3):
+        polysemy = {**fence(SLUG, "word2vec", "polysemy"), "seed": seed}
+        neighbours = set(run("word2vec", polysemy).result["neighbours"]["turkey"])
+        assert {"turkish", "ankara", "gobbles", "honks"} <= neighbours
+        assert len(neighbours & COUNTRIES) >= 2
 
 
 def test_the_measured_note():
-    lesson_says(SLUG, "our skip-gram answers 0.92 to 0.95 of the 638 analogies (seeds 0 to 2)")
-    lesson_says(SLUG, "answers 0.90 to 0.93 with the same settings in about 0.5 s.")
+    lesson_says(SLUG, "our skip-gram answers 0.98 to 0.99 of the 638 analogies (seeds 0 to 2)")
+    lesson_says(SLUG, "answers 0.98 to 0.99 with the same settings in about 0.5 s.")
+    lesson_says(SLUG, "At word2vec's usual starting rate of 0.025 gensim still answers 0.90 "
+                      "to 0.93 but ours only 0.79 to 0.83")
     lesson_says(SLUG, "The n-gram model's held-out perplexities with $k = 0.01$ are 77, 5.0, "
                       "3.0 and 2.6 for $n$ from 1 to 4")
     for seed in range(3):
-        assert 0.92 <= round(word2vec(seed=seed).result["analogy_accuracy"], 2) <= 0.95
+        assert 0.98 <= round(word2vec(seed=seed).result["analogy_accuracy"], 2) <= 0.99
     from tests.ml.test_word2vec import gensims
-    assert 0.88 <= gensims(TrainConfig(epochs=10, seed=0)) <= 0.95  # 0.90 measured
+    # Seed 0 (gensim's number moves a little per process: it seeds from Python's hash).
+    assert 0.97 <= gensims(TrainConfig(seed=0)) <= 1.0  # 0.98 measured
+    assert 0.88 <= gensims(TrainConfig(seed=0, lr=0.025)) <= 0.95  # 0.90 measured
+    assert 0.78 <= word2vec(learning_rate=0.025).result["analogy_accuracy"] <= 0.84
     assert [round(v, 1) for v in ngram().result["perplexity_by_n"]["0.01"]] == [
         77.3, 5.0, 3.0, 2.6]
 
