@@ -62,12 +62,14 @@ class Params(DemoParams):
     rule: Rule = Field("without the", description="The annotator's hidden taste: the reward "
                        "a sentence gets (2 for following a yes/no rule, minus one per word "
                        "for shorter)")
-    beta: float = Field(1.0, ge=0.1, le=5.0, description="β: the price of each nat of "
+    # Linear sliders: a log slider snaps to steps of 0.01 in log10, and would send 0.251
+    # for a lesson's beta of 0.25.
+    beta: float = Field(1.0, ge=0.05, le=5.0, description="β: the price of each nat of "
                         "KL(π ‖ π_ref); small β trusts the preferences, large β stays home",
-                        json_schema_extra=control(label="β", step=0.05, log_scale=True))
-    learning_rate: float = Field(0.05, ge=0.001, le=0.5, description="Adam step size for "
+                        json_schema_extra=control(label="β", step=0.05))
+    learning_rate: float = Field(0.05, ge=0.005, le=0.5, description="Adam step size for "
                                  "the policy's logits (decays linearly to 0)",
-                                 json_schema_extra=control(log_scale=True))
+                                 json_schema_extra=control(step=0.005))
     steps: int = Field(300, ge=10, le=2000, description="Policy updates")
     pairs: int = Field(5000, ge=10, le=20000, description="Labelled pairs of sentences "
                        "drawn from π_ref")
@@ -238,6 +240,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     return {
         "method": params.method,
         "steps_run": step.step,
+        "pairs": len(pairs),
         "tv_to_optimum": numbers["tv_to_optimum"],
         "kl_to_reference": numbers["kl_to_reference"],
         "preference_accuracy": numbers["preference_accuracy"],

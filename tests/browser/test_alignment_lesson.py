@@ -17,6 +17,7 @@ pytestmark = pytest.mark.browser
 LESSON = "/lessons/alignment"
 DPO = "#demo-dpo"
 RLHF = "#demo-rlhf"
+FAILURE = "#demo-failure"
 
 TRACES = """([sel, chart]) => {
   const div = document.querySelector(sel).querySelector(`.plot[data-chart="${chart}"]`);
@@ -71,13 +72,18 @@ def test_rlhf_shows_its_reward_model_and_ends_at_the_same_place(page: Page, new_
     expect(demo.locator(".demo-metrics")).to_contain_text("reward model accuracy")
     shots(page, "alignment-rlhf", demo)
 
-    # On a phone, in the dark theme: the sentence labels stay on the bar chart.
+    # On a phone, in the dark theme, the failure instance: the page sends the fence's own
+    # values (a log slider once sent beta 0.251 for 0.25), so it shows what the lesson's
+    # claims tests checked; the sentence labels stay on the bar chart.
     phone = new_page(viewport={"width": 390, "height": 844}, color_scheme="dark")
     phone.goto(LESSON)
-    small = phone.locator(DPO)
+    small = phone.locator(FAILURE)
     small.scroll_into_view_if_needed()
     small.locator('[data-action="run"]').click()
-    phone.wait_for_function(FINISHED, arg=[DPO, {"method": "dpo"}], timeout=30_000)
+    phone.wait_for_function(FINISHED, arg=[FAILURE, {"rule": "about dogs"}], timeout=30_000)
+    params = phone.evaluate(f"document.querySelector('{FAILURE}').livegrad.record.params")
+    assert {k: params[k] for k in ("beta", "pairs", "learning_rate", "steps")} == {
+        "beta": 0.25, "pairs": 300, "learning_rate": 0.05, "steps": 300}
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # nothing pushes the page sideways
-    shots(phone, "alignment-dpo-phone-dark", small.locator('.plot[data-chart="probabilities"]'))
+    shots(phone, "alignment-failure-phone-dark", small.locator('.plot[data-chart="probabilities"]'))

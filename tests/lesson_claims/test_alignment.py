@@ -67,6 +67,21 @@ def test_a_difference_of_two_gives_0_88():
     assert set(no_the.tolist()) == {0.0, 2.0}
 
 
+def test_the_opening_demo_shrinks_the_the_sentences_to_the_optimum():
+    lesson_says(SLUG, "Press Run: the policy (indigo) learns from 5000 pairs an annotator "
+                      "labelled, and its sentences with \"the\" shrink to the exact optimum "
+                      "(green). Then pick another `rule`.")
+    # Seed 0 (hidden): "the" mass 0.38 -> 0.081 (optimum 0.077), TV 0.019. The other
+    # rules end 0.021 (cats), 0.044 (dogs) and 0.039 (shorter) from their optima.
+    first = run("first-look")
+    assert first.result["method"] == "dpo" and first.result["pairs"] == 5000
+    assert the_mass(first.result["policy"]) < 0.1 and first.result["tv_to_optimum"] < 0.05
+    assert the_mass(first.result["policy"]) == pytest.approx(
+        the_mass(first.result["optimum"]), abs=0.01)
+    for rule in ("about cats", "about dogs", "shorter"):
+        assert run("first-look", rule=rule).result["tv_to_optimum"] < 0.06
+
+
 # ---- RLHF -------------------------------------------------------------------------------
 
 
