@@ -39,7 +39,7 @@ SMALL: dict[str, dict[str, Any]] = {
                "points": [[0.5, 0.25], [1, 1.5], [4, 4], [4.5, 3.75], [0, 1], [5, 5]]},
     "kmeans-elbow": {"n_points": 60, "k_max": 4, "n_init": 2},
     "ppo-cartpole": {"total_steps": 10_000, "n_envs": 8, "n_steps": 128, "seed": 2},
-    "rnn-exploding": {"steps": 5, "T": 10, "seed": 1},
+    "rnn-exploding": {"steps": 10, "T": 10, "seed": 1},
     "rnn-memory": {"steps": 10, "T": 5, "hidden": 8, "seed": 1},
     "seq2seq": {"steps": 20, "source": "1999-01-05", "seed": 1},
     "transformer-train": {"steps": 10, "batch": 16, "seed": 4},

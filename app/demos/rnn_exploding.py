@@ -45,12 +45,13 @@ class Params(DemoParams):
                                                              label="spectral radius ρ"))
     T: int = Field(50, ge=5, le=100, description="Distractor tokens: the gradient travels "
                    "back through T steps", json_schema_extra=control(label="T (distractors)"))
-    lr: float = Field(0.5, ge=0.01, le=2.0, description="Learning rate (plain SGD)",
+    # A minimum of 0.005: the log slider's steps of 0.01 decades from it land on 0.5.
+    lr: float = Field(0.5, ge=0.005, le=2.0, description="Learning rate (plain SGD)",
                       json_schema_extra=control(log_scale=True, label="learning rate"))
     clip: float = Field(0.25, ge=0.01, le=10.0, description="The clipped run's largest "
                         "gradient norm", json_schema_extra=control(step=0.01,
                                                                    label="clip norm"))
-    steps: int = Field(100, ge=1, le=400, description="Training steps (batches of 64)",
+    steps: int = Field(100, ge=10, le=400, description="Training steps (batches of 64)",
                        json_schema_extra=control(step=10))
 
 

@@ -42,7 +42,9 @@ class Params(DemoParams):
                    json_schema_extra=control(label="T (distractors)"))
     hidden: int = Field(32, ge=4, le=64, description="Size of the hidden state h",
                         json_schema_extra=control(label="hidden size", step=4))
-    lr: float = Field(0.005, ge=1e-4, le=0.1, description="Adam learning rate",
+    # Bounds at 5·10^k: the log slider moves in steps of 0.01 decades from its minimum, so
+    # the default 0.005 sits on a step and the page sends exactly 0.005.
+    lr: float = Field(0.005, ge=5e-5, le=0.05, description="Adam learning rate",
                       json_schema_extra=control(log_scale=True, label="learning rate"))
     clip: float = Field(1.0, ge=0.0, le=10.0, description="Clip the gradient's global norm "
                         "to this value (0: no clipping)",

@@ -114,6 +114,18 @@ def test_a_shorter_sequence_is_learned_by_the_vanilla_rnn():
         assert vanilla(seed=seed, T=20).result["accuracy"] < 0.75
 
 
+def test_the_first_look_learns_ten_steps_back_but_not_fifty():
+    lesson_says(SLUG, "Press ▶ Run: with ten distractors it learns. Then move `T` to 50 and "
+                      "run again: the accuracy stays at chance (25%), and the heatmap goes dark "
+                      "on the left — almost no gradient reaches the first steps.")
+    # Seed 0 (the fence's): T = 10 reaches 1.0; T = 50: 0.26, its t = 0 column at the floor.
+    assert run("rnn-memory", "first-look").result["accuracy"] == 1.0
+    fifty = run("rnn-memory", "first-look", T=50)
+    assert abs(fifty.result["accuracy"] - 0.25) < 0.03
+    assert all(row[0] == -10 for row in fifty.last_op("grad_time")["data"][0]["z"])
+    assert fifty.result == vanilla(seed=0).result  # the same run as the vanilla fence's
+
+
 def test_the_textbook_forget_bias_is_not_enough_for_fifty_steps():
     lesson_says(SLUG, "Set `forget_bias` to 1, the textbook value: the LSTM now stays at "
                       "chance (below 30%) for all 300 steps, and its first-to-last ratio "
