@@ -68,7 +68,7 @@ def curve_line(k: float) -> dict:
     return line(f"held-out, k = {k:g}", markers=True, line={"width": 1.5})
 
 
-YOURS = {"line": {"color": "#111827", "width": 3}, "marker": {"size": 9}}
+YOURS = {"line": {"color": "#7c3aed", "width": 3}, "marker": {"size": 9}}
 TRAINING = {"line": {"color": "#6b7280", "dash": "dash"}}
 FLOOR = {"line": {"color": "#2a9d47", "dash": "dot"}}
 TRACES = [*(curve_line(k) for k in CURVE_KS), line("held-out, your k", markers=True, **YOURS),
@@ -83,8 +83,8 @@ def next_word_figure(pairs: list[tuple[str, float]], context: tuple[str, ...]) -
                         marker={"color": "#4f46e5"},
                         hovertemplate="P(%{y} | " + shown.replace("%", "%%") +
                         ") = %{x}<extra></extra>")],
-                  layout(f"P(next word | {shown})", x={"range": [0, 1]},
-                         y=category_axis(words, autorange="reversed", automargin=True)))
+                  layout(f"P(next word | {shown})", x={"rangemode": "tozero"},
+                         y=category_axis(words, automargin=True)))
 
 
 def run(params: Params, ctx: RunContext) -> RunGenerator:
@@ -136,12 +136,14 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
 CHARTS = [
     bar_chart("next", "What comes next? The ten likeliest words",
               x_title="probability", series=[bars("P(next word)", orientation="h")],
-              grouped=False, summary="Horizontal bars: the probability the model gives each "
+              grouped=False, y={"autorange": "reversed"},
+              summary="Horizontal bars: the probability the model gives each "
               "of the ten likeliest next words after the typed context."),
     line_chart("perplexity", "Held-out perplexity against n", x_title="n (order)",
-               integer_x=True, y_title="perplexity", log_y=True, lines=TRACES,
+               integer_x=True, x={"range": [0.8, 4.2], "dtick": 1}, y_title="perplexity",
+               log_y=True, lines=TRACES,
                summary="Lines of perplexity on held-out sentences for n from 1 to 4, one per "
-               "smoothing k, with your k in black and the training text's dashed; a "
+               "smoothing k, with your k thick and purple and the training text's dashed; a "
                "missing point is an infinite perplexity."),
 ]
 

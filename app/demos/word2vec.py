@@ -87,7 +87,7 @@ class Params(DemoParams):
                              "(1 keeps every word)",
                              json_schema_extra=control(log_scale=True,
                                                        label="subsampling threshold t"))
-    learning_rate: float = Field(0.05, ge=1e-3, le=0.5, description="SGD step at the start, "
+    learning_rate: float = Field(0.05, ge=5e-4, le=0.5, description="SGD step at the start, "
                                  "falling linearly to almost 0",
                                  json_schema_extra=control(log_scale=True))
     epochs: int = Field(10, ge=1, le=20, description="Passes over the 6000 sentences")
@@ -162,15 +162,22 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#7f7f7f", "#bcbd22", "#17becf"]
 
 
+LABELLED = 2  # words of each class written beside their point (the rest: on hover)
+
+
 def class_traces(points: list[list[float]] | None = None) -> list[dict]:
-    """One trace of labelled points per word class, in :data:`WORD_CLASSES` order."""
+    """One trace of points per word class, in :data:`WORD_CLASSES` order; the first
+    :data:`LABELLED` words of each class and "turkey" are written beside their point
+    (a class gathers into a tight cloud where every label would cover the others)."""
     traces, start = [], 0
     for colour, (name, words) in zip(PALETTE, WORD_CLASSES.items(), strict=True):
         xy = points[start:start + len(words)] if points else []
+        shown = [w if i < LABELLED or w == "turkey" else "" for i, w in enumerate(words)]
         traces.append(labelled(name, [p[0] for p in xy], [p[1] for p in xy],
-                               words if points else [], marker={"color": colour, "size": 7},
-                               textfont={"size": 9, "color": colour},
-                               hovertemplate="%{text}<extra>" + name + "</extra>"))
+                               shown if points else [], marker={"color": colour, "size": 7},
+                               textfont={"size": 10, "color": colour},
+                               customdata=words if points else [],
+                               hovertemplate="%{customdata}<extra>" + name + "</extra>"))
         start += len(words)
     return traces
 
@@ -241,7 +248,7 @@ def bars_figure(name: str, pairs: list[tuple[int, float]], x_title: str,
     return figure([bars(name, [s for _, s in pairs], words, orientation="h",
                         marker={"color": colours})],
                   layout(x_title, x={"range": [min(0.0, *(s for _, s in pairs)), 1]},
-                         y=category_axis(words, autorange="reversed", automargin=True)))
+                         y=category_axis(words, automargin=True)))
 
 
 def expected_answer(a: str, b: str, c: str) -> str | None:
@@ -298,7 +305,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "neighbours": bars_figure("cosine similarity", word_pairs,
                                   f"cosine similarity to “{params.word}”"),
         "analogy": bars_figure("cosine similarity", candidates,
-                               f"cosine similarity to {b} − {a} + {c}", highlight=expected),
+                               f"cosine to {b} − {a} + {c}", highlight=expected),
     }
     verdict = "" if expected is None else (" ✓" if answer == expected else f" ✗ ({expected})")
     metrics = {
@@ -312,7 +319,8 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
 
 
 CHARTS = [
-    line_chart("loss", "Training loss", x_title="epoch", y_title="loss per pair (nats)",
+    line_chart("loss", "Training loss", x_title="epoch", integer_x=True,
+               y_title="loss per pair (nats)",
                lines=[line("training loss")],
                summary="Line chart of the negative-sampling loss, averaged over recent "
                "pairs, falling as training goes."),
@@ -328,11 +336,13 @@ CHARTS = [
                "principal axes, one colour per class, redrawn as training goes."),
     bar_chart("neighbours", "Nearest neighbours of your word", x_title="cosine similarity",
               series=[bars("cosine similarity", orientation="h")], grouped=False,
+              y={"autorange": "reversed"},  # best on top (an op's layout cannot reverse it)
               summary="Horizontal bars: the ten words whose vectors are closest in angle to "
               "the typed word's, best on top."),
     bar_chart("analogy", "Your analogy: the words nearest to b − a + c",
               x_title="cosine similarity", series=[bars("cosine similarity", orientation="h")],
-              grouped=False, summary="Horizontal bars: the five best answers to the typed "
+              grouped=False, y={"autorange": "reversed"},
+              summary="Horizontal bars: the five best answers to the typed "
               "analogy; the expected answer, if the built-in set has one, in orange."),
 ]
 
