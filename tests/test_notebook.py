@@ -43,6 +43,7 @@ SMALL: dict[str, dict[str, Any]] = {
     "rnn-memory": {"steps": 10, "T": 5, "hidden": 8, "seed": 1},
     "seq2seq": {"steps": 20, "source": "1999-01-05", "seed": 1},
     "transformer-train": {"steps": 10, "batch": 16, "seed": 4},
+    "word2vec": {"epochs": 1, "dim": 10, "word": "dog", "seed": 1},
 }
 CELL_SECONDS = 300  # a hung cell fails the test instead of hanging the suite
 
