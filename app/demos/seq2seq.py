@@ -15,6 +15,7 @@ switching between greedy and beam decoding, re-uses the model instead of retrain
 
 from __future__ import annotations
 
+import html
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -43,7 +44,7 @@ from app.ml.seq2seq_training import (
     evaluate,
     translate,
 )
-from app.ml.translation_data import MAX_SOURCE, PROBES, check_source, example_of
+from app.ml.translation_data import EOS, MAX_SOURCE, PROBES, check_source, example_of
 
 LOSS_EVERY = 10  # training steps per streamed loss frame
 EVAL_EVERY = 25  # steps between held-out evaluations (and redraws of the maps)
@@ -64,9 +65,9 @@ class Params(DemoParams):
                       json_schema_extra=control(log_scale=True, label="learning rate"))
     steps: int = Field(400, ge=10, le=1500, description="Training steps of 64 pairs each")
     teacher_forcing: float = Field(
-        1.0, ge=0.0, le=1.0, description="Teacher-forcing ratio: how often the decoder is fed "
-        "the true previous token in training (1 = always; lower = scheduled sampling, the "
-        "model's own prediction otherwise)",
+        1.0, ge=0.0, le=1.0, description="How often the decoder is fed the true previous "
+        "token in training (1 = always; lower = scheduled sampling: its own prediction "
+        "otherwise)",
         json_schema_extra=control(step=0.05, label="teacher-forcing ratio"))
     decoding: Literal["greedy", "beam"] = Field(
         "greedy", description="How the trained model writes its output: the likeliest token "
@@ -112,7 +113,8 @@ def attention_figure(task: str, translation: Translation) -> Layout:
     the input tokens; the aligned span of each correct output token outlined."""
     maps = translation.cross_attention
     layers, heads = len(maps), len(maps[0])
-    rows = translation.output + ["</s>"]
+    # Plotly reads tick and hover text as HTML, where a bare </s> would vanish.
+    rows = [html.escape(token) for token in translation.output + [EOS]]
     columns = list(range(len(translation.source)))
     reference = aligned_spans(task, translation)
     gap_x, gap_y = 0.06, 0.1
@@ -124,7 +126,7 @@ def attention_figure(task: str, translation: Translation) -> Layout:
         layer, head = divmod(panel, heads)
         suffix = "" if panel == 0 else str(panel + 1)
         x0, y1 = head * (width + gap_x), 1 - layer * (height + gap_y)
-        hover = [[f"output “{out}” ← input “{src}” (position {s + 1})"
+        hover = [[f"output “{out}” ← input “{html.escape(src)}” (position {s + 1})"
                   for s, src in enumerate(translation.source)] for out in rows]
         traces.append(heatmap(maps[layer][head], columns, [-t for t in range(len(rows))],
                               **{**ATTENTION_STYLE, "hover": ON_HOVER}, customdata=hover,
@@ -136,7 +138,7 @@ def attention_figure(task: str, translation: Translation) -> Layout:
         grid[f"yaxis{suffix}"] = {"domain": [y1 - height, y1], "anchor": f"x{suffix}",
                                   "tickvals": [-t for t in range(len(rows))],
                                   "ticktext": rows, "showticklabels": head == 0,
-                                  "automargin": True, "tickfont": {"size": 10}}
+                                  "tickfont": {"size": 10}}
         grid["annotations"].append({
             "text": f"layer {layer + 1}, head {head + 1}", "showarrow": False,
             "xref": "paper", "yref": "paper", "x": x0 + width / 2, "xanchor": "center",
@@ -146,7 +148,9 @@ def attention_figure(task: str, translation: Translation) -> Layout:
                 "type": "rect", "xref": f"x{suffix}", "yref": f"y{suffix}",
                 "x0": start - 0.5, "x1": end - 0.5, "y0": -t - 0.5, "y1": -t + 0.5,
                 "line": {"color": "#e4575b", "width": 1.5, "dash": "dot"}})
-    grid["margin"] = {"l": 10, "r": 10, "t": 30, "b": 30}
+    # Fixed margins: automargin on the axes of inner panels pushed the plot into a corner.
+    longest = max(len(token) for token in rows)
+    grid["margin"] = {"l": 14 + 7 * longest, "r": 10, "t": 30, "b": 30}
     grid["height"] = max(MAP_HEIGHT, 40 + MAP_HEIGHT * layers)
     return figure(traces, grid)
 
@@ -271,13 +275,14 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "reference": result["reference"] or "none: not a valid input of this task",
         **({"alignment": alignment} if alignment is not None else {}),
     }
-    yield make_frame(10**6, 1.0, charts, metrics)
+    yield make_frame(greedy.step + 1, 1.0, charts, metrics)
     return result
 
 
 CHARTS = [
     line_chart("loss", "Training loss (cross-entropy per target token)", x_title="step",
-               y_title="loss (nats)", log_y=True, showlegend=False, integer_x=True,
+               y_title="loss (nats)", log_y=True, y={"dtick": 1}, showlegend=False,
+               integer_x=True,
                lines=[line("training loss")],
                summary="Line chart of the teacher-forced training loss against the step."),
     line_chart("scores", "Held-out exact match and BLEU (greedy decoding)", x_title="step",
