@@ -31,7 +31,7 @@ from app.demos.base import (
     make_frame,
     seeded,
 )
-from app.demos.charts import Layout, Trace, full_width, heatmap, heatmap_chart, line, line_chart
+from app.demos.charts import Layout, Trace, heatmap, heatmap_chart, line, line_chart
 from app.demos.figures import ATTENTION_STYLE
 from app.ml.seq2seq_training import (
     Evaluation,
@@ -50,6 +50,9 @@ LOSS_EVERY = 10  # training steps per streamed loss frame
 EVAL_EVERY = 25  # steps between held-out evaluations (and redraws of the maps)
 MAP_HEIGHT = 260  # pixels per layer of cross-attention maps
 ON_HOVER = "%{customdata}: %{z:.2f}<extra></extra>"
+# Under the maps, not beside them: on a phone every pixel of width goes to the panels.
+COLOUR_BAR = {"title": {"text": "weight", "side": "right"}, "orientation": "h",
+              "yref": "container", "y": 0, "yanchor": "bottom", "thickness": 10, "len": 0.6}
 
 
 class Params(DemoParams):
@@ -130,17 +133,17 @@ def attention_figure(task: str, translation: Translation) -> Layout:
                   for s, src in enumerate(translation.source)] for out in rows]
         traces.append(heatmap(maps[layer][head], columns, [-t for t in range(len(rows))],
                               **{**ATTENTION_STYLE, "hover": ON_HOVER}, customdata=hover,
-                              showscale=panel == 0, colorbar_title="weight",
+                              showscale=panel == 0, colorbar=COLOUR_BAR,
                               xaxis=f"x{suffix}", yaxis=f"y{suffix}"))
         grid[f"xaxis{suffix}"] = {"domain": [x0, x0 + width], "anchor": f"y{suffix}",
                                   "tickvals": columns, "ticktext": translation.source,
-                                  "side": "top", "tickfont": {"size": 10}}
+                                  "side": "top", "tickangle": 0, "tickfont": {"size": 9}}
         grid[f"yaxis{suffix}"] = {"domain": [y1 - height, y1], "anchor": f"x{suffix}",
                                   "tickvals": [-t for t in range(len(rows))],
                                   "ticktext": rows, "showticklabels": head == 0,
                                   "tickfont": {"size": 10}}
         grid["annotations"].append({
-            "text": f"layer {layer + 1}, head {head + 1}", "showarrow": False,
+            "text": f"L{layer + 1} H{head + 1}", "showarrow": False,
             "xref": "paper", "yref": "paper", "x": x0 + width / 2, "xanchor": "center",
             "y": y1 - height, "yanchor": "top", "font": {"size": 11}})
         for t, (start, end) in enumerate(reference):
@@ -150,8 +153,8 @@ def attention_figure(task: str, translation: Translation) -> Layout:
                 "line": {"color": "#e4575b", "width": 1.5, "dash": "dot"}})
     # Fixed margins: automargin on the axes of inner panels pushed the plot into a corner.
     longest = max(len(token) for token in rows)
-    grid["margin"] = {"l": 14 + 7 * longest, "r": 10, "t": 30, "b": 30}
-    grid["height"] = max(MAP_HEIGHT, 40 + MAP_HEIGHT * layers)
+    grid["margin"] = {"l": 14 + 7 * longest, "r": 10, "t": 30, "b": 60}
+    grid["height"] = 70 + MAP_HEIGHT * layers
     return figure(traces, grid)
 
 
@@ -295,11 +298,11 @@ CHARTS = [
                lines=[exposure_line(0), exposure_line(1)],
                summary="Two lines: token accuracy when the decoder is fed the true previous "
                "tokens, and when it is fed its own; the gap between them is exposure bias."),
-    full_width(heatmap_chart(
-        "attention", "Cross-attention of the probe: rows = output tokens, columns = input "
-        "tokens (dotted: the aligned input)",
+    heatmap_chart(
+        "attention", "Cross-attention of the probe (L = layer, H = head): rows = output "
+        "tokens, columns = input tokens, dotted = the aligned input", height=MAP_HEIGHT + 70,
         summary="Heatmaps, one per layer and head: for each output token (row), how its "
-        "cross-attention spreads over the input tokens (columns)."), MAP_HEIGHT),
+        "cross-attention spreads over the input tokens (columns)."),
 ]
 
 demo = Demo(
