@@ -69,7 +69,7 @@ def time_figure(norms: list[float], radius: float) -> dict:
     return figure([line("measured ‖∂loss/∂h_t‖", ks, shown, markers=True,
                         marker={"size": 4}),
                    line(f"‖∂loss/∂h_T‖·ρ^k (ρ = {radius:g})", ks, reference,
-                        line={"dash": "dash", "width": 1})],
+                        line={"dash": "dash", "width": 2})],
                   layout("steps back from the end, k = T − t", "gradient norm",
                          y={"type": "log", "exponentformat": "power"},
                          x={"tickformat": "d"}, legend_below=True))
@@ -136,7 +136,7 @@ CHARTS = [
                x_title="steps back from the end, k = T − t", y_title="gradient norm",
                log_y=True, y={"exponentformat": "power"}, integer_x=True,
                lines=[line("measured ‖∂loss/∂h_t‖", markers=True),
-                      line("‖∂loss/∂h_T‖·ρ^k", line={"dash": "dash", "width": 1})],
+                      line("‖∂loss/∂h_T‖·ρ^k", line={"dash": "dash", "width": 2})],
                summary="Line chart, log scale: the gradient norm at each step back from the "
                "end, and the straight line rho to the power k."),
     line_chart("loss", "Training loss, without and with clipping", x_title="training step",

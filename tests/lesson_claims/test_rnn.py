@@ -159,8 +159,9 @@ def test_the_forget_gate_arithmetic():
     assert float(sigma(torch.tensor(1.0))) == pytest.approx(0.73, abs=0.005)
     assert 0.73**50 == pytest.approx(1.5e-7, rel=0.05)
     assert float(sigma(torch.tensor(3.0))) == pytest.approx(0.95, abs=0.005)
+    assert 0.95**50 == pytest.approx(0.08, abs=0.005)
+    assert 0.95**100 == pytest.approx(0.006, abs=0.0005)
     assert float(sigma(torch.tensor(3.0))) ** 50 == pytest.approx(0.08, abs=0.01)
-    assert float(sigma(torch.tensor(3.0))) ** 100 == pytest.approx(0.006, abs=0.001)
     # The cell's default forget bias is 1 (split over its two biases).
     cell = LSTMCell(4, 8)
     assert (cell.bias_ih + cell.bias_hh)[8:16].tolist() == pytest.approx([1.0] * 8)
@@ -188,6 +189,17 @@ def test_at_half_the_gradient_follows_the_line_and_nothing_learns():
     for losses in (r.metric("loss"), r.metric("loss_clipped")):
         assert all(abs(v - CHANCE_LOSS) < 0.05 for v in losses)
     assert not r.result["diverged"] and not r.result["diverged_clipped"]
+    lesson_says(SLUG, "The two curves all but coincide, the clipped one drawn over the other: "
+                      "the gradient stays near the clip norm (below 0.4 on seeds 0 to 2), so "
+                      "clipping barely acts.")
+    # Measured: largest loss difference 0.004, 0.002, 0.012; largest gradient norm 0.28,
+    # 0.32, 0.37.
+    for seed in range(3):
+        r = exploding(seed=seed)
+        gap = max(abs(a - b) for a, b in zip(r.metric("loss"), r.metric("loss_clipped"),
+                                             strict=True))
+        assert gap < 0.02
+        assert max(y for op in r.ops("grad_norm") for y in op["y"][0]) < 0.4
 
 
 def test_at_0_9_still_a_straight_line():
@@ -236,8 +248,8 @@ def test_clipping_prevents_the_spikes_on_seeds_0_to_4():
 
 def test_a_loose_threshold_clips_too_little():
     lesson_says(SLUG, "Set `clip` to 10: a threshold that loose lets the cliffs through, and "
-                      "the clipped run spikes above twice $\\log 4$ too, on seeds 0 to 4.")
-    for seed in range(5):
+                      "the clipped run spikes above twice $\\log 4$ too, on seeds 0 to 2.")
+    for seed in range(3):
         r = exploding(spectral_radius=1.5, seed=seed, clip=10)
         assert r.result["diverged_clipped"]
 
