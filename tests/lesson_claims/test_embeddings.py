@@ -315,3 +315,17 @@ def test_the_noise_exercise():
     assert [round(p, 2) for p in noise_distribution(counts).tolist()] == [0.83, 0.15, 0.03]
     keep = keep_probabilities(counts, 0.01).tolist()
     assert round(keep[0], 3) == 0.117 and round(keep[1], 2) == 0.44 and keep[2] == 1.0
+
+
+def test_the_first_demo_forgets_she():
+    lesson_says(SLUG, "Try \"people in paris speak\", then \"she is a\": it sees only \"is a\", "
+                      "so a gosling or a father is as likely as a queen.")
+    first = fence(SLUG, "ngram", "first-ngram")
+    assert next(iter(run("ngram", first).result["next_words"])) == "french"
+    she = run("ngram", {**first, "context": "she is a"}).result["next_words"]
+    he = run("ngram", {**first, "context": "he is a"}).result["next_words"]
+    assert she == he  # the same context ("is", "a"): "she" and "he" are forgotten
+    assert {"gosling", "father"} <= set(she)
+    trigram = ngram_model("generated", 3)
+    queen = trigram.probability("queen", ("is", "a"), first["k"] if "k" in first else 0.01)
+    assert she["gosling"] >= queen and she["father"] >= queen > 0.01
