@@ -29,6 +29,7 @@ from app.demos.charts import layout, line, line_chart
 from app.ml.rnn_training import (
     SYMBOLS,
     exploding_model,
+    first_to_last,
     growth_per_step,
     train_with_and_without_clipping,
 )
@@ -113,7 +114,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "grad_norm_by_time": norms,
         "growth_per_step": growth_per_step(norms),
         "log_radius": math.log(radius),
-        "first_to_last_ratio": norms[0] / norms[-1],
+        "first_to_last_ratio": first_to_last(norms),
         "diverged": diverged(losses),
         "diverged_clipped": diverged(clipped_losses),
         "loss": losses[-1],
