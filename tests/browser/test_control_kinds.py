@@ -33,6 +33,21 @@ def test_a_log_slider_reads_and_writes_its_value_not_its_position(page: Page) ->
     assert parse_qs(urlsplit(page.url).query)["attention.temperature"] == ["0.1"]
 
 
+def test_a_log_slider_sends_a_value_off_its_grid_exactly_until_it_is_moved(page: Page) -> None:
+    # log10(0.25) = -0.602 sits between grid points: the slider shows -0.60, which alone
+    # would read 10^-0.6 = 0.251, and the run would not be the one the link asked for.
+    page.goto("/lessons/transformer?attention.temperature=0.25")
+    demo = page.locator(ATTENTION)
+    slider = demo.locator('[name="temperature"]')
+    demo.evaluate("el => el.scrollIntoView({block: 'center'})")
+    wait_finished(page, {"temperature": 0.25}, sel=ATTENTION)
+    assert float(slider.input_value()) == pytest.approx(-0.6)
+    expect(demo.locator('output[for$="-temperature"]')).to_have_text("0.25")
+    set_range(slider, -0.59)  # one step up: now the slider's own value
+    expect(demo.locator('output[for$="-temperature"]')).to_have_text("0.257")
+    wait_finished(page, {"temperature": 0.257}, sel=ATTENTION)
+
+
 def test_csv_export_has_a_row_per_charted_point(page: Page) -> None:
     page.goto("/lessons/kmeans?kmeans.n_points=60")
     demo = page.locator(KMEANS)

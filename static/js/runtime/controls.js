@@ -15,11 +15,24 @@ const setValue = (input, value) => { input.value = value; };
 // A log-scale slider moves over log10(value); the parameter is 10^position.
 const fromLog = (position) => Number(Math.pow(10, Number(position)).toPrecision(3));
 const isLog = (input) => input.dataset.scale === "log";
+// The slider snaps to its 0.01 grid, so 0.25 (log10 -0.602) would sit at -0.60 and read
+// 0.251. The exact value it was given (a default, a preset, a link) is kept and read back
+// for as long as the slider stays on the grid point nearest to it.
+const readLog = (input) => {
+  const exact = Number(input.dataset.exact);
+  const half = Number(input.step) / 2 + 1e-9;
+  return exact > 0 && Math.abs(Number(input.value) - Math.log10(exact)) <= half
+    ? exact : fromLog(input.value);
+};
 
 export const CONTROL_KINDS = {
   range: {
-    read: (input) => (isLog(input) ? fromLog(input.value) : Number(input.value)),
-    write(input, value) { input.value = isLog(input) ? Math.log10(Number(value)) : value; },
+    read: (input) => (isLog(input) ? readLog(input) : Number(input.value)),
+    write(input, value) {
+      if (!isLog(input)) { input.value = value; return; }
+      input.value = Math.log10(Number(value));
+      input.dataset.exact = Number(value);
+    },
     refresh(input) {
       const shown = formatValue(this.read(input));
       const out = input.form.querySelector(`output[for="${input.id}"]`);
