@@ -136,6 +136,7 @@ def test_elbow_refuses_k_max_beyond_the_distinct_points(client):
     ("attention", {"d_model": 24, "heads": 5}),
     ("attention", {"d_model": 9, "heads": 8}),
     ("transformer-train", {"d_model": 32, "heads": 3, "steps": 10}),
+    ("seq2seq", {"d_model": 32, "heads": 3, "steps": 10}),
 ])
 def test_d_model_not_divisible_by_heads_names_both_and_a_width_that_works(client, slug, body):
     error = refused(client, slug, body)
