@@ -130,6 +130,15 @@ def test_preference_accuracy_ends_below_0_7_for_the_policy_and_the_rule():
             assert 0.6 < result["preference_accuracy"] < 0.7
             assert 0.6 < result["rule_accuracy"] < 0.7
     assert 1 - 1 / (1 + math.exp(-2)) == pytest.approx(0.12, abs=0.005)
+    lesson_says(SLUG, "with few pairs a wrong reward can even score higher than the true one "
+                      "(the last section's run: 0.625 against the rule's 0.577)")
+    # Seeds 0-2 of the failure run: policy 0.625-0.648, rule 0.568-0.577.
+    failure = run("failure").result
+    assert failure["preference_accuracy"] == pytest.approx(0.625, abs=5e-4)
+    assert failure["rule_accuracy"] == pytest.approx(0.577, abs=5e-4)
+    for seed in SEEDS:
+        result = run("failure", seed=seed).result
+        assert result["preference_accuracy"] > result["rule_accuracy"] + 0.03
 
 
 # ---- DPO --------------------------------------------------------------------------------
@@ -181,6 +190,17 @@ def test_shorter_differs_by_one_per_word():
         assert reward == -(len(text.split()) - 1)
     result = run("dpo", rule="shorter").result  # runs, and moves towards the short ones
     assert result["reward_gain"] > 0
+    lesson_says(SLUG, "The optimum moves less far: the two four-word sentences keep 16 % of the "
+                      "probability (from 34 %), and $\\mathrm{KL}(\\pi^* \\,\\|\\, "
+                      "\\pi_{\\text{ref}})$, the dashed line, is 0.08 instead of 0.25.")
+    # Seed 0: four-word mass 0.340 -> 0.159; optimum KL 0.083 (without the: 0.245).
+    def four_words(p: list[float]) -> float:
+        return sum(q for text, q in zip(TEXTS, p, strict=True) if len(text.split()) == 5)
+
+    assert four_words(result["reference"]) == pytest.approx(0.34, abs=0.005)
+    assert four_words(result["optimum"]) == pytest.approx(0.16, abs=0.005)
+    assert result["optimum_kl_to_reference"] == pytest.approx(0.08, abs=0.005)
+    assert run("dpo").result["optimum_kl_to_reference"] == pytest.approx(0.25, abs=0.01)
 
 
 # ---- failure modes ----------------------------------------------------------------------
@@ -241,15 +261,58 @@ def test_the_distance_to_the_optimum_falls_then_rises_and_rlhf_goes_further():
                                               strict=True)) / 2 < 0.01
 
 
+def test_over_optimisation_costs_variety_not_true_reward():
+    lesson_says(SLUG, "The true reward gain never falls: it climbs to within 0.1 of the "
+                      "optimum's 1.80, since every dog sentence earns the same reward.")
+    lesson_says(SLUG, "policy piles onto the one the few pairs overrated (\"the dog sat\" at "
+                      "58 % with seed 0; RLHF puts over 90 % on a single sentence).")
+    # Seeds 0-2, DPO: true gain rising to 1.73-1.80 (optimum 1.804); its largest dog
+    # sentence 0.58, 0.61, 0.65. RLHF: 0.998, 0.944, 0.987.
+    dogs = [i for i, text in enumerate(TEXTS) if "dog" in text]
+    for seed in SEEDS:
+        r = run("failure", seed=seed)
+        gains = [f["metrics"]["reward_gain"] for f in r.frames if "reward_gain" in f["metrics"]]
+        assert all(b >= a - 1e-6 for a, b in zip(gains, gains[1:], strict=False))
+        assert r.result["optimum_reward_gain"] == pytest.approx(1.80, abs=0.005)
+        assert gains[-1] > r.result["optimum_reward_gain"] - 0.1
+        assert [r.result["optimum"][i] for i in dogs] == pytest.approx([0.997 / 3] * 3,
+                                                                        abs=1e-3)
+        assert max(r.result["policy"][i] for i in dogs) > 0.55
+        assert max(run("failure", seed=seed, method="rlhf").result["policy"]) > 0.9
+    seed0 = run("failure").result["policy"]
+    assert seed0[TEXTS.index("the dog sat .")] == pytest.approx(0.58, abs=0.005)
+    assert max(seed0) == seed0[TEXTS.index("the dog sat .")]
+
+
 def test_chosen_and_rejected_likelihoods_both_fall():
     lesson_says(SLUG, "so the average log-probability of the chosen sentences falls (by more "
                       "than 3 nats against $\\pi_{\\text{ref}}$, see `chosen_log_ratio` in the "
                       "run's result), only less than that of the rejected ones.")
-    # Seeds 0-2: chosen -3.2 to -4.5, rejected -4.4 to -5.9.
+    lesson_says(SLUG, "fewer than one chosen sentence in five is a dog sentence (most pairs "
+                      "hold none)")
+    lesson_says(SLUG, "That is not a bug here: $\\pi^*$ itself does the same (its chosen "
+                      "sentences average more than 4 nats below $\\pi_{\\text{ref}}$)")
+    # Seeds 0-2: chosen -3.2 to -4.5, rejected -4.4 to -5.9; under pi* chosen -4.21 to
+    # -4.32, rejected -5.33 to -5.44; dog sentences 17-18 % of the chosen.
+    settings = fence(SLUG, "alignment", "failure")
+    pi_ref, reward = reference_policy(), rule_reward(settings["rule"])
+    dog = torch.tensor(["dog" in text for text in TEXTS])
     for seed in SEEDS:
         result = run("failure", seed=seed).result
         assert result["chosen_log_ratio"] < -3
         assert result["rejected_log_ratio"] < result["chosen_log_ratio"]
+        # The run's own pairs (the demo draws them first from its seeded generator).
+        pairs = sample_pairs(pi_ref, reward, settings["pairs"], 0.0,
+                             torch.Generator().manual_seed(seed))
+        policy_ratio = torch.tensor(result["policy"], dtype=torch.float64).log() - pi_ref.log()
+        assert float(policy_ratio[pairs.chosen].mean()) == pytest.approx(
+            result["chosen_log_ratio"])
+        assert float(dog[pairs.chosen].double().mean()) < 0.2
+        assert float((dog[pairs.chosen] | dog[pairs.rejected]).double().mean()) < 0.5
+        optimum_ratio = torch.tensor(result["optimum"], dtype=torch.float64).log() - pi_ref.log()
+        assert float(optimum_ratio[pairs.chosen].mean()) < -4
+        assert float(optimum_ratio[pairs.rejected].mean()) < float(
+            optimum_ratio[pairs.chosen].mean())
 
 
 def test_label_noise_halves_the_reward_and_the_policy_moves_less():
