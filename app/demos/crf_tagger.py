@@ -40,7 +40,8 @@ from app.demos.charts import (
     short_labels,
 )
 from app.ml.ner_data import TAGS, invalid_transitions, tokenize
-from app.ml.tagger_training import HEADS, EpochDone, Tagging, Trained, TrainedCache
+from app.ml.tagger_training import HEADS, EpochDone, Tagging, Trained
+from app.trained_cache import TrainedCache
 
 BATCH_SIZE = 64
 # A pasted paragraph of several sentences: tagging 80 words and building their lattice takes
@@ -84,7 +85,7 @@ class Params(DemoParams):
         return tuple(sorted(self.model_dump(exclude={"sentence"}).items()))
 
 
-TRAINED = TrainedCache(size=4)  # by Params.training_key()
+TRAINED: TrainedCache[Trained] = TrainedCache(size=4)  # by Params.training_key()
 COLOURS = {"crf": "#1f77b4", "softmax": "#ff7f0e"}
 NAMES = {"crf": "BiLSTM-CRF", "softmax": "BiLSTM-softmax"}
 

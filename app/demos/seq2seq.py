@@ -37,7 +37,6 @@ from app.ml.seq2seq_training import (
     Evaluation,
     TrainConfig,
     Trained,
-    TrainedCache,
     Translation,
     alignment_mass,
     build_model,
@@ -45,6 +44,7 @@ from app.ml.seq2seq_training import (
     translate,
 )
 from app.ml.translation_data import EOS, MAX_SOURCE, PROBES, check_source, example_of
+from app.trained_cache import TrainedCache
 
 LOSS_EVERY = 10  # training steps per streamed loss frame
 EVAL_EVERY = 25  # steps between held-out evaluations (and redraws of the maps)
@@ -106,7 +106,7 @@ class Params(DemoParams):
                            teacher_forcing=self.teacher_forcing, seed=self.seed)
 
 
-TRAINED = TrainedCache(size=4)  # by Params.training_key()
+TRAINED: TrainedCache[Trained] = TrainedCache(size=4)  # by Params.training_key()
 
 # ---- figures ------------------------------------------------------------------------------
 

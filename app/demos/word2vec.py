@@ -14,9 +14,7 @@ re-uses them and answers at once.
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -48,6 +46,7 @@ from app.ml.word2vec import (
     pca_2d,
     train,
 )
+from app.trained_cache import TrainedCache
 
 NEIGHBOURS = 10  # nearest words shown for the typed word
 CANDIDATES = 5  # answers shown for the analogy
@@ -137,26 +136,7 @@ class Trained:
     diverged: bool = False  # the loss or a vector left the finite numbers
 
 
-class TrainedCache:
-    """The last few trainings by :meth:`Params.training_key`; finished ones only."""
-
-    def __init__(self, size: int) -> None:
-        self.size, self._lock, self._kept = size, threading.Lock(), OrderedDict()
-
-    def get(self, key: tuple) -> Trained | None:
-        with self._lock:
-            if key in self._kept:
-                self._kept.move_to_end(key)
-            return self._kept.get(key)
-
-    def keep(self, key: tuple, trained: Trained) -> None:
-        with self._lock:
-            self._kept[key] = trained
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
-
-
-TRAINED = TrainedCache(size=8)  # a training is ~90 kB of vectors
+TRAINED: TrainedCache[Trained] = TrainedCache(size=8)  # a training is ~90 kB of vectors
 CLASS_WORDS = [w for words in WORD_CLASSES.values() for w in words]
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf"]

@@ -15,10 +15,8 @@ free-running token accuracy. Every random draw comes from an explicit generator.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -262,29 +260,3 @@ class Trained:
         self.seconds = time.process_time() - started
 
 
-class TrainedCache:
-    """The last ``size`` finished trainings by key, least recently used out first;
-    thread-safe (runs in several threads share it)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._kept: OrderedDict[Hashable, Trained] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Trained | None:
-        with self._lock:
-            trained = self._kept.get(key)
-            if trained is not None:
-                self._kept.move_to_end(key)
-            return trained
-
-    def keep(self, key: Hashable, trained: Trained) -> None:
-        with self._lock:
-            self._kept[key] = trained
-            self._kept.move_to_end(key)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()

@@ -8,16 +8,15 @@ mask, so the same seed gives the same training.
 
 :class:`Trained` holds the two taggers with what their training recorded
 (:meth:`Trained.train` trains them on the prepared corpus) and tags a new sentence with
-both (:meth:`Trained.tag`); :class:`TrainedCache` keeps the last few trainings, since a
-training takes seconds and tagging another sentence needs none.
+both (:meth:`Trained.tag`); the demo keeps the last few in an
+:class:`app.trained_cache.TrainedCache`, since a training takes seconds and tagging another
+sentence needs none.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -198,42 +197,3 @@ class Trained:
                 self.invalid[name].append(event.invalid[name])
 
 
-class TrainedCache:
-    """The last ``size`` trainings by key (every setting they were trained with), least
-    recently used out first. Thread-safe: runs in several threads share one cache.
-
-    Keep only finished trainings: a key promises the models its settings would train.
-    """
-
-    def __init__(self, size: int) -> None:
-        if size < 1:
-            raise ValueError(f"a cache holds at least 1 training, got size={size}")
-        self.size = size
-        self._trained: OrderedDict[Hashable, Trained] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Trained | None:
-        """The training kept under ``key`` (now the most recently used), or None."""
-        with self._lock:
-            trained = self._trained.get(key)
-            if trained is not None:
-                self._trained.move_to_end(key)
-            return trained
-
-    def keep(self, key: Hashable, trained: Trained) -> None:
-        """File ``trained`` under ``key``, dropping the least recently used beyond ``size``."""
-        with self._lock:
-            self._trained[key] = trained
-            self._trained.move_to_end(key)
-            while len(self._trained) > self.size:
-                self._trained.popitem(last=False)
-
-    def discard(self, key: Hashable) -> None:
-        """Forget the training under ``key``, if any (the next run with it trains anew)."""
-        with self._lock:
-            self._trained.pop(key, None)
-
-    def clear(self) -> None:
-        """Forget every training."""
-        with self._lock:
-            self._trained.clear()

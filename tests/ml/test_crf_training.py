@@ -17,11 +17,11 @@ from app.ml.tagger_training import (
     HEADS,
     BatchDone,
     Trained,
-    TrainedCache,
     new_taggers,
     prepared_corpus,
     train_side_by_side,
 )
+from app.trained_cache import TrainedCache
 
 SENTENCE = "Amara Okafor moved to Cape Town ."
 
