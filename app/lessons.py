@@ -369,29 +369,42 @@ class LessonLibrary:
         return sorted({tag for lesson in self.all() for tag in lesson.tags})
 
     def search(self, query: str = "", tag: str = "") -> list[dict[str, Any]]:
-        """Lessons matching every word of ``query`` (title or text) and the tag."""
+        """Lessons matching every word of ``query`` (title or text) and the tag (any case).
+
+        A word matches where a word of the lesson starts with it: "grad" finds "gradient",
+        "ppo" does not find "suppose"."""
         words = [w for w in query.lower().split() if w]
+        patterns = [word_start(w) for w in words]
+        tag = tag.strip().lower()
         hits = []
         for lesson in self.all():
             if tag and tag not in lesson.tags:
                 continue
             haystack = f"{lesson.title} {lesson.summary} {' '.join(lesson.tags)} {lesson.text}"
-            if all(word in haystack.lower() for word in words):
+            if all(p.search(haystack) for p in patterns):
                 hits.append({"lesson": lesson, "snippet": snippet(lesson.text, words)})
         return hits
+
+
+def word_start(word: str) -> re.Pattern[str]:
+    """``word`` where a word starts (or anywhere, if it does not itself start with a
+    letter or digit: "$x" or "-grams"), in any case."""
+    edge = r"(?<!\w)" if re.match(r"\w", word) else ""
+    return re.compile(edge + re.escape(word), re.IGNORECASE)
 
 
 def snippet(text: str, words: list[str], width: int = 90) -> Markup:
     """A bit of text around the first match, with the matched words marked."""
     if not words:
         return Markup("")
-    lowered = text.lower()
-    positions = [lowered.find(w) for w in words if lowered.find(w) >= 0]
-    if not positions:
+    found = [m.start() for m in (word_start(w).search(text) for w in words) if m]
+    if not found:
         return Markup("")
-    start = max(0, min(positions) - width // 2)
+    start = max(0, min(found) - width // 2)
     piece = text[start : start + width * 2]
-    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    edge = [r"(?<!\w)" if re.match(r"\w", w) else "" for w in words]
+    pattern = re.compile("|".join(e + re.escape(w) for e, w in zip(edge, words, strict=True)),
+                         re.IGNORECASE)
     marked = pattern.sub(lambda m: f"\0{m.group(0)}\1", piece)
     safe = str(escape(marked)).replace("\0", "<mark>").replace("\1", "</mark>")
     return Markup(("…" if start else "") + safe + "…")

@@ -177,6 +177,19 @@ def test_search_snippets_are_plain_words_and_tags_are_one_case(lessons_dir):
         assert client.get("/api/lessons").json()[0]["tags"] == ["nlp"]
 
 
+def test_search_matches_where_words_start_and_tags_in_any_case(lessons_dir):
+    write(lessons_dir, "rl", "## PPO\n\nWe clip the ratio.\n", tags="[NLP]")
+    write(lessons_dir, "other", "## Suppose\n\nSuppose a gradient, opposite.\n")
+    with make_client(lessons_dir=lessons_dir) as client:
+        def found(**params):
+            return [lesson["slug"] for lesson in client.get("/api/lessons", params=params).json()]
+        assert found(q="ppo") == ["rl"]  # not "suppose" or "opposite"
+        assert found(q="grad") == ["other"]  # the start of a word is enough
+        assert found(tag="NLP") == found(tag="nlp") == ["rl"]
+        assert "<mark>PPO</mark>" not in client.get("/", params={"q": "suppose"}).text
+        assert "<mark>Suppose</mark> a gradient" in client.get("/", params={"q": "suppose"}).text
+
+
 def test_an_index_card_counts_the_demos_a_student_will_find_on_the_page():
     """Each demo box on the page counts (the CRF lesson has three boxes of one demo)."""
     import re

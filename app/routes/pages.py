@@ -39,7 +39,7 @@ def index(request: Request, library: LessonsDep, q: str = "", tag: str = "") -> 
             "hits": library.search(q, tag),
             "tags": library.tags(),
             "query": q,
-            "active_tag": tag,
+            "active_tag": tag.strip().lower(),
             "total": len(library.all()),
             "broken": library.broken(),
         },
