@@ -15,6 +15,7 @@ import json
 from datetime import date
 
 import pytest
+import sacrebleu
 import torch
 
 from app.demos import registry
@@ -90,7 +91,8 @@ def test_rows_spread_at_step_0_and_end_on_the_aligned_characters():
     lesson_says(SLUG, "At step 0 every row spreads its weight over the whole input.")
     lesson_says(SLUG, "the day's digits look at characters 9–10, the month's name at the "
                       "month's two digits, each year digit at its own character")
-    lesson_says(SLUG, "On seed 1 one year digit settles on the hyphen instead")
+    lesson_says(SLUG, "On seed 1 the row of the year's second digit, `0`, settles instead on "
+                      "the hyphen after the year, three characters from its own")
     lesson_says(SLUG, "At the end the rows of the probe put between 0.5 and 0.7 of their "
                       "weight inside the dotted boxes (seeds 0, 1 and 2; the chip weight on "
                       "the aligned input averages over rows and heads), where a row spread "
@@ -113,6 +115,7 @@ def test_rows_spread_at_step_0_and_end_on_the_aligned_characters():
             mean = [sum(h[row][c] for h in heads) / len(heads) for c in range(10)]
             best = max(range(10), key=mean.__getitem__)
             if (seed, row) == (1, 4):
+                assert probe.target[row] == "0" and (start, best) == (1, 4)
                 assert probe.source[best] == "-"
             else:
                 assert start <= best < end, (seed, row, mean)
@@ -150,12 +153,14 @@ def test_a_typed_date_reuses_the_model_and_a_missing_day_is_translated_anyway():
     lesson_says(SLUG, "Type `1999-01-05` into `source` and run again. The chip says the model "
                       "was re-used")
     lesson_says(SLUG, "The model writes `30 February 2026` without hesitation")
+    lesson_says(SLUG, "(the chips print the output token by token:\n  `5 January 1 9 9 9`)")
     for seed in SEEDS:
         run("translate", seed=seed)  # trained and kept
         typed = run("translate", seed=seed, source="1999-01-05")
         assert typed.metric("model")[-1].startswith("re-used")
         assert "step" not in typed.frames[0]["metrics"]  # no training frames at all
         assert typed.result["output"] == "5 January 1 9 9 9" == typed.result["reference"]
+        assert typed.metric("output")[-1] == "5 January 1 9 9 9"
         missing = run("translate", seed=seed, source="2026-02-30")
         assert missing.result["output"] == "3 0 February 2 0 2 6"
         assert missing.result["reference"] is None and missing.result["alignment"] is None
@@ -214,6 +219,9 @@ def test_lowering_the_teacher_forcing_ratio_narrows_the_exposure_gap():
     lesson_says(SLUG, "The exact match does not fall either")
     lesson_says(SLUG, "the exact match at step 150 ends below what a ratio of 1 reaches, on "
                       "each of the three seeds.")
+    lesson_says(SLUG, "The chip gives the gap as a fraction: 0.039 on seed 0 is 3.9 points.")
+    chip = run("exposure").metric("exposure_gap")[-1]
+    assert chip == pytest.approx(0.039, abs=5e-4) and chip == pytest.approx(gap(run("exposure")))
     forced_gaps, half_gaps = [], []
     for seed in SEEDS:
         forced = run("exposure", seed=seed)
@@ -266,6 +274,8 @@ def test_the_clipping_exercise():
     smoothed = corpus_bleu([output], [reference])
     assert smoothed.precisions[3] == pytest.approx(25)
     assert smoothed.score == pytest.approx(35.0, abs=0.05)
+    library = sacrebleu.corpus_bleu([" ".join(output)], [[" ".join(reference)]], tokenize="none")
+    assert library.score == pytest.approx(smoothed.score, abs=1e-9)
 
 
 def test_one_mistake_is_enough_exercise():
