@@ -118,11 +118,12 @@ CHARTS = [
               summary="Two bars per sentence: the hidden rule's reward and the reward the "
               "method learned (DPO: the implicit reward β·log(π/π_ref); RLHF: the reward "
               "model), both shifted to mean 0 under π_ref, since only differences count."),
-    line_chart("loss", "Training loss", x_title="policy update", y_title="loss (nats)",
-               integer_x=True,
-               lines=[line("loss"), line("lowest possible on these pairs", line=DASHED)],
-               summary="DPO: the DPO loss over all pairs. RLHF: minus the KL-regularised "
-               "objective under the reward model. Dashed: the lowest value it can reach."),
+    line_chart("loss", "Training loss", x_title="policy update",
+               y_title="loss", integer_x=True,
+               lines=[line("loss"), line("lowest it can reach", line=DASHED)],
+               summary="DPO: the DPO loss over all pairs, in nats; its floor is the lowest "
+               "loss any reward reaches on these pairs. RLHF: minus the KL-regularised "
+               "objective under the reward model, in reward units; its floor is −β·log Z."),
     line_chart("accuracy", "Preference accuracy of the implicit reward",
                x_title="policy update", y_title="pairs ranked as labelled",
                integer_x=True, y={"range": [0.45, 1.0]},
@@ -181,7 +182,9 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "accuracy": extend([0, 1], [[0], [0]], [[0.5], [rule_accuracy]]),
         "distances": extend([0, 1, 2], [[0]] * 3,
                             [[0.0], [total_variation(pi_ref, star)], [star_kl]]),
-    }, {"tv_to_optimum": total_variation(pi_ref, star), "kl_to_reference": 0.0})
+    }, {"tv_to_optimum": total_variation(pi_ref, star), "kl_to_reference": 0.0,
+        # What the best policy gains, to read the "reward gain (true)" chip against.
+        "optimum_reward_gain": float((star * rule_centred).sum())})
 
     # The Bradley–Terry fit: RLHF's reward model, and for DPO the lowest loss it can reach
     # (the implicit reward can be any reward, so DPO's minimum is the fit's minimum).
@@ -282,5 +285,6 @@ demo = Demo(
                    "preference_accuracy": "preference accuracy",
                    "reward_model_accuracy": "reward model accuracy",
                    "reward_gain": "reward gain (true)",
+                   "optimum_reward_gain": "reward gain of π*",
                    "reward_model_gain": "reward gain (reward model)"},
 )
