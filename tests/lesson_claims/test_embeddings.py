@@ -340,9 +340,12 @@ def test_the_bigram_exercise():
 
 
 def test_the_starting_loss_exercise():
-    lesson_says(SLUG, "the loss is $(K + 1) \\log 2 = 6 \\log 2 \\approx 4.16$ for every pair.")
+    lesson_says(SLUG, "the loss is $(K + 1) \\log 2 = 6 \\log 2 \\approx 4.16$ for every pair, "
+                      "which is where the demo's loss curve starts.")
     lesson_says(SLUG, "so the first step leaves every centre vector where it is; only the "
                       "output vectors move")
+    first_point = word2vec().ops("loss")[0]["y"][0][0]  # seed 0: 4.1585
+    assert round(first_point, 2) == round(6 * math.log(2), 2) == 4.16
     model = SkipGram.initial(5, 3, torch.Generator().manual_seed(0))
     before = model.W_in.clone()
     loss = sgd_step(model, torch.tensor([0]), torch.tensor([1]),
