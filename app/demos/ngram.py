@@ -9,6 +9,7 @@ writes three sentences sampled from the model.
 
 from __future__ import annotations
 
+import html
 import random
 from functools import lru_cache
 from typing import Literal
@@ -77,7 +78,8 @@ TRACES = [*(curve_line(k) for k in CURVE_KS), line("held-out, your k", markers=T
 
 
 def next_word_figure(pairs: list[tuple[str, float]], context: tuple[str, ...]) -> dict:
-    words = [w for w, _ in pairs]
+    # Plotly reads a label as markup: "</s>" would vanish (and "<s>" strike the rest out).
+    words = [html.escape(w) for w, _ in pairs]
     shown = " ".join(context) if context else "(nothing: unigrams ignore context)"
     return figure([bars("P(next word)", [p for _, p in pairs], words, orientation="h",
                         marker={"color": "#4f46e5"},
@@ -120,6 +122,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     generated = [" ".join(chosen.generate(params.k, rng)) for _ in range(SAMPLES)]
     perplexity = chosen.perplexity(held_out, params.k)
     yield make_frame(6, 1.0, {}, {
+        "n": params.n,  # the curves' frames showed each n in turn: end on the model's own
         "held_out_perplexity": perplexity,
         **{f"sentence_{i + 1}": s or "(empty)" for i, s in enumerate(generated)}})
     return {
@@ -142,6 +145,8 @@ CHARTS = [
     line_chart("perplexity", "Held-out perplexity against n", x_title="n (order)",
                integer_x=True, x={"range": [0.8, 4.2], "dtick": 1}, y_title="perplexity",
                log_y=True, lines=TRACES,
+               # Plotly's own log ticks read "100, 5, 2, 10" (5 for 50): name each one.
+               y={"tickvals": [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]},
                summary="Lines of perplexity on held-out sentences for n from 1 to 4, one per "
                "smoothing k, with your k thick and purple and the training text's dashed; a "
                "missing point is an infinite perplexity."),

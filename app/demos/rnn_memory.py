@@ -106,9 +106,11 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         last_frame = record.step == params.steps or ctx.should_stop()
         if record.step == 1 or record.held_out is not None or last_frame:
             charts["grad_time"] = time_heatmap(rows)
-        yield make_frame(record.step, record.step / params.steps, charts, {
-            "step": record.step, "loss": record.loss, "held_out_accuracy": held_out,
-            "first_to_last": first_to_last(record.grad_norms)})
+        metrics = {"step": record.step, "loss": record.loss, "held_out_accuracy": held_out,
+                   "first_to_last": first_to_last(record.grad_norms)}
+        if record.step == 1:  # the lesson's number: a chip of its own keeps it after the run
+            metrics["first_to_last_at_step_1"] = metrics["first_to_last"]
+        yield make_frame(record.step, record.step / params.steps, charts, metrics)
         last = record
     return {
         "accuracy": held_out,
@@ -154,6 +156,7 @@ demo = Demo(
     run=run,
     frame_seconds=0.0,
     live=False,
-    metric_labels={"first_to_last": "‖∂L/∂h₀‖ / ‖∂L/∂h_T‖",
+    metric_labels={"first_to_last": "‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ (this step)",
+                   "first_to_last_at_step_1": "‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ at step 1",
                    "held_out_accuracy": "held-out accuracy"},
 )

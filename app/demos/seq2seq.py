@@ -278,7 +278,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "reference": result["reference"] or "none: not a valid input of this task",
         **({"alignment": alignment} if alignment is not None else {}),
     }
-    yield make_frame(greedy.step + 1, 1.0, charts, metrics)
+    yield make_frame(greedy.step, 1.0, charts, metrics)  # the last training step, not one more
     return result
 
 

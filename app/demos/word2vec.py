@@ -294,7 +294,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "analogy_accuracy": result["analogy_accuracy"],
         "answer": f"{params.analogy} : {answer}{verdict}",
     }
-    yield make_frame(10**6, 1.0, charts, metrics)
+    yield make_frame(len(trained.loss[0]) + 1, 1.0, charts, metrics)  # after the last loss point
     return result
 
 
