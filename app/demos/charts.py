@@ -44,6 +44,12 @@ def axis(title: str | None = None, **extra: Any) -> Layout:
     return {**({"title": {"text": title}} if title else {}), "automargin": True, **extra}
 
 
+def colour_bar(title: str, *, side: str | None = None, **extra: Any) -> Layout:
+    """A heatmap's colour bar: its title (``side``: where the title sits, Plotly's
+    "right", "top" or "bottom") and any other Plotly colorbar keys."""
+    return {"title": {"text": title, **({"side": side} if side else {})}, **extra}
+
+
 def layout(x_title: str | None = None, y_title: str | None = None, *, x: Layout | None = None,
            y: Layout | None = None, legend_below: bool = False, title: str | None = None,
            **extra: Any) -> Layout:

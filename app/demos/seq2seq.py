@@ -31,7 +31,15 @@ from app.demos.base import (
     make_frame,
     seeded,
 )
-from app.demos.charts import Layout, Trace, heatmap, heatmap_chart, line, line_chart
+from app.demos.charts import (
+    Layout,
+    Trace,
+    colour_bar,
+    heatmap,
+    heatmap_chart,
+    line,
+    line_chart,
+)
 from app.demos.figures import ATTENTION_STYLE
 from app.ml.seq2seq_training import (
     Evaluation,
@@ -51,8 +59,8 @@ EVAL_EVERY = 25  # steps between held-out evaluations (and redraws of the maps)
 MAP_HEIGHT = 260  # pixels per layer of cross-attention maps
 ON_HOVER = "%{customdata}: %{z:.2f}<extra></extra>"
 # Under the maps, not beside them: on a phone every pixel of width goes to the panels.
-COLOUR_BAR = {"title": {"text": "weight", "side": "right"}, "orientation": "h",
-              "yref": "container", "y": 0, "yanchor": "bottom", "thickness": 10, "len": 0.6}
+COLOUR_BAR = colour_bar("weight", side="right", orientation="h", yref="container", y=0,
+                        yanchor="bottom", thickness=10, len=0.6)
 
 
 class Params(DemoParams):

@@ -110,9 +110,10 @@ def test_pytorch_init_gives_the_vanilla_cell_a_spectral_radius_near_0_6():
 
 
 def test_the_ratio_under_the_charts_is_the_shown_frames():
-    lesson_says(SLUG, "is that of the frame shown: after a run, the last training step's. To "
-                      "read the first step's, which the lesson quotes, drag the timeline under "
-                      "the ▶ Run button back to \"step 1\".")
+    lesson_says(SLUG, "is that of the frame shown: after a run, the last training step's. The "
+                      "first step's, which the lesson quotes, keeps a chip of its own (\"at step "
+                      "1\"); you can also drag the timeline under the ▶ Run button back to "
+                      "\"step 1\".")
     r = lstm(seed=0)
     steps = [f["step"] for f in r.frames if "first_to_last" in f["metrics"]]
     ratios = r.metric("first_to_last")
@@ -122,6 +123,7 @@ def test_the_ratio_under_the_charts_is_the_shown_frames():
     assert ratios[-1] == pytest.approx(r.result["final_first_to_last_ratio"], rel=1e-5)
     # They differ: a student who reads the chip after the run sees another number.
     assert ratios[-1] < 0.1 * ratios[0]
+    assert r.metric("first_to_last_at_step_1") == [ratios[0]]
 
 
 def test_the_issue_target_ratio_below_1e_3_for_rnn_above_1e_2_for_lstm():
