@@ -402,9 +402,7 @@ def snippet(text: str, words: list[str], width: int = 90) -> Markup:
         return Markup("")
     start = max(0, min(found) - width // 2)
     piece = text[start : start + width * 2]
-    edge = [r"(?<!\w)" if re.match(r"\w", w) else "" for w in words]
-    pattern = re.compile("|".join(e + re.escape(w) for e, w in zip(edge, words, strict=True)),
-                         re.IGNORECASE)
+    pattern = re.compile("|".join(word_start(w).pattern for w in words), re.IGNORECASE)
     marked = pattern.sub(lambda m: f"\0{m.group(0)}\1", piece)
     safe = str(escape(marked)).replace("\0", "<mark>").replace("\1", "</mark>")
     return Markup(("…" if start else "") + safe + "…")

@@ -112,7 +112,7 @@ def heatmap(z: list[list[float]], x: list | None = None, y: list | None = None, 
     if zmax is not None:
         trace["zmax"] = zmax
     if colorbar_title:
-        trace["colorbar"] = {"title": {"text": colorbar_title}}
+        trace["colorbar"] = colour_bar(colorbar_title)
     if reverse:
         trace["reversescale"] = True
     if hover:
