@@ -3,7 +3,9 @@
 Each command is one entry of COMMANDS: a name → (help, add_arguments, main), where
 ``add_arguments(parser)`` declares its arguments and ``main(args)`` returns the exit
 status. ``check`` (app/lesson_check.py) lists the mistakes of every lesson;
-``prepare`` (app/prepare.py) fills a running server's cache before class.
+``prepare`` (app/prepare.py) fills a running server's cache before class; ``i18n``
+(app/i18n_extract.py) collects the interface's strings into the catalogues;
+``translations`` (app/translation_status.py) says which lesson translations need work.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import NamedTuple
 
-from app import lesson_check, prepare
+from app import i18n_extract, lesson_check, prepare, translation_status
 
 
 class Command(NamedTuple):
@@ -27,6 +29,11 @@ COMMANDS: dict[str, Command] = {
                      lesson_check.add_arguments, lesson_check.main),
     "prepare": Command("run every lesson's demo instances once on a running server, to fill "
                        "its cache before class", prepare.add_arguments, prepare.main),
+    "i18n": Command("collect every interface string into app/locale/*.po (then translate "
+                    "the empty msgstr entries)", i18n_extract.add_arguments, i18n_extract.main),
+    "translations": Command("list each lesson's translations: up to date, out of date (with "
+                            "the source_hash to write after updating) or missing",
+                            translation_status.add_arguments, translation_status.main),
 }
 
 

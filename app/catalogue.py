@@ -17,6 +17,7 @@ from markupsafe import Markup
 from app.controls import controls_for
 from app.demos import registry
 from app.demos.base import Demo
+from app.i18n import gettext, t
 from app.lessons import Lesson
 from app.markdown import highlight_code
 from app.markdown_fences import render_listing
@@ -74,7 +75,8 @@ def parameters(demo: Demo) -> list[Parameter]:
             default = default[: SHOWN_DEFAULT - 1] + "…"
         rows.append(Parameter(
             name=control["name"], label=control["label"], type=str(prop.get("type", "")),
-            control=control["kind"] + (" (log scale)" if control.get("scale") == "log" else ""),
+            control=(t("{kind} (log scale)", kind=gettext(control["kind"]))
+                     if control.get("scale") == "log" else gettext(control["kind"])),
             bounds=describe_bounds(field_bounds(prop)), default=default,
             description=control["help"]))
     return rows
@@ -103,11 +105,12 @@ def catalogue(lessons: list[Lesson]) -> list[CatalogueEntry]:
     for demo in registry().values():
         fence = demo_fence(demo)
         entries.append(CatalogueEntry(
-            slug=demo.slug, title=demo.title, description=demo.description,
+            slug=demo.slug, title=gettext(demo.title), description=gettext(demo.description),
             parameters=parameters(demo),
             lessons=[lesson for lesson in lessons if demo.slug in lesson.demos],
             fence=fence,
-            listing=Markup(render_listing(f"A fence for {demo.slug}, with its defaults",
+            listing=Markup(render_listing(t("A fence for {demo}, with its defaults",
+                                            demo=demo.slug),
                                           _highlighted(fence), 0, "markdown")),
         ))
     return sorted(entries, key=lambda entry: entry.title.lower())

@@ -31,6 +31,8 @@ from app.demos.base import (
     X_WIDGET,
     Demo,
 )
+from app.i18n import gettext
+from app.i18n_demos import translate_plotly
 from app.markdown import DemoOptions, LessonError
 from app.params import ParamsError, parse_params
 from app.templating import templates
@@ -136,13 +138,14 @@ def control_for(name: str, prop: dict[str, Any], value: Any) -> dict[str, Any]:
     kind = next(kind for kind in CONTROL_KINDS if kind.applies(prop))
     # A student reads words ("learning rate"), a label where the name is jargon
     # ("restarts" for n_init); the API name then stays beside it, as lessons quote it.
+    # In another language the label is translated, and the name stays beside it too.
     words = name.replace("_", " ")
-    label = prop.get(X_LABEL, words)
+    label = gettext(prop.get(X_LABEL, words))
     return {
         "name": name,
         "label": label,
         "key": name if label != words else None,
-        "help": prop.get("description", ""),
+        "help": gettext(prop.get("description", "")),
         "value": value,
         "default": prop.get("default"),
         "show_if": prop.get(X_SHOW_IF),
@@ -177,12 +180,16 @@ def render_demo_block(slug: str, presets: dict[str, Any], instance: str,
                           f"(its controls: {', '.join(values)})")
     return templates.get_template("_demo.html").render(
         demo=demo,
+        title=gettext(demo.title),
+        description=gettext(demo.description),
+        charts=[{"id": c.id, "wide": c.wide, "title": gettext(c.title),
+                 "summary": gettext(c.summary)} for c in demo.charts],
         instance=instance,
         options=options,
         controls=controls_for(demo, values),
         presets_json=json.dumps(values),
         defaults_json=json.dumps(demo.defaults()),
-        charts_json=json.dumps([{"id": c.id, "layout": c.layout, "traces": c.traces}
-                                for c in demo.charts]),
-        metric_labels_json=json.dumps(demo.metric_labels),
+        charts_json=json.dumps([{"id": c.id, "layout": translate_plotly(c.layout),
+                                 "traces": translate_plotly(c.traces)} for c in demo.charts]),
+        metric_labels_json=json.dumps({k: gettext(v) for k, v in demo.metric_labels.items()}),
     )

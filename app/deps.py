@@ -16,7 +16,10 @@ from fastapi import Body, Depends, HTTPException, Request, Response
 from app.demos import get_demo, registry
 from app.demos.base import Demo
 from app.errors import error_item
+from app.i18n import gettext, t, translate_text, use_language
+from app.i18n_demos import localised_error
 from app.jobs import JobRunner, RunnerFull
+from app.language import request_language
 from app.lessons import LessonLibrary
 from app.limits import RateLimiter
 from app.pacing import Clock
@@ -69,12 +72,19 @@ DemosDep = Annotated[dict[str, Demo], Depends(registry)]
 DemoDep = Annotated[Demo, Depends(demo_named)]
 
 
-def refusal(request: Request, exc: ParamsError) -> HTTPException:
-    """A 422 whose items say where each bad value came from (query string or body)."""
+def who_of(client: str) -> str:
+    """Whom the rate limit counts: this browser (its cookie) or this client (its address)."""
+    return gettext("browser") if client.startswith("browser") else gettext("client")
+
+
+def refusal(request: Request, exc: ParamsError, demo: Demo) -> HTTPException:
+    """A 422 whose items say where each bad value came from (query string or body), in
+    the language the request's Accept-Language names (the page's runtime sends its own)."""
     source = "query" if request.method == "GET" else "body"
     for error in exc.errors:
         error["loc"] = [source, *error["loc"][1:]]
-    return HTTPException(422, exc.errors)
+    with use_language(request_language(request)):
+        return HTTPException(422, [localised_error(error, demo) for error in exc.errors])
 
 
 async def admit(request: Request, response: Response, demo: Demo, raw: Any, runner: JobRunner,
@@ -87,23 +97,31 @@ async def admit(request: Request, response: Response, demo: Demo, raw: Any, runn
         params = parse_params(demo, raw)
     except ParamsError as exc:
         refusals.note_invalid(demo.slug, exc.errors)
-        raise refusal(request, exc) from None
+        raise refusal(request, exc, demo) from None
+
+    lang = request_language(request)
 
     def may_compute() -> None:  # replays and shared runs cost nothing, so never refused
         if wait := limiter.wait(client):
-            who = "browser" if client.startswith("browser") else "client"
-            runs = "run" if limiter.per_minute == 1 else "runs"
             refusals.note(429, RATE_LIMIT)
-            raise HTTPException(429, f"the server starts at most {limiter.per_minute} new {runs} "
-                                f"a minute per {who}; this one can start another in {wait} s",
-                                headers={"Retry-After": str(wait)})
+            with use_language(lang):
+                message = (t("the server starts at most 1 new run a minute per {who}; this "
+                             "one can start another in {wait} s", who=who_of(client),
+                             wait=wait) if limiter.per_minute == 1 else
+                           t("the server starts at most {n} new runs a minute per {who}; this "
+                             "one can start another in {wait} s", n=limiter.per_minute,
+                             who=who_of(client), wait=wait))
+            raise HTTPException(429, message, headers={"Retry-After": str(wait)})
 
     try:
         subscription = await runner.submit(demo, params, may_compute)
     except RunnerFull as exc:
         refusals.note(429, RUNNER_FULL)
+        with use_language(lang):
+            message = t("{reason}; try again in about {seconds} s",
+                        reason=translate_text(str(exc)), seconds=exc.retry_after)
         raise HTTPException(
-            429, f"{exc}; try again in about {exc.retry_after} s",
+            429, message,
             headers={"Retry-After": str(exc.retry_after)},
         ) from None
     if subscription.cache == "miss":
@@ -119,7 +137,7 @@ async def job_from_query(request: Request, response: Response, demo: DemoDep,
     try:
         raw = from_query(demo, request.query_params)
     except ParamsError as exc:  # e.g. a parameter given twice
-        raise refusal(request, exc) from None
+        raise refusal(request, exc, demo) from None
     return await admit(request, response, demo, raw, runner, limiter, client)
 
 

@@ -15,11 +15,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.templating import templates
+from app.templating import render_page
 
 # The ``type`` of an error that is about the request as a whole, by status code.
 STATUS_TYPES = {400: "json_invalid", 404: "not_found", 405: "method_not_allowed",
@@ -105,8 +105,7 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
     )
     if wants_html and exc.status_code == 404:
         message = error_body(404, exc.detail)["detail"][0]["message"]
-        page = templates.get_template("404.html").render(request=request, message=message)
-        return HTMLResponse(page, status_code=404)
+        return render_page(request, "404.html", {"message": message}, status_code=404)
     return JSONResponse(error_body(exc.status_code, exc.detail), exc.status_code,
                         headers=exc.headers)
 

@@ -26,6 +26,7 @@ from typing import Any
 from app.cache import Event, Recording
 from app.demos.base import Demo, DemoParams
 from app.executors.job import KILL_AFTER_SECONDS, JobSpec
+from app.i18n import N_
 from app.job import Job, run_key
 from app.streams import StreamBuffers, Subscription
 
@@ -48,7 +49,7 @@ class RunnerFull(Exception):
     """Every slot is busy and the queue is full: the client should retry later."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__("every slot is busy and the queue is full")
+        super().__init__(N_("every slot is busy and the queue is full"))
         self.retry_after = retry_after
 
 

@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 
 from app.controls import render_demo_block
 from app.demos import registry
+from app.i18n import DEFAULT_LANGUAGE, current_language, lang_path, use_language
 from app.markdown import (
     DemoOptions,
     LessonError,
@@ -30,6 +31,7 @@ from app.markdown import (
 )
 from app.markdown_fences import did_you_mean
 from app.params import ParamsError, parse_params
+from app.translations import check_translation_meta, source_hash, translation_path
 
 log = logging.getLogger("livegrad.lessons")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -115,6 +117,11 @@ class Lesson:
     exercises: int = 0
     instances: list[DemoInstance] = field(default_factory=list)  # in page order
     exercise_list: list[Exercise] = field(default_factory=list)
+    lang: str = "en"  # the language of the page this lesson is rendered for
+    # In another language: "translated", "stale" (its English source changed after the
+    # translation was written) or "missing" (the English text, with the page's interface).
+    translation: str = "translated"
+    source_hash: str = ""  # a translation's: the English file it was made from
 
     def describe(self) -> dict[str, Any]:
         """GET /api/lessons/{slug}: the summary, each demo instance (presets, hidden
@@ -141,7 +148,7 @@ class Lesson:
             "level": self.level,
             "minutes": self.minutes,
             "demos": self.demos,
-            "url": f"/lessons/{self.slug}",
+            "url": lang_path(f"/lessons/{self.slug}", self.lang),
         }
 
 
@@ -211,11 +218,12 @@ def _locate(error: LessonError, name: str, lines: list[str]) -> LessonError:
     return error
 
 
-def parse_lesson(path: Path) -> Lesson:
+def parse_lesson(path: Path, english: Lesson | None = None) -> Lesson:
     """Render one lesson file; raises LessonError on any authoring mistake.
 
     The error's ``problems`` are every mistake found, each with its line and the
-    lines around it quoted.
+    lines around it quoted. ``english``: the file translates that lesson; it is rendered
+    in the current language (app.i18n.use_language).
     """
     data = path.read_bytes()
     try:
@@ -225,7 +233,7 @@ def parse_lesson(path: Path) -> Lesson:
                             "as UTF-8", data[: exc.start].count(b"\n") + 1)
         raise _locate(error, path.name, []) from None
     try:
-        return _parse(path, source)
+        return _parse(path, source, english)
     except LessonError as exc:
         raise _locate(exc, path.name, source.splitlines()) from None
 
@@ -254,12 +262,15 @@ def _front_matter_fields(meta: dict[str, Any], source: str) -> tuple[int, int, l
     return numbers["order"], numbers["minutes"], tags
 
 
-def _parse(path: Path, source: str) -> Lesson:
-    slug = path.stem
+def _parse(path: Path, source: str, english: Lesson | None = None) -> Lesson:
+    """One lesson file; ``english``: the file is its translation (app/translations.py)."""
+    slug = english.slug if english else path.stem
     if not SLUG_PATTERN.match(slug):
         better = re.sub(r"[^a-z0-9-]+", "-", slug.lower()).strip("-") or "intro"
         raise LessonError(f"file names must be lowercase letters, digits and -, like {better}.md")
     meta, body = split_front_matter(source, path.name)
+    if english:
+        check_translation_meta(meta, source)
     # The front matter becomes blank lines: the parser's line numbers are the file's.
     body = "\n" * source[: len(source) - len(body)].count("\n") + body
     instances: list[DemoInstance] = []
@@ -277,7 +288,11 @@ def _parse(path: Path, source: str) -> Lesson:
     md = build_markdown(demo_block)
     html, env, tokens = render_markdown(md, body)
     text = plain_text(tokens)
-    order, minutes, tags = _front_matter_fields(meta, source)
+    if english:  # a translation reads as long and sits where its source does
+        order, minutes, tags = english.order, english.minutes, english.tags
+        meta = {**meta, "level": english.level}
+    else:
+        order, minutes, tags = _front_matter_fields(meta, source)
     minutes = minutes or math.ceil(len(text.split()) / WORDS_PER_MINUTE)
     return Lesson(
         slug=slug,
@@ -294,6 +309,8 @@ def _parse(path: Path, source: str) -> Lesson:
         exercises=env.get("exercises", 0),
         instances=instances,
         exercise_list=exercises_of(tokens),
+        lang=current_language(),
+        source_hash=str(meta.get("source_hash", "")),
     )
 
 
@@ -304,62 +321,89 @@ class LessonLibrary:
     marked, with its first mistake; its own page shows every mistake with its line; the
     API and the neighbours of other lessons leave it out (the contract tests and
     ``python -m app check`` fail on it too).
+
+    Every method takes the page's language: a lesson in another language is its
+    translation (app/translations.py) or, without one, the English text with that
+    language's interface (demos, buttons).
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._cache: dict[Path, tuple[float, Lesson | LessonError]] = {}
+        self._cache: dict[tuple[Path, str], tuple[tuple, Lesson | LessonError]] = {}
 
-    def _load(self, path: Path) -> Lesson | LessonError:
-        mtime = path.stat().st_mtime
-        cached = self._cache.get(path)
-        if cached is None or cached[0] != mtime:
-            try:
-                loaded: Lesson | LessonError = parse_lesson(path)
-            except LessonError as exc:
-                log.error("lesson %s is broken: %s", path.name, exc)
-                loaded = exc
-            cached = (mtime, loaded)
-            self._cache[path] = cached
+    def _load(self, path: Path, lang: str = DEFAULT_LANGUAGE) -> Lesson | LessonError:
+        translated = translation_path(self.folder, path.stem, lang)
+        has_translation = lang != DEFAULT_LANGUAGE and translated.is_file()
+        stamp = (path.stat().st_mtime_ns,
+                 translated.stat().st_mtime_ns if has_translation else None)
+        cached = self._cache.get((path, lang))
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, self._parse(path, lang, translated if has_translation else None))
+            self._cache[(path, lang)] = cached
         return cached[1]
 
-    def all(self) -> list[Lesson]:
-        lessons = [self._load(path) for path in lesson_files(self.folder)]
+    def _parse(self, path: Path, lang: str, translated: Path | None) -> Lesson | LessonError:
+        english = None if lang == DEFAULT_LANGUAGE else self._load(path)
+        if isinstance(english, LessonError):
+            return english
+        try:
+            with use_language(lang):
+                if translated is None:
+                    lesson = parse_lesson(path)
+                    lesson.translation = "translated" if english is None else "missing"
+                else:
+                    lesson = parse_lesson(translated, english)
+                    lesson.translation = ("translated" if lesson.source_hash == source_hash(path)
+                                          else "stale")
+        except LessonError as exc:
+            log.error("lesson %s is broken: %s", (translated or path).name, exc)
+            return exc
+        return lesson
+
+    def all(self, lang: str = DEFAULT_LANGUAGE) -> list[Lesson]:
+        lessons = [self._load(path, lang) for path in lesson_files(self.folder)]
         good = [lesson for lesson in lessons if isinstance(lesson, Lesson)]
         return sorted(good, key=lambda lesson: (lesson.order, lesson.title))
 
-    def broken(self) -> list[tuple[str, LessonError]]:
+    def broken(self, lang: str = DEFAULT_LANGUAGE) -> list[tuple[str, LessonError]]:
         """(slug, its error) of every lesson with a mistake, by file name."""
         return [(path.stem, loaded) for path in lesson_files(self.folder)
-                if isinstance(loaded := self._load(path), LessonError)]
+                if isinstance(loaded := self._load(path, lang), LessonError)]
 
-    def get(self, slug: str) -> Lesson | None:
+    def get(self, slug: str, lang: str = DEFAULT_LANGUAGE) -> Lesson | None:
         """The lesson, None if there is none; raises LessonError if it is broken."""
         path = self.path_of(slug)
         if path is None:
             return None
-        loaded = self._load(path)
+        loaded = self._load(path, lang)
         if isinstance(loaded, LessonError):
             raise loaded
         return loaded
 
-    def path_of(self, slug: str) -> Path | None:
-        """The file of a lesson, None if there is none."""
+    def path_of(self, slug: str, lang: str = DEFAULT_LANGUAGE) -> Path | None:
+        """The file of a lesson (of its translation into ``lang``), None if there is none."""
         if not SLUG_PATTERN.match(slug):
             return None
-        path = self.folder / f"{slug}.md"
+        path = (self.folder / f"{slug}.md" if lang == DEFAULT_LANGUAGE
+                else translation_path(self.folder, slug, lang))
         return path if path.is_file() else None
 
-    def version(self, slug: str) -> str:
-        """A word that changes whenever the lesson's file does ("gone" once deleted)."""
+    def version(self, slug: str, lang: str = DEFAULT_LANGUAGE) -> str:
+        """A word that changes whenever the lesson's file (or its translation) does ("gone"
+        once deleted)."""
         path = self.path_of(slug)
         if path is None:
             return "gone"
-        stat = path.stat()
-        return f"{stat.st_mtime_ns}-{stat.st_size}"
+        words = []
+        for file in (path, self.path_of(slug, lang) if lang != DEFAULT_LANGUAGE else None):
+            if file is not None:
+                stat = file.stat()
+                words.append(f"{stat.st_mtime_ns}-{stat.st_size}")
+        return "-".join(words)
 
-    def neighbours(self, slug: str) -> tuple[Lesson | None, Lesson | None]:
-        lessons = self.all()
+    def neighbours(self, slug: str,
+                   lang: str = DEFAULT_LANGUAGE) -> tuple[Lesson | None, Lesson | None]:
+        lessons = self.all(lang)
         index = next(i for i, lesson in enumerate(lessons) if lesson.slug == slug)
         previous = lessons[index - 1] if index > 0 else None
         following = lessons[index + 1] if index + 1 < len(lessons) else None
@@ -368,28 +412,39 @@ class LessonLibrary:
     def tags(self) -> list[str]:
         return sorted({tag for lesson in self.all() for tag in lesson.tags})
 
-    def search(self, query: str = "", tag: str = "") -> list[dict[str, Any]]:
+    def search(self, query: str = "", tag: str = "",
+               lang: str = DEFAULT_LANGUAGE) -> list[dict[str, Any]]:
         """Lessons matching every word of ``query`` (title or text) and the tag (any case).
 
         A word matches where a word of the lesson starts with it: "grad" finds "gradient",
-        "ppo" does not find "suppose"."""
+        "ppo" does not find "suppose". Chinese has no spaces between words, so a Chinese
+        word matches anywhere ("梯度" in "梯度裁剪"). In another language, a lesson's
+        English title and summary are searched too ("attention" finds 注意力)."""
         words = [w for w in query.lower().split() if w]
         patterns = [word_start(w) for w in words]
         tag = tag.strip().lower()
+        english = {lesson.slug: lesson for lesson in self.all()} if lang != DEFAULT_LANGUAGE else {}
         hits = []
-        for lesson in self.all():
+        for lesson in self.all(lang):
             if tag and tag not in lesson.tags:
                 continue
-            haystack = f"{lesson.title} {lesson.summary} {' '.join(lesson.tags)} {lesson.text}"
+            source = english.get(lesson.slug)
+            also = f" {source.title} {source.summary}" if source else ""
+            haystack = (f"{lesson.title} {lesson.summary} {' '.join(lesson.tags)}{also} "
+                        f"{lesson.text}")
             if all(p.search(haystack) for p in patterns):
                 hits.append({"lesson": lesson, "snippet": snippet(lesson.text, words)})
         return hits
 
 
+# Han characters (and CJK punctuation): words are not separated by spaces there.
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f]")
+
+
 def word_start(word: str) -> re.Pattern[str]:
     """``word`` where a word starts (or anywhere, if it does not itself start with a
     letter or digit: "$x" or "-grams"), in any case."""
-    edge = r"(?<!\w)" if re.match(r"\w", word) else ""
+    edge = r"(?<!\w)" if re.match(r"\w", word) and not _CJK.match(word) else ""
     return re.compile(edge + re.escape(word), re.IGNORECASE)
 
 
@@ -413,8 +468,8 @@ CHANGE_WAIT_SECONDS = 30.0  # a stream then ends; the browser's EventSource reco
 
 
 async def change_events(library: LessonLibrary, slug: str, since: str,
-                        poll: float | None = None,
-                        wait: float | None = None) -> AsyncIterator[str]:
+                        poll: float | None = None, wait: float | None = None,
+                        lang: str = DEFAULT_LANGUAGE) -> AsyncIterator[str]:
     """Server-sent events for live reload: ``changed`` (data: the new version) as soon as
     the lesson's file is not at version ``since``; a comment if ``wait`` seconds pass.
 
@@ -424,7 +479,7 @@ async def change_events(library: LessonLibrary, slug: str, since: str,
     wait = CHANGE_WAIT_SECONDS if wait is None else wait
     yield "retry: 1000\n\n"
     for _ in range(max(1, math.ceil(wait / poll))):
-        now = library.version(slug)
+        now = library.version(slug, lang)
         if now != since:
             yield f"event: changed\ndata: {now}\n\n"
             return

@@ -21,6 +21,7 @@ from app.errors import ERROR_HANDLERS
 from app.executors import make_cache, make_executor
 from app.identity import BrowserCookie, BrowserIds, ClientIdentity
 from app.jobs import JobRunner
+from app.language import LanguageRouting
 from app.lessons import LessonLibrary
 from app.limits import ClientKeys, RateLimiter
 from app.openapi import build_openapi
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.clients = ClientIdentity(browser_ids, ClientKeys(settings.trusted_proxies))
     app.state.rate_limiter = RateLimiter(settings.rate_per_minute)
     app.state.refusals = Refusals()  # the 429s and 422s /status counts; tests fake its clock
+    app.add_middleware(LanguageRouting)  # innermost: /zh/... becomes the page's path
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # pages; streams are never gzipped
     app.add_middleware(SecurityHeaders)

@@ -11,8 +11,8 @@ The dialect on top of CommonMark (raw HTML is off, so a lesson cannot inject scr
   read from the source so the lesson and the code never drift apart
   (both fences: app/markdown_fences.py).
 
-Every ``##``/``###`` heading gets an id of its own (its words, math included) and a
-place in the table of contents.
+Every ``##``/``###`` heading gets an id of its own (its words, math included, or the
+``{#id}`` it ends with) and a place in the table of contents.
 
 Mistakes fail loudly: each is a LessonError on its line of the file (an unknown callout
 kind, a ``:::`` line that closes nothing, a solution outside an exercise, a container
@@ -43,6 +43,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_all_lexers, get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from app.i18n import gettext, t
 from app.markdown_fences import (
     DemoFence,
     DemoOptions,
@@ -349,7 +350,7 @@ def _callout(md: MarkdownIt, name: str) -> Callable[..., str]:
     def render(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict) -> str:
         if tokens[idx].nesting != 1:
             return "</aside>\n"
-        title = _title_after(md, name, tokens[idx].info) or name.capitalize()
+        title = _title_after(md, name, tokens[idx].info) or gettext(name.capitalize())
         return (
             f'<aside class="callout callout-{name}" role="note">'
             f'<p class="callout-title">{title}</p>\n'
@@ -364,7 +365,8 @@ def _exercise(md: MarkdownIt) -> Callable[..., str]:
             return "</section>\n"
         env["exercises"] = number = env.get("exercises", 0) + 1
         title = _title_after(md, "exercise", tokens[idx].info)
-        heading = f"Exercise {number}" + (f": {title}" if title else "")
+        heading = (t("Exercise {number}: {title}", number=number, title=title) if title
+                   else t("Exercise {number}", number=number))
         return f'<section class="exercise"><p class="exercise-title">{heading}</p>\n'
 
     return render
@@ -373,7 +375,7 @@ def _exercise(md: MarkdownIt) -> Callable[..., str]:
 def _solution(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict) -> str:
     if tokens[idx].nesting != 1:
         return "</div></details>\n"
-    return '<details class="solution"><summary>Show solution</summary><div>\n'
+    return f'<details class="solution"><summary>{gettext("Show solution")}</summary><div>\n'
 
 
 def readable_tex(tex: str) -> str:
@@ -398,6 +400,23 @@ def heading_slug(children: Sequence[Token]) -> str:
     return re.sub(r"[\s-]+", "-", kept).strip("-")
 
 
+# "## Heading {#its-id}": a heading that names its own id (a translation keeps the English
+# heading's id, so links into the lesson work in every language).
+_OWN_ID = re.compile(r"\s*\{#([A-Za-z][\w-]*)\}\s*$")
+
+
+def _own_id(inline: Token) -> str | None:
+    """The id a heading names at its end, removed from its text; None if it names none."""
+    children = inline.children or []
+    last = children[-1] if children else None
+    match = _OWN_ID.search(last.content) if last is not None and last.type == "text" else None
+    if match is None:
+        return None
+    last.content = last.content[: match.start()]
+    inline.content = _OWN_ID.sub("", inline.content)
+    return match.group(1)
+
+
 def _heading_ids(state: StateCore) -> None:
     """A non-empty id for every h2/h3, unique on the page: repeats get -2, -3, ...
 
@@ -409,8 +428,8 @@ def _heading_ids(state: StateCore) -> None:
                 if t.type == "heading_open" and t.tag in ("h2", "h3")]
     taken = set(PAGE_IDS) | state.env.get("element_ids", set())
     taken |= {t.info for t in state.tokens if t.type == "math_block_label"}
-    wanted = [heading_slug(state.tokens[i + 1].children or []) or f"section-{number}"
-              for number, (i, _) in enumerate(headings, start=1)]
+    wanted = [_own_id(state.tokens[i + 1]) or heading_slug(state.tokens[i + 1].children or [])
+              or f"section-{number}" for number, (i, _) in enumerate(headings, start=1)]
     claimed = taken | set(wanted)
     for (_, token), slug in zip(headings, wanted, strict=True):
         if slug in taken:  # a repeat, or an id the page already uses

@@ -34,6 +34,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from app.config import ROOT
+from app.i18n import gettext, t
 
 _BACKTICKED = re.compile(r"(?<!`)`([^`]+)`(?!`)")
 
@@ -249,8 +250,8 @@ def read_source(spec: str, shown: frozenset[str] = frozenset()) -> tuple[str, st
         indent = re.match(r"\s*", lines[body_start - 1]).group(0)
         lines[body_start - 1 : node.end_lineno] = [f"{indent}...  # shown above"]
     names = ", ".join(node.name for node in elided)
-    caption = path_part + (f" · whole file, the bodies of {names} (shown above) left out"
-                           if elided else "")
+    caption = path_part + (t(" · whole file, the bodies of {names} (shown above) left out",
+                             names=names) if elided else "")
     return path_part, caption, "\n".join(lines).rstrip() + "\n"
 
 
@@ -259,12 +260,13 @@ def render_listing(caption: str, code_html: str, lines: int, language: str = "py
     pre = (f'<pre class="highlight" data-lang="{html.escape(language)}">'
            f"<code>{code_html}</code></pre>")
     if lines > FOLD_LINES:
-        pre = (f'<details class="code-fold"><summary>Show code ({lines} lines)</summary>'
-               f"{pre}</details>")
+        fold = t("Show code ({lines} lines)", lines=lines)
+        pre = f'<details class="code-fold"><summary>{fold}</summary>{pre}</details>'
     return (
         f'<figure class="source"><figcaption><span class="source-name">{html.escape(caption)}'
         '</span><button type="button" class="small quiet copy-code" data-copy-code '
-        f'title="Copy the code">Copy</button></figcaption>{pre}</figure>\n'
+        f'title="{gettext("Copy the code")}">{gettext("Copy")}</button></figcaption>'
+        f"{pre}</figure>\n"
     )
 
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from app.demos.base import Demo, DemoParams
 from app.errors import error_item
+from app.i18n import t
 
 
 class ParamsError(ValueError):
@@ -38,16 +39,18 @@ def field_bounds(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_bounds(bounds: dict[str, Any]) -> str:
+    """What a field accepts, in words of the current language (app/i18n.py)."""
     if "enum" in bounds:
-        return "one of " + ", ".join(json.dumps(v) for v in bounds["enum"])
+        return t("one of {values}", values=", ".join(json.dumps(v, ensure_ascii=False)
+                                                       for v in bounds["enum"]))
     low = bounds.get("minimum", bounds.get("exclusiveMinimum"))
     high = bounds.get("maximum", bounds.get("exclusiveMaximum"))
     if low is not None and high is not None:
-        return f"between {low} and {high}"
+        return t("between {low} and {high}", low=low, high=high)
     if "maxItems" in bounds:
-        return f"at most {bounds['maxItems']} items"
+        return t("at most {n} items", n=bounds["maxItems"])
     if "maxLength" in bounds:
-        return f"at most {bounds['maxLength']} characters"
+        return t("at most {n} characters", n=bounds["maxLength"])
     return ""
 
 

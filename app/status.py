@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from app.i18n import N_
+
 # The causes of a 429, as the page names them.
-RUNNER_FULL = "every slot busy and the queue full"
-RATE_LIMIT = "rate limit"
-INVALID = "invalid parameter"  # a 422; its demo and field are kept too
+RUNNER_FULL = N_("every slot busy and the queue full")
+RATE_LIMIT = N_("rate limit")
+INVALID = N_("invalid parameter")  # a 422; its demo and field are kept too
 
 # The windows the page counts refusals over, in minutes.
 WINDOWS_MINUTES = (5, 15)

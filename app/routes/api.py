@@ -4,6 +4,7 @@ app/jobs.py, frame pacing in app/pacing.py; a handler here shapes the answer."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import aclosing
 from typing import Annotated, Any, TypeVar
@@ -26,7 +27,10 @@ from app.deps import (
     refusal,
 )
 from app.errors import DEMO_ERROR_REASONS, ErrorBody, error_item
+from app.i18n import DEFAULT_LANGUAGE, translate_text, use_language
+from app.i18n_demos import translate_frame
 from app.jobs import JobRunner
+from app.language import request_language
 from app.markdown import LessonError
 from app.notebook import MEDIA_TYPE, LessonLink, build_notebook
 from app.pacing import Clock, Pace, paced_events
@@ -103,25 +107,26 @@ async def run_demo(request: Request, runner: RunnerDep, job: JobFromBody) -> dic
 
 @router.get("/demos/{slug}/stream", response_class=EventSourceResponse, responses=DEMO_ERRORS)
 async def stream_demo(
-    demo: DemoDep, runner: RunnerDep, clock: ClockDep, job: JobFromQuery
+    request: Request, demo: DemoDep, runner: RunnerDep, clock: ClockDep, job: JobFromQuery
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: ``queued``, ``frame``…, then ``done`` (with ``result``) or ``error``.
 
     Parameters go in the query string (lists as JSON text), e.g. ``?k=3&dataset=moons``.
+    Chart words and metric names come in the language ``Accept-Language`` names.
     """
-    async for event in job_events(job, runner, demo, clock):
+    async for event in job_events(job, runner, demo, clock, lang=request_language(request)):
         yield event
 
 
 @router.post("/demos/{slug}/stream", response_class=EventSourceResponse, responses=DEMO_ERRORS)
 async def stream_demo_post(
-    demo: DemoDep, runner: RunnerDep, clock: ClockDep, job: JobFromBody,
+    request: Request, demo: DemoDep, runner: RunnerDep, clock: ClockDep, job: JobFromBody,
     pace: Annotated[Pace, Query(description=(
         "recorded: frames at the demo's pace and a replay at its run's timing; none: "
         "every event as soon as it exists (a replay arrives at once)"))] = "recorded",
 ) -> AsyncIterator[ServerSentEvent]:
     """The same stream with parameters as a JSON body (no URL length limit)."""
-    async for event in job_events(job, runner, demo, clock, pace):
+    async for event in job_events(job, runner, demo, clock, pace, request_language(request)):
         yield event
 
 
@@ -153,16 +158,26 @@ def demo_notebook(request: Request, demo: DemoDep, lessons: LessonsDep) -> Respo
 
 async def job_events(
     subscription: Subscription, runner: JobRunner, demo: Demo, clock: Clock,
-    pace: Pace = "recorded",
+    pace: Pace = "recorded", lang: str = DEFAULT_LANGUAGE,
 ) -> AsyncIterator[ServerSentEvent]:
     """A job's paced events as SSE (frames are JSON text already); the job is released
-    when the client leaves, presses Stop, or the run ends."""
+    when the client leaves, presses Stop, or the run ends. In another language than
+    English, each frame's words are translated on the way out (app/i18n_demos.py): a
+    cached run serves every language."""
     try:
         async with aclosing(paced_events(subscription, clock, demo.frame_seconds, pace)) as events:
             async for event, payload in events:
                 if event == "frame":
+                    if lang != DEFAULT_LANGUAGE:
+                        with use_language(lang):
+                            payload = json.dumps(translate_frame(json.loads(payload), demo),
+                                                 ensure_ascii=False, separators=(",", ":"))
                     yield ServerSentEvent(raw_data=payload, event="frame")
                 else:
+                    if event == "error" and lang != DEFAULT_LANGUAGE and isinstance(payload, dict):
+                        with use_language(lang):
+                            message = translate_text(payload.get("message", ""))
+                            payload = {**payload, "message": message}
                     yield ServerSentEvent(data=payload, event=event)
     finally:
         runner.release(subscription)

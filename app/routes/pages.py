@@ -11,9 +11,11 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from app.catalogue import catalogue
 from app.deps import LessonsDep
 from app.errors import error_item
+from app.i18n import lang_path, t, use_language
+from app.language import request_language
 from app.lessons import LessonLibrary, change_events
 from app.markdown import LessonError
-from app.templating import templates
+from app.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,23 +27,27 @@ def dev_mode(request: Request) -> bool:
 DevDep = Annotated[bool, Depends(dev_mode)]
 
 
-def reload_url(library: LessonLibrary, slug: str, dev: bool) -> str | None:
-    """Where a lesson page in development mode hears that its file changed."""
-    return f"/lessons/{slug}/changes?since={library.version(slug)}" if dev else None
+def reload_url(library: LessonLibrary, slug: str, dev: bool, lang: str) -> str | None:
+    """Where a lesson page in development mode hears that its file (or its translation)
+    changed."""
+    if not dev:
+        return None
+    return lang_path(f"/lessons/{slug}/changes", lang) + f"?since={library.version(slug, lang)}"
 
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, library: LessonsDep, q: str = "", tag: str = "") -> HTMLResponse:
-    return templates.TemplateResponse(
+    lang = request_language(request)
+    return render_page(
         request,
         "index.html",
         {
-            "hits": library.search(q, tag),
+            "hits": library.search(q, tag, lang),
             "tags": library.tags(),
             "query": q,
             "active_tag": tag.strip().lower(),
-            "total": len(library.all()),
-            "broken": library.broken(),
+            "total": len(library.all(lang)),
+            "broken": library.broken(lang),
         },
     )
 
@@ -50,42 +56,47 @@ def index(request: Request, library: LessonsDep, q: str = "", tag: str = "") -> 
 def lesson_page(request: Request, library: LessonsDep, dev: DevDep, slug: str,
                 copy: str = "") -> HTMLResponse:
     """A lesson; ``?copy=teacher`` is the teacher's copy, which prints its solutions."""
+    lang = request_language(request)
     try:
-        lesson = library.get(slug)
+        lesson = library.get(slug, lang)
     except LessonError as exc:
         # The author's mistakes, on the page the author is looking at, in every mode.
         # 500: the lesson the link promises cannot be served, and a status that says so
         # makes link checkers, smoke tests and `curl -f` fail, and keeps caches and
         # search engines from keeping the error page as the lesson. No traceback.
-        return templates.TemplateResponse(
+        return render_page(
             request, "lesson_error.html",
-            {"error": exc, "slug": slug, "reload_url": reload_url(library, slug, dev)},
+            {"error": exc, "slug": slug, "reload_url": reload_url(library, slug, dev, lang)},
             status_code=500, headers={"cache-control": "no-store"})
     if lesson is None:
-        message = f"no lesson named {slug!r}"
+        with use_language(lang):
+            message = t("no lesson named {slug}", slug=repr(slug))
         raise HTTPException(404, [error_item("slug", message, "not_found", source="path")])
-    previous, following = library.neighbours(slug)
-    return templates.TemplateResponse(
+    previous, following = library.neighbours(slug, lang)
+    return render_page(
         request,
         "lesson.html",
         {"lesson": lesson, "previous": previous, "next": following,
-         "reload_url": reload_url(library, slug, dev), "teacher_copy": copy == "teacher"},
+         "reload_url": reload_url(library, slug, dev, lang), "teacher_copy": copy == "teacher"},
     )
 
 
 @router.get("/lessons/{slug}/changes")
-def lesson_changes(library: LessonsDep, dev: DevDep, slug: str,
+def lesson_changes(request: Request, library: LessonsDep, dev: DevDep, slug: str,
                    since: Annotated[str, Query(max_length=64)]) -> StreamingResponse:
     """Development mode: an event stream that sends ``changed`` once the lesson's file
     is no longer at version ``since``, then ends (the page reloads)."""
     if not dev:
         raise HTTPException(404, [error_item("slug", "live reload is on only with "
                                              "LIVEGRAD_DEV=1", "not_found", source="path")])
-    return StreamingResponse(change_events(library, slug, since), media_type="text/event-stream",
+    events = change_events(library, slug, since, lang=request_language(request))
+    return StreamingResponse(events, media_type="text/event-stream",
                              headers={"cache-control": "no-store"})
 
 
 @router.get("/demos", response_class=HTMLResponse)
 def demo_catalogue(request: Request, library: LessonsDep) -> HTMLResponse:
-    return templates.TemplateResponse(request, "catalogue.html",
-                                      {"entries": catalogue(library.all())})
+    lang = request_language(request)
+    with use_language(lang):  # the entries' labels and bounds are words too
+        entries = catalogue(library.all(lang))
+    return render_page(request, "catalogue.html", {"entries": entries})

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from app.deps import DemosDep, RefusalsDep, RunnerDep
 from app.status import WINDOWS_MINUTES, server_status
-from app.templating import templates
+from app.templating import render_page, templates
 
 router = APIRouter()
 
@@ -39,7 +39,7 @@ async def status_page(request: Request, runner: RunnerDep, refusals: RefusalsDep
                       demos: DemosDep) -> HTMLResponse:
     """The same numbers, large, for a projector; the page reloads every few seconds."""
     status = await server_status(runner, refusals, {slug: d.title for slug, d in demos.items()})
-    return templates.TemplateResponse(
+    return render_page(
         request, "status.html",
         {"status": status, "windows": WINDOWS_MINUTES, "refresh": STATUS_REFRESH_SECONDS},
         headers={"cache-control": "no-store"})
