@@ -235,7 +235,8 @@ def parse_lesson(path: Path, english: Lesson | None = None) -> Lesson:
     try:
         return _parse(path, source, english)
     except LessonError as exc:
-        raise _locate(exc, path.name, source.splitlines()) from None
+        name = f"{path.parent.name}/{path.name}" if english else path.name
+        raise _locate(exc, name, source.splitlines()) from None
 
 
 def _front_matter_fields(meta: dict[str, Any], source: str) -> tuple[int, int, list[Any]]:
@@ -270,7 +271,7 @@ def _parse(path: Path, source: str, english: Lesson | None = None) -> Lesson:
         raise LessonError(f"file names must be lowercase letters, digits and -, like {better}.md")
     meta, body = split_front_matter(source, path.name)
     if english:
-        check_translation_meta(meta, source)
+        meta["source_hash"] = check_translation_meta(meta, source)
     # The front matter becomes blank lines: the parser's line numbers are the file's.
     body = "\n" * source[: len(source) - len(body)].count("\n") + body
     instances: list[DemoInstance] = []

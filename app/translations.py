@@ -31,8 +31,9 @@ def translation_path(folder: Path, slug: str, lang: str) -> Path:
     return folder / lang / f"{slug}.md"
 
 
-def check_translation_meta(meta: dict[str, Any], source: str) -> None:
-    """A translation's front matter: title, summary and source_hash, nothing else."""
+def check_translation_meta(meta: dict[str, Any], source: str) -> str:
+    """A translation's front matter: title, summary and source_hash, nothing else; its
+    source_hash as written (YAML would read 012345678901 as a number)."""
 
     def line_of(key: str) -> int:
         found = re.search(rf"^{re.escape(key)}\s*:", source, re.M)
@@ -42,8 +43,10 @@ def check_translation_meta(meta: dict[str, Any], source: str) -> None:
     if extra:
         raise LessonError(f"front matter: a translation takes only {', '.join(TRANSLATION_KEYS)}"
                           f"; {extra[0]} comes from the English lesson", line_of(str(extra[0])))
-    given = str(meta.get("source_hash", ""))
+    written = re.search(r"^source_hash\s*:\s*[\"']?([^\s\"']*)", source, re.M)
+    given = written.group(1) if written else ""
     if not _HASH.match(given):
         raise LessonError("front matter: source_hash is the first 12 hex digits of the "
                           "English file's SHA-256 (sha256sum lessons/<slug>.md | cut -c1-12), "
                           f"not {given!r}", line_of("source_hash"))
+    return given
