@@ -20,7 +20,20 @@ FRONT = "---\ntitle: T\nsummary: S.\n---\n\n"
 def test_the_shipped_lessons_have_no_mistake():
     out = io.StringIO()
     assert check(LESSONS, out) == 0
-    assert out.getvalue() == f"{len(list(LESSONS.glob('*.md')))} lessons, no mistakes\n"
+    files = len(list(LESSONS.glob("*.md"))) + len(list(LESSONS.glob("*/*.md")))  # + translations
+    assert out.getvalue() == f"{files} lessons, no mistakes\n"
+
+
+def test_a_broken_translation_is_reported_on_its_line(tmp_path):
+    (tmp_path / "zh").mkdir()
+    (tmp_path / "one.md").write_text(FRONT + "## Part\n\nText.\n", encoding="utf-8")
+    (tmp_path / "zh" / "one.md").write_text(
+        "---\ntitle: 一\nsummary: 一。\nsource_hash: 0123456789ab\n---\n\n## 部分 {#part}\n\n"
+        "::: tipp 提示\n内容\n:::\n", encoding="utf-8")
+    out = io.StringIO()
+    assert check(tmp_path, out) == 1
+    first = out.getvalue().splitlines()[0]
+    assert first.startswith(f"{tmp_path / 'zh' / 'one.md'}:9: ") and "tipp" in first
 
 
 def test_a_broken_folder_lists_every_mistake_as_file_line_message(tmp_path):

@@ -50,7 +50,9 @@ ENGLISH_LEFT = r"""() => {
   const found = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   const look = (text, where) => {
-    for (const word of text.match(/[A-Za-z]{2,}/g) || []) found.push([word, text.trim().slice(0, 90), where]);
+    for (const word of text.match(/[A-Za-z]{2,}/g) || []) {
+      found.push([word, text.trim().slice(0, 90), where]);
+    }
   };
   while (walker.nextNode()) {
     const node = walker.currentNode;
@@ -60,7 +62,8 @@ ENGLISH_LEFT = r"""() => {
     look(node.nodeValue, element.className && element.className.baseVal !== undefined
       ? element.tagName : (element.className || element.tagName));
   }
-  for (const element of document.querySelectorAll('[title], [aria-label], [placeholder], [aria-valuetext]')) {
+  const labelled = '[title], [aria-label], [placeholder], [aria-valuetext]';
+  for (const element of document.querySelectorAll(labelled)) {
     if (element.closest(skip)) continue;
     for (const name of ['title', 'aria-label', 'placeholder', 'aria-valuetext']) {
       const value = element.getAttribute(name);
@@ -97,7 +100,8 @@ def test_chinese_lesson_and_its_demos_have_no_english_interface(new_page, slug, 
             shots(page, f"zh-lesson-{slug}-demo", demo)
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     left = english_left(page, allowed_words())
-    assert not left, f"{len(left)} English words left on /zh/lessons/{slug}:\n" + "\n".join(left[:40])
+    assert not left, (f"{len(left)} English words left on /zh/lessons/{slug}:\n"
+                      + "\n".join(left[:40]))
 
 
 @pytest.mark.parametrize("path", ["/zh/", "/zh/?q=梯度", "/zh/demos", "/zh/status",
