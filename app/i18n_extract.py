@@ -49,10 +49,11 @@ def _source_strings() -> Iterator[tuple[str | tuple[str, ...], str, int, list[st
             yield message, filename, lineno, comments
 
 
-def run_texts(demo: Demo, presets: dict) -> Iterator[tuple[str, bool]]:
+def run_texts(demo: Demo, presets: dict,
+              seconds: float = RUN_SECONDS) -> Iterator[tuple[str, bool]]:
     """(text, is a metric name) of what one short run of ``demo`` draws."""
     params = parse_params(demo, presets)
-    generator = demo.run(params, RunContext(deadline=time.monotonic() + RUN_SECONDS))
+    generator = demo.run(params, RunContext(deadline=time.monotonic() + seconds))
     try:
         for frame in generator:
             for op in (frame.get("charts") or {}).values():

@@ -43,7 +43,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_all_lexers, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from app.i18n import gettext, t
+from app.i18n import N_, gettext, t
 from app.markdown_fences import (
     DemoFence,
     DemoOptions,
@@ -58,6 +58,8 @@ from app.markdown_fences import (
 from app.markdown_math import MATH_TOKENS, math_plugin
 
 CALLOUTS = ("note", "tip", "warning")
+# A callout without a title of its own is called by its kind, in the page's language.
+CALLOUT_NAMES = {"note": N_("Note"), "tip": N_("Tip"), "warning": N_("Warning")}
 _FORMATTER = HtmlFormatter(nowrap=True)
 # Ids the page around a lesson uses (templates/base.html), kept free for it.
 PAGE_IDS = frozenset({"main"})
@@ -350,7 +352,7 @@ def _callout(md: MarkdownIt, name: str) -> Callable[..., str]:
     def render(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict) -> str:
         if tokens[idx].nesting != 1:
             return "</aside>\n"
-        title = _title_after(md, name, tokens[idx].info) or gettext(name.capitalize())
+        title = _title_after(md, name, tokens[idx].info) or gettext(CALLOUT_NAMES[name])
         return (
             f'<aside class="callout callout-{name}" role="note">'
             f'<p class="callout-title">{title}</p>\n'

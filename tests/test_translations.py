@@ -16,7 +16,9 @@ import pytest
 import yaml
 
 from app.config import ROOT
-from app.i18n import catalogue, catalogue_path
+from app.demos import registry
+from app.i18n import catalogue, catalogue_path, shape_of
+from app.i18n_extract import run_texts
 from app.lessons import LessonLibrary
 from app.markdown import lesson_files
 from app.translations import source_hash, translation_path
@@ -177,6 +179,21 @@ def test_catalogue_translates_every_interface_string():
     missing = {text: where for text, where in wanted.items() if text not in translated}
     assert not missing, (f"{len(missing)} strings lack a {LANG} translation in "
                          f"{catalogue_path(LANG).relative_to(ROOT)}: {list(missing.items())[:20]}")
+
+
+DEMOS = sorted(registry())  # the app's own (tests add theirs later, in fixtures)
+
+
+@pytest.mark.parametrize("slug", DEMOS)
+def test_words_a_demo_draws_are_in_the_catalogue(slug):
+    """What the frames of a short default run show (trace names, axis words, metric
+    names) is translated, by its exact words or its shape ("restart {0}")."""
+    translated = catalogue(LANG)
+    texts = {text for text, _ in run_texts(registry()[slug], {}, seconds=0.3)
+             if any(c.isalpha() for c in text)}
+    missing = sorted(text for text in texts
+                     if text not in translated and shape_of(text)[0] not in translated)
+    assert not missing, f"run `python -m app i18n` and translate: {missing}"
 
 
 def test_catalogue_has_no_avoided_words():
