@@ -16,8 +16,9 @@ from typing import Any
 from app.demos.base import X_LABEL, Demo
 from app.i18n import DEFAULT_LANGUAGE, current_language, gettext, t, translate_text
 
-# Plotly keys whose string values are words a student reads (not data: x, y, z, ids).
-TEXT_KEYS = frozenset({"text", "name", "ticktext", "title"})
+# Plotly keys whose string value is a word a student reads. A list of strings (a trace's
+# per-point ``text``, an axis's ``ticktext``) is data: tokens, sentences, a model's output.
+TEXT_KEYS = frozenset({"text", "name", "title"})
 # Keys never entered: numbers, ids, styles, colours, templates shown only on hover.
 SKIP_KEYS = frozenset({"x", "y", "z", "customdata", "ids", "hovertemplate", "marker",
                        "line", "colorscale", "font", "meta", "uid"})
@@ -31,7 +32,8 @@ def plotly_texts(obj: Any, key: str | None = None) -> Iterator[str]:
                 yield from plotly_texts(value, k)
     elif isinstance(obj, list):
         for value in obj:
-            yield from plotly_texts(value, key)
+            if isinstance(value, dict | list):
+                yield from plotly_texts(value, key)
     elif isinstance(obj, str) and key in TEXT_KEYS:
         yield obj
 
@@ -42,7 +44,7 @@ def translate_plotly(obj: Any, key: str | None = None) -> Any:
         return {k: (translate_plotly(v, k) if k not in SKIP_KEYS or k == "marker" else v)
                 for k, v in obj.items()}
     if isinstance(obj, list):
-        return [translate_plotly(v, key) for v in obj]
+        return [translate_plotly(v, key) if isinstance(v, dict | list) else v for v in obj]
     if isinstance(obj, str) and key in TEXT_KEYS:
         return translate_text(obj)
     return obj
