@@ -7,6 +7,20 @@
   var root = document.documentElement;
   var systemDark = window.matchMedia("(prefers-color-scheme: dark)");
 
+  // The words this script shows, in the page's language: the same lookup as the runtime's
+  // (static/js/runtime/i18n.js) of the translations templates/base.html puts in the page.
+  var messages = null;
+  function t(message, values) {
+    if (messages === null) {
+      var el = document.getElementById("livegrad-messages");
+      try { messages = (el && JSON.parse(el.textContent)) || {}; } catch (e) { messages = {}; }
+    }
+    var text = Object.prototype.hasOwnProperty.call(messages, message) && messages[message] || message;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+
   function storedTheme() {
     try { return localStorage.getItem(KEY); } catch (e) { return null; }
   }
@@ -50,7 +64,7 @@
         el.setAttribute("tabindex", "0");
         if (!el.hasAttribute("role") && el.tagName !== "TABLE") el.setAttribute("role", "group");
         if (!el.hasAttribute("aria-label") && el.tagName !== "TABLE") {
-          el.setAttribute("aria-label", el.tagName === "PRE" ? "Code, scrolls sideways" : "Formula, scrolls sideways");
+          el.setAttribute("aria-label", el.tagName === "PRE" ? t("Code, scrolls sideways") : t("Formula, scrolls sideways"));
         }
       }
     });
@@ -98,7 +112,7 @@
     var text = code.textContent;
     var said = function (label) {
       button.textContent = label;
-      setTimeout(function () { button.textContent = "Copy"; }, 1800);
+      setTimeout(function () { button.textContent = t("Copy"); }, 1800);
     };
     var select = function () {
       var fold = code.closest("details");
@@ -108,10 +122,10 @@
       var selection = window.getSelection();
       selection.removeAllRanges();
       selection.addRange(range);
-      said("Selected: press Ctrl+C");
+      said(t("Selected: press Ctrl+C"));
     };
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(function () { said("✓ Copied"); }, select);
+      navigator.clipboard.writeText(text).then(function () { said(t("✓ Copied")); }, select);
     } else {
       select();
     }
@@ -151,7 +165,7 @@
       var badge = card.querySelector("[data-progress]");
       if (!badge || !value) return;
       badge.hidden = false;
-      badge.textContent = value >= 1 ? "✓ Read" : "Read " + Math.round(value * 100) + "%";
+      badge.textContent = value >= 1 ? t("✓ Read") : t("Read {percent}%", { percent: Math.round(value * 100) });
       badge.classList.toggle("done", value >= 1);
     });
   }

@@ -3,6 +3,7 @@
 // faint dotted ghosts under the next runs, and a table sets the two runs' parameters and
 // results side by side, the parameters that differ first and marked.
 
+import { t } from "livegrad/i18n.js";
 import { chartStateAt } from "livegrad/ops.js";
 import { COLORWAY } from "livegrad/plotting.js";
 import { clone, formatValue } from "livegrad/util.js";
@@ -35,7 +36,7 @@ function appendedTraces(frames, id, declared) {
     if (ghost.marker) ghost.marker = { ...ghost.marker, color };
     ghost.opacity = 0.45;
     ghost.legendgroup = "pinned"; // one legend entry shows (and toggles) them all
-    ghost.baseName = ghost.name || `trace ${i + 1}`;
+    ghost.baseName = ghost.name || t("trace {n}", { n: i + 1 });
     return ghost;
   });
 }
@@ -73,7 +74,7 @@ export class Compare {
   // The pinned run's parameters that differ from `params`, as the legend says them.
   difference(params) {
     const keys = Object.keys(this.pinned.params).filter((k) => !same(this.pinned.params[k], params[k]));
-    return keys.length ? keys.map((k) => `${k} ${shown(this.pinned.params[k])}`).join(", ") : "same settings";
+    return keys.length ? keys.map((k) => `${k} ${shown(this.pinned.params[k])}`).join(", ") : t("same settings");
   }
 
   // Ghosts named after what differs, the table, the button: after a pin, an unpin, a
@@ -81,15 +82,15 @@ export class Compare {
   update({ redraw = false } = {}) {
     const { charts, record } = this.demo;
     const current = (record && record.params) || this.demo.params();
-    const label = this.pinned ? `pinned run: ${this.difference(current)}` : "";
+    const label = this.pinned ? t("pinned run: {difference}", { difference: this.difference(current) }) : "";
     for (const [id, chart] of Object.entries(charts)) {
       chart.ghosts = (this.pinned && this.pinned.ghosts[id] || []).map((g, i) => ({
-        ...g, name: i === 0 ? label : `${g.baseName} (pinned)`, showlegend: i === 0,
+        ...g, name: i === 0 ? label : t("{name} (pinned)", { name: g.baseName }), showlegend: i === 0,
       }));
     }
     // A run is pinned whole: once it has ended (finished or stopped).
     this.button.disabled = !this.pinned && (this.demo.running() || !this.demo.timeline.frames.length);
-    this.button.textContent = this.pinned ? "Unpin" : "Pin run";
+    this.button.textContent = this.pinned ? t("Unpin") : t("Pin run");
     this.button.setAttribute("aria-pressed", String(Boolean(this.pinned)));
     this.renderTable(current, record && record.result);
     // Pinning or unpinning draws or removes the ghosts at once.
@@ -101,9 +102,9 @@ export class Compare {
     this.box.textContent = "";
     if (!this.pinned) return;
     const table = document.createElement("table");
-    table.createCaption().textContent = "This run against the pinned run";
+    table.createCaption().textContent = t("This run against the pinned run");
     const head = table.createTHead().insertRow();
-    for (const text of ["", "pinned", "this run"]) {
+    for (const text of ["", t("pinned"), t("this run")]) {
       const th = document.createElement("th");
       th.scope = "col";
       th.textContent = text;
@@ -131,7 +132,7 @@ export class Compare {
       const th = document.createElement("th");
       th.colSpan = 3;
       th.scope = "colgroup";
-      th.textContent = "result";
+      th.textContent = t("result");
       body.insertRow().appendChild(th);
       for (const k of resultKeys.slice(0, MAX_RESULT_ROWS)) {
         row(k, pinnedResult[k], result ? result[k] : undefined, false);
@@ -140,8 +141,8 @@ export class Compare {
     this.box.appendChild(table);
     const note = document.createElement("p");
     note.className = "compare-same";
-    note.textContent = alike.length === keys.length ? "Same settings as the pinned run."
-      : `Same in both: ${alike.join(", ")}.`;
+    note.textContent = alike.length === keys.length ? t("Same settings as the pinned run.")
+      : t("Same in both: {names}.", { names: alike.join(", ") });
     this.box.appendChild(note);
   }
 }

@@ -7,6 +7,7 @@
 // A new kind is one entry here, one macro and one entry in app/controls.py's CONTROL_KINDS
 // (tests/test_controls.py checks the three agree).
 
+import { t } from "livegrad/i18n.js";
 import { omittedFromLink } from "livegrad/share.js";
 import { formatValue } from "livegrad/util.js";
 
@@ -88,12 +89,12 @@ export const CONTROL_KINDS = {
     write(input, value) {
       const omitted = omittedFromLink(value); // a link too short to hold them (share.js)
       if (!omitted) input.value = typeof value === "string" ? value : JSON.stringify(value);
-      showNote(input, omitted ? `This link could not carry the points (${omitted}).` : null, false);
+      showNote(input, omitted ? t("This link could not carry the points ({omitted}).", { omitted }) : null, false);
     },
     refresh(input) {
       const count = input.parentElement.querySelector(".points-count");
       const n = (this.read(input) || []).length;
-      if (count) count.textContent = `${n} point${n === 1 ? "" : "s"}`;
+      if (count) count.textContent = n === 1 ? t("{n} point", { n }) : t("{n} points", { n });
     },
     wire(input, demo) {
       const chart = demo.charts[input.dataset.chart];
@@ -119,8 +120,9 @@ export const CONTROL_KINDS = {
     write(input, value) {
       const omitted = omittedFromLink(value);
       input.value = omitted ? "" : value;
-      showNote(input, omitted ? `This link could not carry the CSV (${omitted}): load the file `
-        + "again to run what was shared." : null, false);
+      const note = t("This link could not carry the CSV ({omitted}): load the file again to run what was shared.",
+        { omitted });
+      showNote(input, omitted ? note : null, false);
     },
     refresh: showLength,
     wire(input, demo) {
@@ -149,8 +151,10 @@ function showLength(input) {
   if (!count) return;
   const max = Number(input.dataset.maxLength);
   const lines = input.value.split(/\r\n|\r|\n/).filter((line) => line.trim()).length;
-  const rows = input.closest(".control-csv") ? `${lines} line${lines === 1 ? "" : "s"} · ` : "";
-  count.textContent = `${rows}${grouped(input.value.length)} / ${grouped(max)} characters`;
+  const values = { lines, length: grouped(input.value.length), max: grouped(max) };
+  if (!input.closest(".control-csv")) count.textContent = t("{length} / {max} characters", values);
+  else if (lines === 1) count.textContent = t("{lines} line · {length} / {max} characters", values);
+  else count.textContent = t("{lines} lines · {length} / {max} characters", values);
   count.dataset.over = input.value.length > max ? "true" : "false";
 }
 
@@ -161,8 +165,8 @@ const grouped = (n) => n.toLocaleString("en").replace(/,/g, "\u00a0");
 function loadCsv(input, file, demo, activate) {
   const max = Number(input.dataset.maxLength);
   if (file.size > 4 * max) {
-    demo.say(`Not loaded: ${file.name} is ${grouped(file.size)} bytes; points from CSV holds at `
-      + `most ${grouped(max)} characters.`, "error");
+    demo.say(t("Not loaded: {name} is {size} bytes; points from CSV holds at most {max} characters.",
+      { name: file.name, size: grouped(file.size), max: grouped(max) }), "error");
     return;
   }
   const reader = new FileReader();
@@ -171,7 +175,7 @@ function loadCsv(input, file, demo, activate) {
     activate();
     demo.controlChanged();
   });
-  reader.addEventListener("error", () => demo.say(`Could not read ${file.name}.`, "error"));
+  reader.addEventListener("error", () => demo.say(t("Could not read {name}.", { name: file.name }), "error"));
   reader.readAsText(file);
 }
 
@@ -220,8 +224,9 @@ function typePoint(input, box, demo) {
     const ok = Number.isFinite(value) && value >= low && value <= high;
     field.toggleAttribute("aria-invalid", !ok);
     if (!ok) {
-      const range = field.min === "" ? "a number" : `a number from ${field.min} to ${field.max}`;
-      demo.say(`Not added: ${field.dataset.axis} must be ${range}.`, "error");
+      const values = { axis: field.dataset.axis, min: field.min, max: field.max };
+      demo.say(field.min === "" ? t("Not added: {axis} must be a number.", values)
+        : t("Not added: {axis} must be a number from {min} to {max}.", values), "error");
       field.focus();
       return;
     }
@@ -238,7 +243,7 @@ function typePoint(input, box, demo) {
 function placePoint(input, demo, x, y) {
   const points = readControl(input) || [];
   if (points.length >= Number(input.dataset.maxItems)) {
-    demo.say(`At most ${input.dataset.maxItems} points.`);
+    demo.say(t("At most {max} points.", { max: input.dataset.maxItems }));
     return false;
   }
   const round = (v) => Math.round(v * 1000) / 1000;
@@ -249,7 +254,7 @@ function placePoint(input, demo, x, y) {
   if (chart) {
     const div = chart.div;
     Plotly.react(div, [{ x: points.map((p) => p[0]), y: points.map((p) => p[1]), mode: "markers",
-      type: "scatter", name: "your points", marker: { size: 8 } }],
+      type: "scatter", name: t("your points"), marker: { size: 8 } }],
       { ...div.layout, showlegend: true }); // same axes and plot area as clicked
   }
   demo.controlChanged();
@@ -288,7 +293,8 @@ export const DEPENDS_ON = {
       if (next === value) return { note: moved === input || moved === null ? null : undefined };
       return {
         value: next,
-        note: moved === input ? null : `${nameOf(input)}: ${value} does not divide ${whole}; set to ${next}.`,
+        note: moved === input ? null : t("{name}: {value} does not divide {whole}; set to {next}.",
+          { name: nameOf(input), value, whole, next }),
       };
     },
   },
@@ -299,10 +305,25 @@ export const DEPENDS_ON = {
       const { field, extra } = JSON.parse(input.getAttribute("data-length-of"));
       const want = countNumbers(params[field]), have = countNumbers(input.value);
       const counts = Array.from({ length: extra + 1 }, (_, i) => want + i);
-      const needs = `needs ${counts.slice(0, -1).join(", ")}${counts.length > 1 ? " or " : ""}` +
-        `${counts[counts.length - 1]} number${want + extra === 1 ? "" : "s"} (${field} has ${want})`;
       const unmet = !counts.includes(have);
-      return { note: unmet ? `${needs}; it has ${have}.` : `${needs}.`, unmet };
+      const values = { counts: counts.slice(0, -1).join(", "), last: counts[counts.length - 1],
+                       field, want, have };
+      const one = want + extra === 1;
+      let note;
+      if (counts.length === 1 && unmet) {
+        note = one ? t("needs {last} number ({field} has {want}); it has {have}.", values)
+          : t("needs {last} numbers ({field} has {want}); it has {have}.", values);
+      } else if (counts.length === 1) {
+        note = one ? t("needs {last} number ({field} has {want}).", values)
+          : t("needs {last} numbers ({field} has {want}).", values);
+      } else if (unmet) {
+        note = one ? t("needs {counts} or {last} number ({field} has {want}); it has {have}.", values)
+          : t("needs {counts} or {last} numbers ({field} has {want}); it has {have}.", values);
+      } else {
+        note = one ? t("needs {counts} or {last} number ({field} has {want}).", values)
+          : t("needs {counts} or {last} numbers ({field} has {want}).", values);
+      }
+      return { note, unmet };
     },
   },
 };

@@ -2,6 +2,8 @@
 // it. Built from what the chart draws now (so at the timeline's frame), when opened and
 // after each redraw while open.
 
+import { t } from "livegrad/i18n.js";
+
 const MAX_ROWS = 500;
 const MAX_CELLS = 40; // a heatmap's rows and columns shown
 
@@ -12,16 +14,16 @@ const axisTitle = (layout, axis) => {
 };
 
 function table(caption, header, rows) {
-  const t = document.createElement("table");
-  t.createCaption().textContent = caption;
-  const head = t.createTHead().insertRow();
+  const box = document.createElement("table");
+  box.createCaption().textContent = caption;
+  const head = box.createTHead().insertRow();
   for (const text of header) {
     const th = document.createElement("th");
     th.scope = "col";
     th.textContent = text;
     head.appendChild(th);
   }
-  const body = t.createTBody();
+  const body = box.createTBody();
   for (const row of rows) {
     const tr = body.insertRow();
     row.forEach((v, i) => {
@@ -30,11 +32,11 @@ function table(caption, header, rows) {
       cell.textContent = cellText(v);
     });
   }
-  return t;
+  return box;
 }
 
 function traceTable(trace, index, layout) {
-  const name = trace.name || `trace ${index + 1}`;
+  const name = trace.name || t("trace {n}", { n: index + 1 });
   if (Array.isArray(trace.z)) { // a heatmap: rows by y, columns by x
     const z = trace.z.slice(0, MAX_CELLS);
     const xs = (trace.x || (z[0] || []).map((_, j) => j)).slice(0, MAX_CELLS);
@@ -51,8 +53,9 @@ function traceTable(trace, index, layout) {
   }
   const header = [axisTitle(layout, trace.xaxis ? `xaxis${trace.xaxis.slice(1)}` : "xaxis"),
                   axisTitle(layout, trace.yaxis ? `yaxis${trace.yaxis.slice(1)}` : "yaxis"),
-                  ...(Array.isArray(trace.text) ? ["label"] : [])];
-  const caption = from ? `${name} (the last ${MAX_ROWS} of ${n} points; Export CSV has them all)` : name;
+                  ...(Array.isArray(trace.text) ? [t("label")] : [])];
+  const caption = from ? t("{name} (the last {count} of {total} points; Export CSV has them all)",
+    { name, count: MAX_ROWS, total: n }) : name;
   return table(caption, header, rows);
 }
 
@@ -65,10 +68,10 @@ export function wireDataTable(chart, details) {
     body.textContent = "";
     const traces = chart.div.data || [];
     traces.forEach((trace, i) => {
-      const t = traceTable(trace, i, chart.div.layout);
-      if (t) body.appendChild(t);
+      const drawn = traceTable(trace, i, chart.div.layout);
+      if (drawn) body.appendChild(drawn);
     });
-    if (!body.children.length) body.textContent = "Nothing drawn yet: run the demo.";
+    if (!body.children.length) body.textContent = t("Nothing drawn yet: run the demo.");
   };
   const refill = () => { if (details.open && !queued) { queued = true; requestAnimationFrame(fill); } };
   details.addEventListener("toggle", refill);

@@ -6,6 +6,7 @@ import { wireControl, writeControl } from "livegrad/controls.js";
 import { Compare } from "livegrad/compare.js";
 import { wireDataTable } from "livegrad/datatable.js";
 import { exportCsv, exportJson, openNotebook } from "livegrad/export.js";
+import { t } from "livegrad/i18n.js";
 import { MetricChips } from "livegrad/metrics.js";
 import { chartStateAt, drawOp, queueOp } from "livegrad/ops.js";
 import { Chart } from "livegrad/plotting.js";
@@ -26,7 +27,7 @@ const SHORT_FRAME_MS = 400;
 // The buttons: data-action="<name>" → what it does.
 const ACTIONS = {
   run: (demo) => demo.run(),
-  stop: (demo) => demo.stop("Stopped."),
+  stop: (demo) => demo.stop(t("Stopped.")),
   reset: (demo) => demo.reset(),
   skip: (demo) => demo.run({ pace: "none" }), // the same replay, every frame at once
   export: (demo) => exportJson(demo),
@@ -61,7 +62,7 @@ export class Demo {
     this.timer = null;
     this.record = null;
     this.shown = null; // the parameters of the run the charts show
-    this.settled = [this.live ? "Runs when you change a control." : "Press Run.", ""];
+    this.settled = [this.live ? t("Runs when you change a control.") : t("Press Run."), ""];
     // Events of the run; a short run's frames each stay SHORT_FRAME_MS on screen.
     this.inbox = new Inbox((event, data) => {
       this.handle(event, data);
@@ -73,7 +74,7 @@ export class Demo {
       // An empty chart says what fills it; not one the student clicks points onto.
       const clicked = this.form.querySelector(`[data-chart="${declared.id}"]`);
       const placeholder = clicked ? null
-        : this.live ? "Drawn when the demo runs" : "Press ▶ Run to draw this";
+        : this.live ? t("Drawn when the demo runs") : t("Press ▶ Run to draw this");
       this.charts[declared.id] = new Chart(div, declared, this.instance, placeholder);
       wireDataTable(this.charts[declared.id], div.closest(".chart").querySelector(".chart-data"));
     }
@@ -133,7 +134,7 @@ export class Demo {
     // Run still sends, and the server refuses with the same words).
     const unmet = this.values.unmet();
     if (unmet) {
-      this.say(`Not run: ${unmet}`, "hint");
+      this.say(t("Not run: {field} {problem}", unmet), "hint");
       return;
     }
     this.timer = setTimeout(() => this.run(), DEBOUNCE_MS);
@@ -167,8 +168,8 @@ export class Demo {
     this.el.classList.toggle("stale", stale);
     if (this.running()) return; // "Running… step n" says it all
     if (!stale) this.say(...this.settled);
-    else if (this.live) this.say("Out of date: the controls changed; it runs again in a moment…", "stale");
-    else this.say("Out of date: the controls changed since this run. Press Run.", "stale");
+    else if (this.live) this.say(t("Out of date: the controls changed; it runs again in a moment…"), "stale");
+    else this.say(t("Out of date: the controls changed since this run. Press Run."), "stale");
   }
 
   // A 422: say what is wrong on the field, dim what the last run drew.
@@ -180,8 +181,9 @@ export class Demo {
       return;
     }
     showFieldErrors(this.form, error.detail);
-    const kept = this.shown ? " The dimmed charts are from the last run." : "";
-    this.say(`Not run: ${error.message.replace(/([^.])$/, "$1.")}${kept}`, "error");
+    const reason = error.message.replace(/([^.])$/, "$1.");
+    this.say(this.shown ? t("Not run: {reason} The dimmed charts are from the last run.", { reason })
+      : t("Not run: {reason}", { reason }), "error");
   }
 
   running() { return this.el.classList.contains("running"); }
@@ -226,7 +228,7 @@ export class Demo {
     this.pending = {};
     this.setRunning(true);
     this.setProgress(0);
-    this.say(this.skipping ? "Skipping to the end…" : "Starting…");
+    this.say(this.skipping ? t("Skipping to the end…") : t("Starting…"));
     try {
       const response = await openStream(this.slug, params, controller.signal, pace);
       this.record.cache = response.headers.get("X-Cache");
@@ -260,7 +262,8 @@ export class Demo {
     const tick = () => {
       const left = due - performance.now();
       if (left <= 0) { this.retrying = false; this.run({ pace }); return; }
-      this.say(`Busy: ${reason}. Trying again by itself in ${Math.ceil(left / 1000)} s…`, "hint");
+      this.say(t("Busy: {reason}. Trying again by itself in {seconds} s…",
+        { reason, seconds: Math.ceil(left / 1000) }), "hint");
       this.timer = setTimeout(tick, Math.min(1000, left));
     };
     tick();
@@ -273,8 +276,9 @@ export class Demo {
   handle(event, data) {
     const replay = this.record.cache === "hit";
     if (event === "queued") {
-      const about = data.seconds ? `, about ${data.seconds} s` : "";
-      this.say(`Waiting for a free slot: number ${data.position} in the queue${about}…`);
+      this.say(data.seconds
+        ? t("Waiting for a free slot: number {position} in the queue, about {seconds} s…", data)
+        : t("Waiting for a free slot: number {position} in the queue…", data));
     } else if (event === "frame") {
       this.record.frames += 1;
       if (Object.keys(data.metrics || {}).length) {
@@ -289,13 +293,15 @@ export class Demo {
       this.setProgress(1);
       this.setRunning(false);
       const seconds = (performance.now() - this.started) / 1000;
-      let note = data.stopped === "time_budget" ? " (stopped at the time budget)" : "";
-      if (replay) note += this.skipping ? " · replayed from cache, skipped to the end" : " · replayed from cache";
-      if (this.record.cache === "shared") note += " · joined an identical run already in progress";
+      let note = data.stopped === "time_budget" ? " " + t("(stopped at the time budget)") : "";
+      if (replay) {
+        note += " · " + (this.skipping ? t("replayed from cache, skipped to the end") : t("replayed from cache"));
+      }
+      if (this.record.cache === "shared") note += " · " + t("joined an identical run already in progress");
       this.compare.update();
-      const frames = data.frames === 1 ? "1 frame" : `${data.frames} frames`;
-      this.settle(`Done: ${frames} in ${formatValue(Number(seconds.toFixed(2)))} s${note}.`,
-                  "done");
+      const frames = data.frames === 1 ? t("1 frame") : t("{n} frames", { n: data.frames });
+      this.settle(t("Done: {frames} in {seconds} s{note}.",
+                    { frames, seconds: formatValue(Number(seconds.toFixed(2))), note }), "done");
     } else if (event === "error") {
       // Draw what arrived first: a frame drawn later would put "Running…" over the error.
       this.record.finished = true;
@@ -331,6 +337,7 @@ export class Demo {
     for (const [id, chart] of Object.entries(this.charts)) {
       chart.show(chartStateAt(frames, id, chart.traces, index));
     }
+    for (const frame of frames.slice(0, index + 1)) this.chips.learn(frame.metric_labels);
     this.chips.showAt(frames, index);
     this.setProgress(frames[index].progress || 0);
   }
@@ -341,7 +348,9 @@ export class Demo {
     for (const [id, op] of Object.entries(frame.charts || {})) {
       queueOp(this.pending[id] || (this.pending[id] = []), op);
     }
-    // Every frame's metrics reach the chips, also of frames drawn in one go.
+    // Every frame's metrics reach the chips, also of frames drawn in one go; a page in another
+    // language than English gets the words for their names with them (metric_labels).
+    this.chips.learn(frame.metric_labels);
     this.pendingMetrics = { ...(this.pendingMetrics || {}), ...(frame.metrics || {}) };
     this.latest = frame;
     if (!this.scheduled) {
@@ -364,7 +373,10 @@ export class Demo {
     this.setProgress(frame.progress || 0);
     this.chips.show(this.pendingMetrics);
     this.pendingMetrics = {};
-    const doing = { hit: "Replayed from cache", shared: "Joined an identical run" }[this.record.cache] || "Running";
-    if (!this.record.finished) this.say(`${doing}… step ${frame.step}`);
+    if (this.record.finished) return;
+    const step = { step: frame.step };
+    if (this.record.cache === "hit") this.say(t("Replayed from cache… step {step}", step));
+    else if (this.record.cache === "shared") this.say(t("Joined an identical run… step {step}", step));
+    else this.say(t("Running… step {step}", step));
   }
 }

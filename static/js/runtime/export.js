@@ -1,6 +1,8 @@
 // Downloads of a run: its record and charted data as JSON, its charted points as CSV, and
 // a notebook that reproduces it.
 
+import { t } from "livegrad/i18n.js";
+
 function download(name, type, text) {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const a = document.createElement("a");
@@ -16,9 +18,9 @@ function download(name, type, text) {
 function chartData(demo) {
   const out = {};
   for (const [id, chart] of Object.entries(demo.charts)) {
-    out[id] = (chart.div.data || []).map((t) => {
-      const trace = { name: t.name || "", type: t.type || "scatter" };
-      for (const k of ["x", "y", "z", "text"]) if (t[k] !== undefined) trace[k] = t[k];
+    out[id] = (chart.div.data || []).map((drawn) => {
+      const trace = { name: drawn.name || "", type: drawn.type || "scatter" };
+      for (const k of ["x", "y", "z", "text"]) if (drawn[k] !== undefined) trace[k] = drawn[k];
       return trace;
     });
   }
@@ -31,9 +33,10 @@ export function exportJson(demo) {
   download(`livegrad-${demo.instance}.json`, "application/json", JSON.stringify(data, null, 2));
 }
 
+const NEEDS_QUOTES = /[",\n]/;
 const csvCell = (cell) => {
   const s = cell === undefined || cell === null ? "" : String(cell);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
 // One row per point of every x/y trace (heatmaps have no rows).
@@ -57,12 +60,16 @@ export async function openNotebook(demo) {
   for (const [name, value] of Object.entries(params)) {
     query.set(name, Array.isArray(value) ? JSON.stringify(value) : String(value));
   }
-  const response = await fetch(`/api/demos/${demo.slug}/notebook?${query}`);
+  // The server says what is wrong in the page's language.
+  const response = await fetch(`/api/demos/${demo.slug}/notebook?${query}`, {
+    headers: { "Accept-Language": document.documentElement.lang || "en" },
+  });
   if (!response.ok) {
     const body = await response.json().catch(() => null);
     const detail = body && body.detail;
     const text = Array.isArray(detail) ? detail.map((d) => d.message || d.msg).join("; ") : detail;
-    demo.say(`No notebook: ${text || `the server answered ${response.status}`}.`, "error");
+    demo.say(text ? t("No notebook: {reason}.", { reason: text })
+      : t("No notebook: the server answered {status}.", { status: response.status }), "error");
     return;
   }
   download(`livegrad-${demo.slug}.ipynb`, "application/x-ipynb+json", await response.text());

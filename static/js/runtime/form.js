@@ -72,10 +72,10 @@ export class ControlsForm {
   }
 
   // "Not run: values needs 4 or 5 numbers …" while a control another limits lacks what it
-  // needs (null when nothing does).
+  // needs: { field: "values", problem: "needs 4 or 5 numbers …" } (null when nothing does).
   unmet() {
     const note = this.form.querySelector('.control-note[data-unmet="true"]');
     if (!note) return null;
-    return `${note.closest(".control").querySelector("[name]").name} ${note.textContent}`;
+    return { field: note.closest(".control").querySelector("[name]").name, problem: note.textContent };
   }
 }

@@ -1,5 +1,6 @@
 // One Plotly chart of a demo: the layout it declares (app/demos/charts.py), in the page's theme.
 
+import { t } from "livegrad/i18n.js";
 import { clone, merge } from "livegrad/util.js";
 
 export const COLORWAY = ["#3b82f6", "#f97316", "#10b981", "#ef4444", "#8b5cf6", "#eab308",
@@ -25,13 +26,46 @@ function themeLayout() {
 // there, no tool bar (Export and the data table still give the numbers).
 const PHONE = "(max-width: 560px)";
 
-function plotConfig(instance) {
+// Plotly's own words (its tool bar's titles, its hints), in the page's language: a Plotly
+// locale whose dictionary is the runtime's messages. English pages keep Plotly's English.
+function plotlyWords() {
   return {
+    "Download plot as a PNG": t("Download plot as a PNG"),
+    "Download plot": t("Download plot"),
+    Zoom: t("Zoom"),
+    Pan: t("Pan"),
+    "Zoom in": t("Zoom in"),
+    "Zoom out": t("Zoom out"),
+    Autoscale: t("Autoscale"),
+    "Reset axes": t("Reset axes"),
+    "Box Select": t("Box Select"),
+    "Lasso Select": t("Lasso Select"),
+    "Toggle Spike Lines": t("Toggle Spike Lines"),
+    "Show closest data on hover": t("Show closest data on hover"),
+    "Compare data on hover": t("Compare data on hover"),
+    "Toggle show closest data on hover": t("Toggle show closest data on hover"),
+    "Double-click to zoom back out": t("Double-click to zoom back out"),
+    "Double-click on legend to isolate one trace": t("Double-click on legend to isolate one trace"),
+    "Taking snapshot - this may take a few seconds": t("Taking snapshot - this may take a few seconds"),
+    "Snapshot succeeded": t("Snapshot succeeded"),
+    "Sorry, there was a problem downloading your snapshot!":
+      t("Sorry, there was a problem downloading your snapshot!"),
+  };
+}
+
+function plotConfig(instance) {
+  const config = {
     responsive: true, displaylogo: false,
     displayModeBar: window.matchMedia(PHONE).matches ? false : "hover",
     modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
     toImageButtonOptions: { filename: `livegrad-${instance}`, scale: 2 },
   };
+  const lang = document.documentElement.lang || "en";
+  if (lang !== "en") {
+    config.locale = lang;
+    config.locales = { [lang]: { dictionary: plotlyWords() } };
+  }
+  return config;
 }
 
 // Plotly's mode-bar buttons are links without an href: no keyboard, no name for a screen
@@ -40,7 +74,7 @@ function labelModebar(div) {
   for (const a of div.querySelectorAll(".modebar-btn:not([role])")) {
     a.setAttribute("role", "button");
     a.setAttribute("tabindex", "0");
-    a.setAttribute("aria-label", a.getAttribute("data-title") || "chart tool");
+    a.setAttribute("aria-label", a.getAttribute("data-title") || t("chart tool"));
     a.addEventListener("keydown", (e) => {
       if (e.key === "Enter" || e.key === " ") { e.preventDefault(); a.click(); }
     });
@@ -55,7 +89,7 @@ export class Chart {
     this.div = div;
     this.layout = declared.layout || {};
     this.traces = declared.traces || [];
-    const drawn = this.traces.some((t) => ["x", "y", "z"].some((k) => t[k] && t[k].length));
+    const drawn = this.traces.some((trace) => ["x", "y", "z"].some((k) => trace[k] && trace[k].length));
     this.placeholder = drawn ? null : placeholder; // null once a run draws
     this.ghosts = []; // a pinned run's traces, drawn faint behind this run's (compare.js)
     this.ready = Plotly.newPlot(div, clone(this.traces), this.layoutWith({}), plotConfig(instance))

@@ -1,19 +1,26 @@
 // A run the server refused (422): what is wrong is said under the field that is wrong,
 // and a refusal that only asks for more clicked points is a hint, not an error.
 
+import { t } from "livegrad/i18n.js";
+
 const TOO_FEW = /need at least (\d+) distinct points; points holds (\d+)/;
 const NO_POINTS = /has no points yet/;
+
+// The server's English words of a complaint: `message` is in the page's language, `msg`
+// (for tools) may stay English; the patterns above read English.
+const english = (item) => [item.msg, item.message].filter(Boolean).join("\n");
 
 // The hint when every complaint is about too few clicked points (else null).
 export function pointsHint(detail) {
   if (!detail.length) return null;
-  if (detail.every((item) => NO_POINTS.test(item.message || ""))) {
-    return "Add points: click the chart, type x and y, or load a CSV.";
+  if (detail.every((item) => NO_POINTS.test(english(item)))) {
+    return t("Add points: click the chart, type x and y, or load a CSV.");
   }
-  const gaps = detail.map((item) => TOO_FEW.exec(item.message || ""));
+  const gaps = detail.map((item) => TOO_FEW.exec(english(item)));
   if (gaps.some((gap) => !gap)) return null;
   const missing = Math.max(...gaps.map((gap) => Number(gap[1]) - Number(gap[2])));
-  return `Add ${missing} more point${missing === 1 ? "" : "s"} to run.`;
+  return missing === 1 ? t("Add {n} more point to run.", { n: missing })
+    : t("Add {n} more points to run.", { n: missing });
 }
 
 // Each complaint that names a field of `form` shows under that field.

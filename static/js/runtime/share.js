@@ -6,14 +6,19 @@
 // that reads it back (controls.js) tells the student what is missing, and Copy link says
 // the link is without it. Everything else in the link still holds.
 
+import { t } from "livegrad/i18n.js";
+
 export const LINK_VALUE_LIMIT = 2000; // characters of one value, before URL encoding
 const OMITTED = /^\(too long for a link: (.+)\)$/;
 const omitted = new Map(); // instance → names of the values its latest link left out
 
-// What a link left out in place of a value ("23 412 characters"), or null.
+// What a link left out in place of a value ("23 412 characters"), or null. The link itself
+// says it in English whatever the page's language (a link may be opened in another one).
 export function omittedFromLink(value) {
   const match = typeof value === "string" ? OMITTED.exec(value) : null;
-  return match ? match[1] : null;
+  if (!match) return null;
+  const size = /^(.+) characters$/.exec(match[1]);
+  return size ? t("{count} characters", { count: size[1] }) : match[1];
 }
 
 // Write `params` that differ from `presets` into the URL, replacing this instance's old ones.
@@ -55,11 +60,13 @@ export function copyLink(instance, button) {
   const left = omitted.get(instance) || [];
   const done = () => {
     button.textContent = left.length
-      ? `✓ Link copied, without ${left.join(", ")} (too long for a link)` : "✓ Link copied";
-    setTimeout(() => { button.textContent = "Copy link"; }, left.length ? 5000 : 1800);
+      ? t("✓ Link copied, without {names} (too long for a link)", { names: left.join(", ") })
+      : t("✓ Link copied");
+    setTimeout(() => { button.textContent = t("Copy link"); }, left.length ? 5000 : 1800);
   };
-  const without = left.length ? ` (it leaves out ${left.join(", ")}: too long for a link)` : "";
-  const ask = () => window.prompt(`Copy this link${without}:`, url);
+  const ask = () => window.prompt(left.length
+    ? t("Copy this link (it leaves out {names}: too long for a link):", { names: left.join(", ") })
+    : t("Copy this link:"), url);
   if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(url).then(done, ask);
   else ask();
 }

@@ -1,11 +1,13 @@
 // Starting a run and reading its Server-Sent Events (queued, frame, done, error).
 
+import { t } from "livegrad/i18n.js";
+
 // The message of a refused request: FastAPI-style `detail` (a list or a string), or the status.
 function errorText(status, body) {
   const detail = body && body.detail;
   if (Array.isArray(detail)) return detail.map((d) => d.message || d.msg || JSON.stringify(d)).join("; ");
   if (typeof detail === "string") return detail;
-  return `The server answered ${status}.`;
+  return t("The server answered {status}.", { status });
 }
 
 // POST the parameters; the streaming response, or an Error whose message the page shows
@@ -15,16 +17,19 @@ export async function openStream(slug, params, signal, pace) {
   const query = pace ? `?pace=${encodeURIComponent(pace)}` : "";
   const response = await fetch(`/api/demos/${slug}/stream${query}`, {
     method: "POST", signal,
-    headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+    // The server words its refusals, errors and frames in the page's language.
+    headers: { "Content-Type": "application/json", Accept: "text/event-stream",
+               "Accept-Language": document.documentElement.lang || "en" },
     body: JSON.stringify(params),
   });
   if (!response.ok) {
     const body = await response.json().catch(() => null);
     const wait = response.headers.get("Retry-After");
-    const error = new Error(errorText(response.status, body) + (wait ? ` Retry in ${wait} s.` : ""));
+    const reason = errorText(response.status, body);
+    const error = new Error(wait ? t("{reason} Retry in {seconds} s.", { reason, seconds: wait }) : reason);
     error.status = response.status;
     error.retryAfter = wait ? Number(wait) : null; // seconds (a 429: the page retries by itself)
-    error.reason = errorText(response.status, body);
+    error.reason = reason;
     error.detail = body && Array.isArray(body.detail) ? body.detail : [];
     throw error;
   }

@@ -2,12 +2,14 @@
 // frames keep arriving and are kept; Resume (or End) catches up with the newest.
 // Keys on the timeline: Space pauses or resumes, ←/→ step, Home/End jump.
 
+import { t } from "livegrad/i18n.js";
+
 const KEYS = {
-  " ": (t) => t.togglePause(),
-  ArrowLeft: (t) => t.step(-1),
-  ArrowRight: (t) => t.step(1),
-  Home: (t) => t.seek(0),
-  End: (t) => t.toEnd(),
+  " ": (line) => line.togglePause(),
+  ArrowLeft: (line) => line.step(-1),
+  ArrowRight: (line) => line.step(1),
+  Home: (line) => line.seek(0),
+  End: (line) => line.toEnd(),
 };
 
 export class Timeline {
@@ -99,13 +101,15 @@ export class Timeline {
     this.box.hidden = n === 0;
     this.scrubber.max = String(Math.max(0, n - 1));
     this.scrubber.value = String(Math.max(0, this.cursor));
-    this.pauseButton.textContent = this.paused ? "▶ Resume" : "❚❚ Pause";
+    this.pauseButton.textContent = this.paused ? t("▶ Resume") : t("❚❚ Pause");
     this.pauseButton.setAttribute("aria-pressed", String(this.paused));
     if (!n) { this.readout.textContent = ""; return; }
     const frame = this.frames[this.cursor];
     const behind = this.last - this.cursor;
-    this.readout.textContent = `frame ${this.cursor + 1} of ${n} · step ${frame.step}`
-      + (this.paused && behind ? ` · ${behind} newer` : "");
+    const values = { frame: this.cursor + 1, frames: n, step: frame.step, newer: behind };
+    this.readout.textContent = this.paused && behind
+      ? t("frame {frame} of {frames} · step {step} · {newer} newer", values)
+      : t("frame {frame} of {frames} · step {step}", values);
     this.scrubber.setAttribute("aria-valuetext", this.readout.textContent);
   }
 }
