@@ -241,7 +241,9 @@ def read_source(spec: str, shown: frozenset[str] = frozenset()) -> tuple[str, st
                 f"{did_you_mean(name, definitions)}")
         first = _first_line(node)
         code = "\n".join(lines[first - 1 : node.end_lineno]) + "\n"
-        return path_part, f"{path_part} · {name} (lines {first}–{node.end_lineno})", code
+        where = t("{path} · {name} (lines {first}–{last})", path=path_part, name=name,
+                  first=first, last=node.end_lineno)
+        return path_part, where, code
     elided = [node for key, node in definitions.items() if f"{path_part}:{key}" in shown]
     for node in sorted(elided, key=_first_line, reverse=True):  # bottom up: indices hold
         body_start = node.body[0].lineno
