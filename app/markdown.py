@@ -496,10 +496,17 @@ def plain_text(tokens: Sequence[Token]) -> str:
     return " ".join("".join(words).split())
 
 
+# Chinese punctuation that closes a phrase. After inline math (a box to the line breaker)
+# Chromium may start a line with it, "，" alone at the left edge; a word joiner (U+2060)
+# keeps it on the formula's line.
+_AFTER_MATH = re.compile(r"(<span class=\"math inline\">[^<]*</span>)(?=[，。、；：！？）」』”》])")
+
+
 def render_markdown(md: MarkdownIt, source: str) -> tuple[str, dict[str, Any], list[Token]]:
     env: dict[str, Any] = {}
     tokens = md.parse(source, env)
-    return md.renderer.render(tokens, md.options, env), env, tokens
+    html = _AFTER_MATH.sub("\\1\u2060", md.renderer.render(tokens, md.options, env))
+    return html, env, tokens
 
 
 def lesson_files(folder: Path) -> list[Path]:
