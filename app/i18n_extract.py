@@ -50,20 +50,19 @@ def _source_strings() -> Iterator[tuple[str | tuple[str, ...], str, int, list[st
 
 
 def run_texts(demo: Demo, presets: dict,
-              seconds: float = RUN_SECONDS) -> Iterator[tuple[str, bool]]:
-    """(text, is a metric name) of what one short run of ``demo`` draws."""
+              seconds: float = RUN_SECONDS) -> Iterator[tuple[str, str]]:
+    """(text, kind) of what one short run of ``demo`` draws; kind is "chart", "metric"
+    (a chip's name) or "value" (a chip's text value: a word, or data such as a sentence
+    the model decoded, which differs from run to run)."""
     params = parse_params(demo, presets)
     generator = demo.run(params, RunContext(deadline=time.monotonic() + seconds))
-    try:
-        for frame in generator:
-            for op in (frame.get("charts") or {}).values():
-                yield from ((text, False) for text in plotly_texts(op))
-            for key, value in (frame.get("metrics") or {}).items():
-                yield metric_words(key, demo.metric_labels), True
-                if isinstance(value, str):
-                    yield value, True
-    except StopIteration:
-        pass
+    for frame in generator:
+        for op in (frame.get("charts") or {}).values():
+            yield from ((text, "chart") for text in plotly_texts(op))
+        for key, value in (frame.get("metrics") or {}).items():
+            yield metric_words(key, demo.metric_labels), "metric"
+            if isinstance(value, str):
+                yield value, "value"
 
 
 def collect(lessons_dir: Path) -> Catalog:
@@ -81,10 +80,10 @@ def collect(lessons_dir: Path) -> Catalog:
         runs = [{}] + [i.presets for lesson in lessons for i in lesson.instances
                        if i.demo == slug]
         for presets in runs:
-            for text, is_metric in run_texts(demo, presets):
+            for text, kind in run_texts(demo, presets):
                 shape, numbers = shape_of(text)
                 _add(catalog, shape if numbers else text, where,
-                     METRIC if is_metric else "chart words in frames")
+                     "chart words in frames" if kind == "chart" else METRIC)
     for lesson in lessons:
         for word in [*lesson.tags, lesson.level]:
             _add(catalog, word, f"lessons/{lesson.slug}.md", "lesson tag or level")

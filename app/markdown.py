@@ -43,7 +43,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_all_lexers, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from app.i18n import N_, gettext, t
+from app.i18n import DEFAULT_LANGUAGE, N_, current_language, gettext, lang_path, t
 from app.markdown_fences import (
     DemoFence,
     DemoOptions,
@@ -502,11 +502,23 @@ def plain_text(tokens: Sequence[Token]) -> str:
 _AFTER_MATH = re.compile(r"(<span class=\"math inline\">[^<]*</span>)(?=[，。、；：！？）」』”》])")
 
 
+# A link to a page of the site, in a lesson ("/lessons/rnn#clipping"), not to a file or the API.
+_SITE_LINK = re.compile(r'href="(/(?!static/|api/|docs\b|openapi)[^"]*)"')
+
+
+def _links_in_language(html: str) -> str:
+    """A lesson's links to other pages lead to them in the page's language (/zh/...)."""
+    lang = current_language()
+    if lang == DEFAULT_LANGUAGE:
+        return html
+    return _SITE_LINK.sub(lambda m: f'href="{lang_path(m.group(1), lang)}"', html)
+
+
 def render_markdown(md: MarkdownIt, source: str) -> tuple[str, dict[str, Any], list[Token]]:
     env: dict[str, Any] = {}
     tokens = md.parse(source, env)
     html = _AFTER_MATH.sub("\\1\u2060", md.renderer.render(tokens, md.options, env))
-    return html, env, tokens
+    return _links_in_language(html), env, tokens
 
 
 def lesson_files(folder: Path) -> list[Path]:
