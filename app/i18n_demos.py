@@ -111,7 +111,8 @@ def _choices(prop: dict[str, Any], defs: dict[str, Any]) -> list[str]:
 
 def localised_error(item: dict[str, Any], demo: Demo) -> dict[str, Any]:
     """A 422 item (app/params.py) in the current language: the control's label and its
-    name, what it accepts, what came. English: the item unchanged."""
+    name, what it accepts, what came. ``msg`` (FastAPI's, for tools and the runtime's
+    hints) stays English. English: the item unchanged."""
     if current_language() == DEFAULT_LANGUAGE:
         return item
     from app.params import describe_bounds
@@ -136,4 +137,4 @@ def localised_error(item: dict[str, Any], demo: Demo) -> dict[str, Any]:
         message = t("{label} ({field}): {reason}", label=label, field=field, reason=reason)
         if got:
             message += t("; got {value}", value=got.group(1))
-    return {**item, "message": message, "msg": message}
+    return {**item, "message": message}

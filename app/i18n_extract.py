@@ -35,7 +35,7 @@ from app.params import parse_params
 
 KEYWORDS = {**DEFAULT_KEYWORDS, "t": None, "N_": None}
 METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("app/**.py", "python"),
-           ("static/js/runtime/**.js", "javascript")]
+           ("static/js/runtime/**.js", "javascript"), ("static/js/site.js", "javascript")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}}
 RUN_SECONDS = 1.0  # of each demo run: its first frames and its final frame (a Stop's)
 METRIC = "metric"  # the auto-comment that puts an entry in the runtime's messages

@@ -29,13 +29,23 @@ SLUGS = sorted(path.stem for path in (ROOT / "lessons").glob("*.md"))
 NAMES = {"livegrad", "pytorch", "plotly", "jupyter", "api", "csv", "json", "softmax", "relu",
          "tanh", "sigmoid", "adam", "sgd", "bleu", "gae", "ppo", "rlhf", "dpo", "lstm", "gru",
          "rnn", "crf", "bilstm", "kl", "tv", "transformer", "word2vec", "skip", "gram",
-         "cartpole", "english", "katex", "sse", "id", "max", "min", "log", "exp", "argmax"}
+         "cartpole", "english", "katex", "sse", "id", "max", "min", "log", "exp", "argmax",
+         "live", "grad", "png", "svg", "home", "end", "ctrl", "space", "esc", "tab"}
+
+
+def proper_names() -> set[str]:
+    """Names the translations keep (Lloyd, Viterbi, Bradley–Terry): capitalised Latin words
+    of the Chinese lessons' prose, outside code and math."""
+    from app.lessons import LessonLibrary
+
+    texts = [lesson.text for lesson in LessonLibrary(ROOT / "lessons").all("zh")]
+    return {w.lower() for text in texts for w in re.findall(r"\b[A-Z][A-Za-z]+", text)}
 
 
 def allowed_words() -> set[str]:
     kept = {msgid for msgid, text in catalogue("zh").items() if text == msgid}
     words = {w.lower() for text in kept for w in re.findall(r"[A-Za-z]{2,}", text)}
-    return words | NAMES
+    return words | NAMES | proper_names()
 
 
 # Text a student reads as the interface: everything but the lesson's prose, code, math,
