@@ -17,11 +17,15 @@ from markupsafe import Markup
 from app.controls import controls_for
 from app.demos import registry
 from app.demos.base import Demo
-from app.i18n import gettext, t
+from app.i18n import N_, gettext, t
 from app.lessons import Lesson
 from app.markdown import highlight_code
 from app.markdown_fences import render_listing
 from app.params import describe_bounds, field_bounds
+
+# The control kinds as the table names them (app/controls.py CONTROL_KINDS), for the catalogue.
+KIND_WORDS = (N_("range"), N_("select"), N_("number"), N_("checkbox"), N_("text"),
+              N_("points"), N_("csv"))
 
 # A default longer than this is cut in the table (the fence keeps it whole).
 SHOWN_DEFAULT = 60

@@ -19,9 +19,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.i18n import N_
 from app.templating import render_page
 
 # The ``type`` of an error that is about the request as a whole, by status code.
+N_("Not Found")  # Starlette's words for a path no route has, shown on the 404 page
+
 STATUS_TYPES = {400: "json_invalid", 404: "not_found", 405: "method_not_allowed",
                 413: "body_too_large", 429: "too_many_requests", 503: "unavailable"}
 

@@ -24,22 +24,28 @@ SKIP_KEYS = frozenset({"x", "y", "z", "customdata", "ids", "hovertemplate", "mar
                        "line", "colorscale", "font", "meta", "uid"})
 
 
-def plotly_texts(obj: Any, key: str | None = None) -> Iterator[str]:
-    """Every string a student reads in a Plotly figure, layout, trace or frame op."""
+def plotly_texts(obj: Any, key: str | None = None, ticks: bool = False) -> Iterator[str]:
+    """Every string a student reads in a Plotly figure, layout, trace or frame op (and
+    with ``ticks``, the axes' tick words, which may be data)."""
     if isinstance(obj, dict):
         for k, value in obj.items():
             if k not in SKIP_KEYS or k == "marker":  # a marker's colour bar has a title
-                yield from plotly_texts(value, k)
+                yield from plotly_texts(value, k, ticks)
     elif isinstance(obj, list):
         for value in obj:
             if isinstance(value, dict | list):
-                yield from plotly_texts(value, key)
+                yield from plotly_texts(value, key, ticks)
+            elif ticks and key == "ticktext" and isinstance(value, str):
+                yield value
     elif isinstance(obj, str) and key in TEXT_KEYS:
         yield obj
 
 
 def translate_plotly(obj: Any, key: str | None = None) -> Any:
-    """A copy of a Plotly structure with its words (plotly_texts) translated."""
+    """A copy of a Plotly structure with its words (plotly_texts) translated, and an axis's
+    tick words (``ticktext``: "input", "target") where the catalogue has them."""
+    if key == "ticktext" and isinstance(obj, list):
+        return [translate_text(v) if isinstance(v, str) else v for v in obj]
     if isinstance(obj, dict):
         return {k: (translate_plotly(v, k) if k not in SKIP_KEYS or k == "marker" else v)
                 for k, v in obj.items()}

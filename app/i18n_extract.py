@@ -18,6 +18,8 @@ is empty.
 from __future__ import annotations
 
 import argparse
+import io
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,13 +54,15 @@ def _source_strings() -> Iterator[tuple[str | tuple[str, ...], str, int, list[st
 def run_texts(demo: Demo, presets: dict,
               seconds: float = RUN_SECONDS) -> Iterator[tuple[str, str]]:
     """(text, kind) of what one short run of ``demo`` draws; kind is "chart", "metric"
-    (a chip's name) or "value" (a chip's text value: a word, or data such as a sentence
-    the model decoded, which differs from run to run)."""
+    (a chip's name), or "value" (a chip's text value) or "tick" (an axis's tick word),
+    which may be data such as a sentence the model decoded, different from run to run."""
     params = parse_params(demo, presets)
     generator = demo.run(params, RunContext(deadline=time.monotonic() + seconds))
     for frame in generator:
         for op in (frame.get("charts") or {}).values():
             yield from ((text, "chart") for text in plotly_texts(op))
+            ticks = set(plotly_texts(op, ticks=True)) - set(plotly_texts(op))
+            yield from ((text, "tick") for text in ticks)
         for key, value in (frame.get("metrics") or {}).items():
             yield metric_words(key, demo.metric_labels), "metric"
             if isinstance(value, str):
@@ -77,13 +81,17 @@ def collect(lessons_dir: Path) -> Catalog:
         where = f"app/demos/{demo.run.__module__.rsplit('.', 1)[-1]}.py"
         for text, comment in declared_texts(demo):
             _add(catalog, text, where, comment)
-        runs = [{}] + [i.presets for lesson in lessons for i in lesson.instances
-                       if i.demo == slug]
-        for presets in runs:
-            for text, kind in run_texts(demo, presets):
+        # The defaults run to the end (what a finished run draws) and stopped early (what
+        # a Stop or the time budget leaves); each lesson's presets, briefly.
+        runs = [({}, math.inf), ({}, RUN_SECONDS)] + [
+            (i.presets, RUN_SECONDS) for lesson in lessons for i in lesson.instances
+            if i.demo == slug]
+        for presets, seconds in runs:
+            for text, kind in run_texts(demo, presets, seconds):
                 shape, numbers = shape_of(text)
-                _add(catalog, shape if numbers else text, where,
-                     "chart words in frames" if kind == "chart" else METRIC)
+                comment = {"chart": "chart words in frames", "tick": "axis tick words (often "
+                           "data: keep a token as itself)"}.get(kind, METRIC)
+                _add(catalog, shape if numbers else text, where, comment)
     for lesson in lessons:
         for word in [*lesson.tags, lesson.level]:
             _add(catalog, word, f"lessons/{lesson.slug}.md", "lesson tag or level")
@@ -117,12 +125,21 @@ def write(catalog: Catalog) -> list[Path]:
             with path.open("rb") as po:
                 translated = read_po(po, locale=lang)
             translated.update(catalog, no_fuzzy_matching=True)
+            # A word a longer run draws may be missing from this short one: keep every
+            # translated entry (gettext would mark it obsolete and stop using it).
+            for msgid, message in list(translated.obsolete.items()):
+                if message.string:
+                    translated[msgid] = message
+            translated.obsolete.clear()
         else:
             translated = Catalog(locale=lang, project="LiveGrad", fuzzy=False)
             translated.update(catalog, no_fuzzy_matching=True)
+        for message in translated:  # an entry added by hand may name a file, no line
+            message.locations = [(file, line or 0) for file, line in message.locations]
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as po:
-            write_po(po, translated, width=100, sort_by_file=True, ignore_obsolete=True)
+        text = io.BytesIO()  # written whole or not at all
+        write_po(text, translated, width=100, sort_by_file=True, ignore_obsolete=True)
+        path.write_bytes(text.getvalue())
         written.append(path)
     return written
 

@@ -6,12 +6,14 @@ needs escaping and ``_("{n} lessons", n=3)`` fills names); the words come out in
 language of app.i18n.use_language around the render.
 """
 
+import re
 from typing import Any
 
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from app import i18n
 from app.assets import asset_url, import_map_json
@@ -25,6 +27,10 @@ templates.env.globals["asset"] = asset_url
 templates.env.globals["import_map_json"] = import_map_json
 templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
 templates.env.globals["translate"] = i18n.translate_text
+# 'one of "blobs", "moons"', 'one of true, false': the JSON values a field accepts are code.
+templates.env.filters["json_values_as_code"] = lambda text: Markup("").join(
+    Markup("<code>{}</code>").format(piece) if i % 2 else piece
+    for i, piece in enumerate(re.split(r'("[^"]*"|\btrue\b|\bfalse\b|\bnull\b)', text)))
 
 
 def page_context(request: Request, lang: str) -> dict[str, Any]:

@@ -88,10 +88,13 @@ def extreme_params(demo: Demo, which: str) -> dict[str, Any]:
     return values
 
 
-def run_to_done(demo: Demo, values: dict[str, Any]) -> tuple[list[dict], dict]:
-    """All frames of a run and its result, with no time budget (raises ParamsError)."""
+def run_to_done(demo: Demo, values: dict[str, Any],
+                seconds: float | None = None) -> tuple[list[dict], dict]:
+    """All frames of a run and its result (raises ParamsError); with no time budget, or
+    stopped after ``seconds`` as the server's job budget stops it."""
     params = parse_params(demo, values)
-    generator = demo.run(params, RunContext())
+    generator = demo.run(params, RunContext() if seconds is None else
+                         RunContext(deadline=time.monotonic() + seconds))
     frames = []
     while True:
         try:

@@ -6,6 +6,7 @@ import copy
 import json
 import math
 import re
+import time
 from typing import Any
 
 import pytest
@@ -76,20 +77,27 @@ def test_params_are_bounded_described_and_closed(demo):
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")  # snake_case
 
 
+MAX_SECONDS = 8.0  # of a run at the maximum settings (the server's budget is longer)
+
+
 @pytest.mark.parametrize("which", ["defaults", "min", "max"])
 @pytest.mark.parametrize("demo", DEMOS, ids=lambda d: d.slug)
 def test_defaults_and_extremes_run_to_done_with_finite_json_frames(demo, which):
     # Whether the worst cases also fit the default job budget is a question of speed:
-    # bench/worst_case_runs.py answers it.
+    # bench/worst_case_runs.py answers it. Here the largest settings run under a budget,
+    # as the server runs them, so a stopped run's frames and result are checked too
+    # (and three demos' full maximum, a minute each, is left to the bench).
     values = demo.defaults() if which == "defaults" else extreme_params(demo, which)
-    frames, result = run_to_done(demo, values)
+    started = time.monotonic()
+    frames, result = run_to_done(demo, values, MAX_SECONDS if which == "max" else None)
+    stopped = which == "max" and time.monotonic() - started >= MAX_SECONDS
     assert frames, "a run must draw something"
     for frame in frames:
         encode_frame(frame)  # raises on NaN/inf or anything not JSON
         assert 0.0 <= frame["progress"] <= 1.0
         assert set(frame["charts"]) <= {c.id for c in demo.charts}
         assert [problem for op in frame["charts"].values() for problem in op_problems(op)] == []
-    assert frames[-1]["progress"] == 1.0
+    assert frames[-1]["progress"] == 1.0 or stopped  # a stopped run says how far it got
     json.dumps(result, allow_nan=False)
     assert result
     # Keys are identifiers (a client reads them); the page's words go in metric_labels.

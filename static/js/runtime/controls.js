@@ -306,8 +306,9 @@ export const DEPENDS_ON = {
       const want = countNumbers(params[field]), have = countNumbers(input.value);
       const counts = Array.from({ length: extra + 1 }, (_, i) => want + i);
       const unmet = !counts.includes(have);
+      const other = input.form && input.form.querySelector(`[name="${field}"]`);
       const values = { counts: counts.slice(0, -1).join(", "), last: counts[counts.length - 1],
-                       field, want, have };
+                       field: other ? nameOf(other) : field, want, have };
       const one = want + extra === 1;
       let note;
       if (counts.length === 1 && unmet) {

@@ -181,7 +181,7 @@ export class Demo {
       return;
     }
     showFieldErrors(this.form, error.detail);
-    const reason = error.message.replace(/([^.])$/, "$1.");
+    const reason = error.message.replace(/([^.。])$/, "$1.");  // a sentence ends, in either script
     this.say(this.shown ? t("Not run: {reason} The dimmed charts are from the last run.", { reason })
       : t("Not run: {reason}", { reason }), "error");
   }
@@ -257,7 +257,7 @@ export class Demo {
   retryLater(error, pace) {
     const seconds = error.retryAfter + Math.random() * Math.min(3, 0.3 * error.retryAfter);
     const due = performance.now() + seconds * 1000;
-    const reason = error.reason.replace(/;.*$/, "");
+    const reason = error.reason.replace(/[;；].*$/, "");  // the server's "; try again in…"
     this.retrying = true;
     const tick = () => {
       const left = due - performance.now();
