@@ -11,7 +11,7 @@ Accept-Language names (the page's runtime sends its own), English by default.
 from __future__ import annotations
 
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -91,8 +91,18 @@ class LanguageRouting:
         await self.app(scope, receive, send_remembering)
 
 
+def _same_site(target: str) -> str:
+    """A Location on this site: "//evil.example" or "/\\evil.example" (another host, to a
+    browser) becomes "/evil.example", and the path is percent-encoded (no CR/LF, no
+    non-ASCII in a header)."""
+    path, mark, query = target.partition("?")
+    path = "/" + path.lstrip("/\\")
+    return quote(path, safe="/:@!$&'()*+,;=-._~%") + mark + query
+
+
 async def _redirect(send: Send, target: str, remember: str | None = None) -> None:
-    headers = [(b"location", target.encode()), (b"vary", b"Cookie, Accept-Language"),
+    headers = [(b"location", _same_site(target).encode("latin-1", "replace")),
+               (b"vary", b"Cookie, Accept-Language"),
                (b"cache-control", b"no-store"), (b"content-length", b"0")]
     if remember:
         headers.append(_remember(remember))

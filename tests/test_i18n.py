@@ -192,3 +192,12 @@ def test_search_in_chinese(web, query, found, absent):
         assert absent not in lessons
     if not found:
         assert not lessons
+
+
+@pytest.mark.parametrize("path", ["//evil.example/lessons?lang=en", "/%5Cevil.example?lang=en",
+                                  "/en//evil.example", "/lessons/%0D%0AX-Evil:%201?lang=zh"])
+def test_a_language_redirect_stays_on_this_site(web, path):
+    response = web.get(path, headers=HTML, follow_redirects=False)
+    location = response.headers.get("location", "/")
+    assert location.startswith("/") and not location.startswith(("//", "/\\"))
+    assert "\r" not in location and "\n" not in location and "x-evil" not in response.headers
