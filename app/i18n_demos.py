@@ -140,7 +140,8 @@ def localised_error(item: dict[str, Any], demo: Demo) -> dict[str, Any]:
             reason = t("must be {accepts}", accepts=accepts)
         else:  # a validator's own sentence, after "field: "
             reason = translate_text(english.split(": ", 1)[-1].split("; got ")[0])
-        message = t("{label} ({field}): {reason}", label=label, field=field, reason=reason)
+        message = (t("{field}: {reason}", field=field, reason=reason) if label == field else
+                   t("{label} ({field}): {reason}", label=label, field=field, reason=reason))
         if got:
             message += t("; got {value}", value=got.group(1))
     return {**item, "message": message}
