@@ -150,8 +150,11 @@ def test_refusals_name_the_field_in_the_page_language(web):
                        headers={"accept-language": "zh-CN"}).json()["detail"][0]
     assert chinese["field"] == "k" and chinese["bounds"] == english["bounds"]
     message = chinese["message"]
-    assert HAN.search(message) and "(k)" in message.replace("（", "(").replace("）", ")")
+    assert HAN.search(message) and message.startswith("k：")  # its label is its name
     assert "1" in message and "12" in message and "99" in message
+    labelled = web.post("/api/demos/rnn-memory/run", json={"lr": 5},
+                        headers={"accept-language": "zh-CN"}).json()["detail"][0]["message"]
+    assert labelled.startswith("学习率（lr）：") and "0.05" in labelled
     assert "between" not in message and "Input should" not in message
     unknown = web.post("/api/demos/kmeans/run", json={"kk": 1},
                        headers={"accept-language": "zh"}).json()["detail"][0]
