@@ -561,3 +561,22 @@ def test_an_unprefixed_page_varies_on_the_language_signals(web):
     vary = page.headers.get("vary", "").lower()
     assert ("cookie" in vary and "accept-language" in vary) or "no-store" in page.headers.get(
         "cache-control", "")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the language switch (and <link rel=alternate>) is built from the request's path: on "
+    "the 404 page of /zh//evil.example it reads href=\"//evil.example?lang=en\", a link to "
+    "another host on this site's page (a phishing link anyone can send); "
+    "app/templating.py _switch_href should collapse leading slashes/backslashes as "
+    "_same_site does"))
+@pytest.mark.parametrize("path", ["/zh//evil.example", "/zh//evil.example/login"])
+def test_the_language_switch_never_links_to_another_host(web, path):
+    page = get(web, path)
+    assert page.status_code == 404
+    hrefs = re.findall(r'href="([^"]*)"', page.text)
+    assert not [h for h in hrefs if re.match(r"[/\\]{2}|/\\", h)], hrefs
+
+
+def test_the_language_switch_escapes_the_query(web):
+    page = get(web, '/zh/lessons/rnn?a="><script>alert(1)</script>')
+    assert page.status_code == 200 and "<script>alert(1)" not in page.text
