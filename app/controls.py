@@ -32,7 +32,7 @@ from app.demos.base import (
     Demo,
 )
 from app.i18n import gettext
-from app.i18n_demos import translate_plotly
+from app.i18n_demos import names_itself, translate_plotly
 from app.markdown import DemoOptions, LessonError
 from app.params import ParamsError, parse_params
 from app.templating import templates
@@ -144,7 +144,7 @@ def control_for(name: str, prop: dict[str, Any], value: Any) -> dict[str, Any]:
     return {
         "name": name,
         "label": label,
-        "key": name if label != words else None,
+        "key": name if label != words and not names_itself(label, name) else None,
         "help": gettext(prop.get("description", "")),
         "value": value,
         "default": prop.get("default"),

@@ -30,7 +30,7 @@ from babel.messages.pofile import read_po
 
 LANGUAGES = ("en", "zh")  # English first: the source, and the fallback
 DEFAULT_LANGUAGE = "en"
-LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}  # each in itself, as a switch shows it
 HTML_LANG = {"en": "en", "zh": "zh-Hans"}  # <html lang>: simplified Chinese script
 LOCALE_DIR = Path(__file__).parent / "locale"
 COOKIE = "livegrad_lang"
@@ -125,6 +125,10 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:  # noqa: N802 (gettext's own name for it)
     """Marks ``message`` for the catalogue where it is written, translated where shown."""
     return message
+
+
+# The tooltip of the switch to each language (in the page's language).
+SWITCH_TITLES = {"en": N_("Read this page in English"), "zh": N_("Read this page in Chinese")}
 
 
 def t(message: str, **values: Any) -> str:

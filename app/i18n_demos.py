@@ -78,6 +78,11 @@ def translate_frame(frame: dict[str, Any], demo: Demo) -> dict[str, Any]:
     return out
 
 
+def names_itself(label: str, name: str) -> bool:
+    """Does the label already show the field's name ("平滑参数 k" for k, "β" is not "beta")?"""
+    return re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", label) is not None
+
+
 def control_label(name: str, prop: dict[str, Any]) -> str:
     """The English words of a control's label (app/controls.py shows their translation)."""
     return prop.get(X_LABEL, name.replace("_", " "))
@@ -140,7 +145,9 @@ def localised_error(item: dict[str, Any], demo: Demo) -> dict[str, Any]:
             reason = t("must be {accepts}", accepts=accepts)
         else:  # a validator's own sentence, after "field: "
             reason = translate_text(english.split(": ", 1)[-1].split("; got ")[0])
-        message = (t("{field}: {reason}", field=field, reason=reason) if label == field else
+        message = (t("{field}: {reason}", field=field, reason=reason)
+                   if label == field else t("{label}: {reason}", label=label, reason=reason)
+                   if names_itself(label, field) else
                    t("{label} ({field}): {reason}", label=label, field=field, reason=reason))
         if got:
             message += t("; got {value}", value=got.group(1))

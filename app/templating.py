@@ -45,6 +45,7 @@ def page_context(request: Request, lang: str) -> dict[str, Any]:
         # ?lang= is a choice the server remembers (app/language.py), so it wins over the
         # cookie and Accept-Language; the address then loses it.
         "languages": [{"lang": other, "name": i18n.LANGUAGE_NAMES[other],
+                       "title": i18n.SWITCH_TITLES[other],
                        "html_lang": i18n.HTML_LANG[other],
                        "href": _switch_href(path, query, other)}
                       for other in i18n.LANGUAGES if other != lang],

@@ -2,14 +2,15 @@
 
 For each language and each English lesson: ``ok``, ``missing``, or ``stale`` with the
 ``source_hash`` to write into the translation's front matter once it says again what the
-English says (``git diff <old>..HEAD -- lessons/<slug>.md`` shows what changed)."""
+English says (``git log -p lessons/<slug>.md`` shows what changed since). The exit status
+is 1 while any is missing or stale, so a CI job can insist on complete translations."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from app.config import ROOT
+from app.config import get_settings
 from app.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from app.markdown import lesson_files
 from app.translations import source_hash, translation_path
@@ -34,14 +35,19 @@ def translation_states(folder: Path, lang: str) -> list[tuple[str, str, str]]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lessons", type=Path, default=ROOT / "lessons")
+    parser.add_argument("folder", nargs="?", type=Path, default=None,
+                        help="folder of lesson .md files (default: LIVEGRAD_LESSONS_DIR, "
+                             "else lessons/)")
 
 
 def main(args: argparse.Namespace) -> int:
+    folder = args.folder or get_settings().lessons_dir
+    behind = 0
     for lang in LANGUAGES:
         if lang == DEFAULT_LANGUAGE:
             continue
-        for slug, state, now in translation_states(args.lessons, lang):
+        for slug, state, now in translation_states(folder, lang):
             hint = f"  (source_hash: {now})" if state != "ok" else ""
             print(f"{lang}/{slug}.md: {state}{hint}")
-    return 0
+            behind += state != "ok"
+    return 1 if behind else 0

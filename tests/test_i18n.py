@@ -204,3 +204,28 @@ def test_a_language_redirect_stays_on_this_site(web, path):
     location = response.headers.get("location", "/")
     assert location.startswith("/") and not location.startswith(("//", "/\\"))
     assert "\r" not in location and "\n" not in location and "x-evil" not in response.headers
+
+
+def test_a_notebook_asked_from_a_chinese_page_links_the_chinese_lesson(web):
+    import json as json_module
+
+    notebook = web.get("/api/demos/ngram/notebook", headers={"accept-language": "zh"})
+    intro = "".join(json_module.loads(notebook.text)["cells"][0]["source"])
+    assert "/zh/lessons/embeddings" in intro and HAN.search(intro)
+    refused = web.get("/api/demos/ngram/notebook?k=9", headers={"accept-language": "zh"})
+    assert refused.status_code == 422 and HAN.search(refused.json()["detail"][0]["message"])
+
+
+def test_translation_status_says_what_is_behind(tmp_path, capsys):
+    from app.translation_status import main
+
+    write_lesson(tmp_path, "plain")
+    write_lesson(tmp_path, "old", "---\ntitle: 旧\nsummary: 旧。\nsource_hash: 000000000000\n"
+                 "---\n\n## 第一部分 {#first-part}\n\n关于梯度。\n")
+
+    class Args:
+        folder = tmp_path
+
+    assert main(Args()) == 1
+    said = capsys.readouterr().out
+    assert "zh/plain.md: missing" in said and "zh/old.md: stale  (source_hash: " in said

@@ -27,7 +27,7 @@ from app.deps import (
     refusal,
 )
 from app.errors import DEMO_ERROR_REASONS, ErrorBody, error_item
-from app.i18n import DEFAULT_LANGUAGE, translate_text, use_language
+from app.i18n import DEFAULT_LANGUAGE, lang_path, translate_text, use_language
 from app.i18n_demos import translate_frame
 from app.jobs import JobRunner
 from app.language import request_language
@@ -143,9 +143,13 @@ def demo_notebook(request: Request, demo: DemoDep, lessons: LessonsDep) -> Respo
     try:
         params = parse_params(demo, from_query(demo, request.query_params))
     except ParamsError as exc:
-        raise refusal(request, exc) from None
-    shown_in = [LessonLink(lesson.title, str(request.url_for("lesson_page", slug=lesson.slug)))
-                for lesson in lessons.all() if demo.slug in lesson.demos]
+        raise refusal(request, exc, demo) from None
+    # The lessons it comes from, in the language of the page that asked (their /zh/ pages).
+    lang = request_language(request)
+    shown_in = [LessonLink(lesson.title,
+                           str(request.base_url).rstrip("/") + lang_path(f"/lessons/{lesson.slug}",
+                                                                         lang))
+                for lesson in lessons.all(lang) if demo.slug in lesson.demos]
     threads = torch_threads_per_job(request.app.state.settings)  # as a job computes
     notebook = build_notebook(demo, params, threads, shown_in)
     return Response(nbformat.writes(notebook), media_type=MEDIA_TYPE,

@@ -181,7 +181,8 @@ export class Demo {
       return;
     }
     showFieldErrors(this.form, error.detail);
-    const reason = error.message.replace(/([^.。])$/, "$1.");  // a sentence ends, in either script
+    // A sentence ends with the full stop of the page's language ("。" in Chinese).
+    const reason = error.message.replace(/([^.。])$/, (_, last) => last + t("."));
     this.say(this.shown ? t("Not run: {reason} The dimmed charts are from the last run.", { reason })
       : t("Not run: {reason}", { reason }), "error");
   }
