@@ -125,7 +125,8 @@ def curve_figures(trained: Trained) -> dict:
 
 
 def train(params: Params, ctx: RunContext, trained: Trained) -> RunGenerator:
-    """Train both taggers on the same batches (app/ml/tagger_training.py), drawing them."""
+    """Train both taggers on the same batches (app/ml/tagger_training.py), drawing them;
+    returns the number of the last step."""
     step = 0
     for event in trained.train(epochs=params.epochs, lr=params.learning_rate,
                                crf_scale=params.crf_lr_scale, dropout=params.dropout,
@@ -141,13 +142,14 @@ def train(params: Params, ctx: RunContext, trained: Trained) -> RunGenerator:
             continue
         step += 1
         if ctx.should_stop():
-            return
+            return step
         if event.batch % 3 == 2:
             x = trained.loss["crf"][0][-1]  # in epochs
             yield make_frame(step, x / params.epochs, {
                 "loss": extend([0, 1], [[x]] * 2, [[event.losses[h]] for h in HEADS]),
                 "transitions": transition_figure(trained),
             }, {"epoch": event.epoch + 1, **{f"{h}_loss": event.losses[h] for h in HEADS}})
+    return step
 
 
 def word_ticks(words: int) -> dict:
@@ -199,10 +201,11 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
     key = params.training_key()
     trained = TRAINED.get(key)
     is_cached = trained is not None
+    steps = 0  # a cached model: no training step to show
     if trained is None:
         with seeded(params.seed):
             trained = Trained.untrained(params.embedding, params.hidden)
-        yield from train(params, ctx, trained)
+        steps = yield from train(params, ctx, trained)
         if trained.epochs_done == params.epochs:  # complete: worth keeping
             TRAINED.keep(key, trained)
     if not trained.epochs_done:  # stopped before the first evaluation
@@ -232,7 +235,7 @@ def run(params: Params, ctx: RunContext) -> RunGenerator:
         "crf_tags": " ".join(crf_tags), "softmax_tags": " ".join(softmax_tags),
         **({"note": result["note"]} if result["note"] else {}),
     }
-    yield make_frame(10**6, 1.0, charts, metrics)
+    yield make_frame(steps, 1.0, charts, metrics)  # the timeline ends on the last step
     return result
 
 
