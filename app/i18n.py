@@ -38,7 +38,7 @@ COOKIE = "livegrad_lang"
 _active: ContextVar[str] = ContextVar("livegrad_language", default=DEFAULT_LANGUAGE)
 
 # A number as a demo writes it into a string: 3, -0.5, 1e-05, 2.5e+03.
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])")
+_NUMBER = re.compile(r"(?<![\w.])-?(?:\d+(?:\.\d+)?(?:e[-+]?\d+)?|inf|nan)(?![\w.])")
 
 
 @contextmanager
@@ -159,11 +159,13 @@ def negotiate(accept_language: str) -> str | None:
     for position, part in enumerate(accept_language.split(",")[:20]):
         tag, _, params = part.strip().partition(";")
         quality = 1.0
-        match = re.search(r"q\s*=\s*([0-9.]+)", params)
+        match = re.search(r"q\s*=\s*([^\s;,]*)", params)
         if match:
             try:
                 quality = float(match.group(1))
             except ValueError:
+                continue
+            if not 0 <= quality <= 1:  # RFC 9110: a weight is 0 to 1; anything else is noise
                 continue
         if tag and quality > 0:
             wanted.append((-quality, position, tag.strip()))
@@ -171,7 +173,7 @@ def negotiate(accept_language: str) -> str | None:
         if tag == "*":
             return DEFAULT_LANGUAGE
         try:
-            language = Locale.parse(tag, sep="-").language
+            language = Locale.parse(tag.replace("_", "-"), sep="-").language
         except (ValueError, UnknownLocaleError):
             continue
         if language in LANGUAGES:

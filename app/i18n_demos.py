@@ -42,10 +42,8 @@ def plotly_texts(obj: Any, key: str | None = None, ticks: bool = False) -> Itera
 
 
 def translate_plotly(obj: Any, key: str | None = None) -> Any:
-    """A copy of a Plotly structure with its words (plotly_texts) translated, and an axis's
-    tick words (``ticktext``: "input", "target") where the catalogue has them."""
-    if key == "ticktext" and isinstance(obj, list):
-        return [translate_text(v) if isinstance(v, str) else v for v in obj]
+    """A copy of a Plotly structure with its words (plotly_texts) translated. Tick words
+    stay: they are tokens, dates, a sentence the reader typed ("Run" there is not 运行)."""
     if isinstance(obj, dict):
         return {k: (translate_plotly(v, k) if k not in SKIP_KEYS or k == "marker" else v)
                 for k, v in obj.items()}

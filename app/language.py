@@ -10,10 +10,9 @@ Accept-Language names (the page's runtime sends its own), English by default.
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, urlencode
 
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.i18n import COOKIE, DEFAULT_LANGUAGE, LANGUAGES, lang_path, negotiate, strip_prefix
@@ -48,13 +47,17 @@ class LanguageRouting:
             await self.app(scope, receive, send)
             return
         prefix, bare = strip_prefix(scope["path"])
-        query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                                             keep_blank_values=True)]
-        chosen = next((v for k, v in query if k == "lang" and v in LANGUAGES), None)
+        while prefix == DEFAULT_LANGUAGE and strip_prefix(bare)[0] == DEFAULT_LANGUAGE:
+            prefix, bare = strip_prefix(bare)
+        raw_query = scope.get("query_string", b"").decode("utf-8", "replace")
+        query = parse_qsl(raw_query, keep_blank_values=True)
+        # ?lang=zh, ?lang=ZH, ?lang=zh-CN: a language tag, read as Accept-Language reads one.
+        chosen = next((negotiate(v) for k, v in query if k == "lang" and negotiate(v)), None)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}
-        cookie = SimpleCookie(headers.get("cookie", ""))
-        remembered = cookie[COOKIE].value if COOKIE in cookie else None
+        # Starlette's parser, as a browser sends cookies: one malformed cookie of another
+        # app on this host does not hide ours.
+        remembered = cookie_parser(headers.get("cookie", "")).get(COOKIE)
         reading = scope["method"] in ("GET", "HEAD")
 
         if chosen and reading:  # a choice: remember it, and go to that language's address
@@ -63,17 +66,14 @@ class LanguageRouting:
             await _redirect(send, target, remember=chosen)
             return
         if prefix == DEFAULT_LANGUAGE and reading:  # /en/... is the unprefixed address
-            target = bare + (f"?{scope['query_string'].decode('latin-1')}"
-                             if scope.get("query_string") else "")
+            target = bare + (f"?{raw_query}" if raw_query else "")
             await _redirect(send, target, remember=DEFAULT_LANGUAGE)
             return
         if prefix is None and reading and "text/html" in headers.get("accept", "text/html"):
             wanted = remembered if remembered in LANGUAGES else negotiate(
                 headers.get("accept-language", ""))
             if wanted and wanted != DEFAULT_LANGUAGE:
-                target = lang_path(bare, wanted) + (
-                    f"?{scope['query_string'].decode('latin-1')}"
-                    if scope.get("query_string") else "")
+                target = lang_path(bare, wanted) + (f"?{raw_query}" if raw_query else "")
                 await _redirect(send, target)
                 return
         lang = prefix or DEFAULT_LANGUAGE
@@ -82,10 +82,13 @@ class LanguageRouting:
         scope["raw_path"] = bare.encode()
         scope["state"] = {**scope.get("state", {}), "lang": lang}
         remember = prefix is not None and remembered != lang
+        extra = [_remember(lang)] if remember else []
+        if prefix is None:  # the same address answers by cookie and Accept-Language
+            extra.append((b"vary", b"Cookie, Accept-Language"))
 
         async def send_remembering(message: Message) -> None:
-            if remember and message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), _remember(lang)]}
+            if extra and message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
         await self.app(scope, receive, send_remembering)
@@ -97,7 +100,8 @@ def _same_site(target: str) -> str:
     non-ASCII in a header)."""
     path, mark, query = target.partition("?")
     path = "/" + path.lstrip("/\\")
-    return quote(path, safe="/:@!$&'()*+,;=-._~%") + mark + query
+    return (quote(path, safe="/:@!$&'()*+,;=-._~%") + mark
+            + quote(query, safe="/:@!$&'()*+,;=-._~%?"))
 
 
 async def _redirect(send: Send, target: str, remember: str | None = None) -> None:

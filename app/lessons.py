@@ -168,6 +168,11 @@ def split_front_matter(source: str, name: str) -> tuple[dict[str, Any], str]:
     missing = [key for key in _REQUIRED if not meta.get(key)]
     if missing:
         raise LessonError(f"front matter lacks {', '.join(missing)}", 1)
+    for key in _REQUIRED:  # a date or a number reads as text; a list or a mapping is a slip
+        if isinstance(meta[key], list | dict):
+            raise LessonError(f"front matter: {key} is a line of text, not {meta[key]!r}",
+                              source[: match.start(1)].count("\n") + 2)
+        meta[key] = str(meta[key])
     return meta, source[match.end() :]
 
 
@@ -225,17 +230,17 @@ def parse_lesson(path: Path, english: Lesson | None = None) -> Lesson:
     lines around it quoted. ``english``: the file translates that lesson; it is rendered
     in the current language (app.i18n.use_language).
     """
-    data = path.read_bytes()
+    name = f"{path.parent.name}/{path.name}" if english else path.name
+    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a BOM some editors write
     try:
         source = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         error = LessonError(f"the file is not UTF-8 text (byte {data[exc.start]:#04x}): save it "
                             "as UTF-8", data[: exc.start].count(b"\n") + 1)
-        raise _locate(error, path.name, []) from None
+        raise _locate(error, name, []) from None
     try:
         return _parse(path, source, english)
     except LessonError as exc:
-        name = f"{path.parent.name}/{path.name}" if english else path.name
         raise _locate(exc, name, source.splitlines()) from None
 
 

@@ -55,6 +55,8 @@ def page_context(request: Request, lang: str) -> dict[str, Any]:
 
 
 def _switch_href(path: str, query: str, lang: str) -> str:
+    """This page in ``lang``: on this site ("//evil.example" is a path here, not a host)."""
+    path = "/" + path.lstrip("/\\")
     return i18n.lang_path(path, lang) + "?" + (f"{query}&" if query else "") + f"lang={lang}"
 
 

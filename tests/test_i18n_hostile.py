@@ -102,10 +102,6 @@ def test_a_language_redirect_stays_on_this_site(path, query, headers):
     assert all(b"\r" not in v and b"\n" not in v for vs in found.values() for v in vs)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the /en/... and the Accept-Language/cookie redirects append the raw query string to "
-    "Location (app/language.py: only the path goes through _same_site's quote): CR/LF or "
-    "a space in the query reach the header; the query should be percent-encoded too"))
 @pytest.mark.parametrize(("path", "headers"), [
     ("/en/lessons/rnn", []),
     ("/lessons/rnn", [(b"accept-language", b"zh")]),
@@ -118,10 +114,6 @@ def test_a_query_never_brings_control_characters_into_location(path, headers):
     assert not re.search(rb"[\x00-\x20\x7f]", location), location
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "?lang= rebuilds the query from parse_qsl of the latin-1 decoded bytes, so raw UTF-8 "
-    "in the query (q=梯度 sent unescaped) comes back as mojibake (%C3%A6...); decode the "
-    "query as UTF-8 (errors='surrogateescape' or keep the other pairs' bytes as they came)"))
 def test_a_language_choice_keeps_the_other_query_values():
     status, found = asgi("/", "lang=zh&q=梯度".encode(), [])
     assert status == 302
@@ -175,19 +167,11 @@ def test_no_loop_and_no_500(web, url, headers, cookies):
     assert "Traceback" not in response.text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "/en/en/.../en/lessons/rnn strips one /en per redirect: 25 levels take 25 redirects "
-    "and a browser gives up after 20 ('too many redirects'); strip every leading /en and "
-    "/zh in one redirect"))
 def test_nested_language_prefixes_collapse_in_one_redirect(web):
     response, count = hops(web, "/en" * 25 + "/lessons/rnn", most=30)
     assert count <= 1 and response.status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HEAD is treated as reading (redirected by ?lang= and Accept-Language), but the page "
-    "it is sent to answers HEAD with 405: a link checker or curl -I sees every Chinese "
-    "page as broken; pages should answer HEAD like GET (without the body)"))
 def test_head_of_a_chinese_page(web):
     response, _ = hops(web, "/lessons/rnn?lang=zh")
     assert response.status_code == 200
@@ -207,10 +191,6 @@ def test_a_choice_on_post_or_on_the_api_is_not_a_redirect(web):
 
 # ---- ?lang= ---------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "?lang=ZH, ?lang=zh-CN and ?lang=zh-Hans are ignored (the page stays English, nothing "
-    "remembered): ?lang= compares the raw value with LANGUAGES; it should go through "
-    "negotiate() (case-insensitive, a region or script tag still Chinese)"))
 @pytest.mark.parametrize("value", ["ZH", "zh-CN", "zh-Hans"])
 def test_lang_choice_is_case_and_region_insensitive(web, value):
     response = get(web, f"/lessons/rnn?lang={value}")
@@ -243,11 +223,6 @@ def test_an_odd_cookie_is_ignored(web, value):
     assert "<script>alert(1)" not in response.text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the cookie header is parsed with http.cookies.SimpleCookie, which stops at the first "
-    "cookie it finds malformed: another app's JSON cookie (prefs={\"a\":1}) or a value with "
-    "a space or non-ASCII before livegrad_lang makes the remembered choice forgotten; use "
-    "starlette.requests.cookie_parser (what request.cookies uses)"))
 @pytest.mark.parametrize("other", ['prefs={"a":1}', "a=b c", "name=é"])
 def test_a_malformed_unrelated_cookie_does_not_forget_the_choice(other):
     status, found = asgi("/lessons/rnn", b"",
@@ -279,17 +254,10 @@ def test_hostile_accept_language_is_negotiated_without_error(header, lang):
     assert negotiate(header) == lang
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "zh_CN (Java's and many HTTP libraries' locale form) is not recognised: negotiate "
-    "parses with sep='-' only; accept '_' as a separator too"))
 def test_underscore_locale_is_chinese():
     assert negotiate("zh_CN") == "zh" and negotiate("zh_TW,en;q=0.5") == "zh"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an invalid q (negative, above 1, NaN) counts as q=1: 'zh;q=-1,en;q=0.5' picks "
-    "Chinese, 'en;q=5,zh' English; RFC 9110 allows 0..1 with three decimals, so an entry "
-    "with another q should be ignored (or clamped)"))
 def test_invalid_quality_values_do_not_win():
     assert negotiate("zh;q=-1,en;q=0.5") == "en"
     assert negotiate("en;q=5,zh;q=0.9") == "zh"
@@ -346,10 +314,6 @@ def test_braces_in_a_value_never_reach_format():
     assert "{0}{x}%(y)s" in said and "{}" in said
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a diverged value ('nan', 'inf') is not a number to shape_of, so a shaped string "
-    "holding one stays English in a Chinese page ('trained in inf s', 'λ = nan (yours)'); "
-    "let _NUMBER match nan/inf/-inf as numbers"))
 def test_a_diverged_number_keeps_its_translation():
     with use_language("zh"):
         assert HAN.search(translate_text("trained in inf s"))
@@ -524,37 +488,20 @@ def test_a_large_translation_renders(site):
     assert site.get("/zh/lessons/crlf").status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a translation saved with a UTF-8 byte-order mark (Windows Notepad, many Chinese "
-    "editors) is a 500 'missing YAML front matter'; strip a leading U+FEFF when reading"))
 def test_a_byte_order_mark_is_tolerated(site):
     page = site.get("/zh/lessons/bom")
     assert page.status_code == 200 and "第一部分" in page.text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a translation that is not UTF-8 is reported as 'not-utf8.md:7' (app/lessons.py "
-    "parse_lesson names path.name before it knows it is a translation), which points the "
-    "author at the English file; it should say zh/not-utf8.md"))
 def test_a_non_utf8_translation_names_its_own_file(site):
     assert "zh/not-utf8.md" in site.get("/zh/lessons/not-utf8").text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "title: [1, 2] and summary: {a: b} in a translation render as the Python reprs "
-    "'[1, 2]' and \"{'a': 'b'}\" (str(meta['title'])); a title or summary that is not "
-    "text should be an author error naming the line"))
 def test_a_title_that_is_not_text_is_an_author_error(site):
     page = site.get("/zh/lessons/title-list")
     assert page.status_code == 500 and "title" in page.text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an unprefixed page answered 200 in English was chosen by the cookie and "
-    "Accept-Language (a Chinese reader would have been redirected), yet it says only "
-    "'Vary: Accept-Encoding' and no Cache-Control: a shared cache may hand that English "
-    "page to a reader who chose Chinese; add 'Vary: Cookie, Accept-Language' (or no-store) "
-    "to unprefixed pages"))
 def test_an_unprefixed_page_varies_on_the_language_signals(web):
     page = get(web, "/lessons/rnn", {"accept-language": "en"})
     assert page.status_code == 200
@@ -563,12 +510,6 @@ def test_an_unprefixed_page_varies_on_the_language_signals(web):
         "cache-control", "")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the language switch (and <link rel=alternate>) is built from the request's path: on "
-    "the 404 page of /zh//evil.example it reads href=\"//evil.example?lang=en\", a link to "
-    "another host on this site's page (a phishing link anyone can send); "
-    "app/templating.py _switch_href should collapse leading slashes/backslashes as "
-    "_same_site does"))
 @pytest.mark.parametrize("path", ["/zh//evil.example", "/zh//evil.example/login"])
 def test_the_language_switch_never_links_to_another_host(web, path):
     page = get(web, path)
@@ -595,13 +536,6 @@ def tick_words(obj, found):
     return found
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a tick word is translated wherever the catalogue has it (app/i18n_demos.py "
-    "translate_plotly, ticktext), so the reader's own sentence in the CRF tagger is "
-    "rewritten on a Chinese page: 'The model loss value Run Stop' shows as "
-    "'The 模型 损失 值 运行 停止' under English tags; ticks built from the client's input "
-    "(tokens) are data and must pass through unchanged (mark translatable ticks in the "
-    "demo, or translate only ticks the demo declared)"))
 def test_the_readers_own_words_are_not_translated(web):
     import uuid  # a sentence never run before: a cached run replays fewer frames
 

@@ -35,7 +35,7 @@ def reload_url(library: LessonLibrary, slug: str, dev: bool, lang: str) -> str |
     return lang_path(f"/lessons/{slug}/changes", lang) + f"?since={library.version(slug, lang)}"
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def index(request: Request, library: LessonsDep, q: str = "", tag: str = "") -> HTMLResponse:
     lang = request_language(request)
     return render_page(
@@ -52,7 +52,8 @@ def index(request: Request, library: LessonsDep, q: str = "", tag: str = "") -> 
     )
 
 
-@router.get("/lessons/{slug}", response_class=HTMLResponse)
+@router.api_route("/lessons/{slug}", methods=["GET", "HEAD"],  # HEAD: link checkers
+                  response_class=HTMLResponse)
 def lesson_page(request: Request, library: LessonsDep, dev: DevDep, slug: str,
                 copy: str = "") -> HTMLResponse:
     """A lesson; ``?copy=teacher`` is the teacher's copy, which prints its solutions."""
@@ -94,7 +95,7 @@ def lesson_changes(request: Request, library: LessonsDep, dev: DevDep, slug: str
                              headers={"cache-control": "no-store"})
 
 
-@router.get("/demos", response_class=HTMLResponse)
+@router.api_route("/demos", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def demo_catalogue(request: Request, library: LessonsDep) -> HTMLResponse:
     lang = request_language(request)
     with use_language(lang):  # the entries' labels and bounds are words too

@@ -34,7 +34,8 @@ async def api_status(runner: RunnerDep, refusals: RefusalsDep, demos: DemosDep) 
     return await server_status(runner, refusals, {slug: d.title for slug, d in demos.items()})
 
 
-@router.get("/status", include_in_schema=False, response_class=HTMLResponse)
+@router.api_route("/status", methods=["GET", "HEAD"], include_in_schema=False,
+                  response_class=HTMLResponse)
 async def status_page(request: Request, runner: RunnerDep, refusals: RefusalsDep,
                       demos: DemosDep) -> HTMLResponse:
     """The same numbers, large, for a projector; the page reloads every few seconds."""
@@ -45,7 +46,7 @@ async def status_page(request: Request, runner: RunnerDep, refusals: RefusalsDep
         headers={"cache-control": "no-store"})
 
 
-@router.get("/docs", include_in_schema=False)
+@router.api_route("/docs", methods=["GET", "HEAD"], include_in_schema=False)
 def api_docs(request: Request) -> HTMLResponse:
     """Swagger UI from vendored files, so /docs works offline."""
     return templates.TemplateResponse(request, "docs.html", {})
