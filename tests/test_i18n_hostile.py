@@ -11,7 +11,6 @@ should change. The others pin behaviour that already holds.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import textwrap
 from collections import Counter
@@ -22,7 +21,7 @@ from app.demos import registry
 from app.i18n import negotiate, shape_of, translate_text, use_language
 from app.i18n_demos import translate_frame
 from app.language import LanguageRouting
-from tests.helpers import make_client, sse_events
+from tests.helpers import in_own_loop, make_client, sse_events
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -63,7 +62,8 @@ def asgi(path: str, query: bytes = b"", headers: list[tuple[bytes, bytes]] | Non
     async def send(message):
         sent.append(message)
 
-    asyncio.run(LanguageRouting(app)(scope, receive, send))
+    # Its own loop: Playwright may hold one on this thread (browser tests ran before).
+    in_own_loop(LanguageRouting(app)(scope, receive, send))
     found: dict[bytes, list[bytes]] = {}
     for key, value in sent[0]["headers"]:
         found.setdefault(key.lower(), []).append(value)
