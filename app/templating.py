@@ -37,7 +37,6 @@ def page_context(request: Request, lang: str) -> dict[str, Any]:
     """What base.html needs to speak the page's language and offer the others."""
     path = request.url.path
     query = request.url.query
-    here = path + (f"?{query}" if query else "")
     return {
         "lang": lang,
         "html_lang": i18n.HTML_LANG[lang],
@@ -49,7 +48,6 @@ def page_context(request: Request, lang: str) -> dict[str, Any]:
                        "html_lang": i18n.HTML_LANG[other],
                        "href": _switch_href(path, query, other)}
                       for other in i18n.LANGUAGES if other != lang],
-        "here": here,
         "js_messages": i18n.js_messages(lang),
     }
 
